@@ -1,0 +1,62 @@
+"""The application factory: ``create_app(config) -> web.Application``.
+
+Everything that opens and closes (database engine, HTTP client session, WeChat API client,
+scheduler, senders) is a ``cleanup_ctx``; everything shared is under a typed AppKey
+(``bot/appkeys.py``). Tests call this factory directly with pytest-aiohttp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot import ops, webhook
+from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, HTTP, SERVICES, SESSIONMAKER
+from bot.clock import Clock
+from bot.config import Config
+from bot.context import Services
+from bot.database import check_schema, create_engine, sessionmaker
+from bot.rendering import Renderer
+from bot.wechat_api import WeChatAPI
+from handlers import build_dispatcher
+
+
+def create_app(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    renderer: Renderer | None = None,
+    require_current_schema: bool = True,
+) -> web.Application:
+    """Build the web application: webhook, operator API, ops endpoints, background work."""
+    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app[CONFIG] = config
+    app[CLOCK] = clock or Clock()
+    renderer = renderer or Renderer()
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(config.database)
+        if require_current_schema:
+            await check_schema(engine)
+        app[ENGINE] = engine
+        app[SESSIONMAKER] = sessionmaker(engine)
+        yield
+        await engine.dispose()
+
+    async def services(app: web.Application) -> AsyncIterator[None]:
+        timeout = aiohttp.ClientTimeout(total=config.wechat.timeout_s)
+        connector = aiohttp.TCPConnector(limit=max(100, config.campaigns.concurrency * 2))
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
+            app[HTTP] = http
+            api = WeChatAPI(config.wechat, app[SESSIONMAKER], app[CLOCK], http)
+            app[SERVICES] = Services(config=config, renderer=renderer, api=api, clock=app[CLOCK])
+            app[DISPATCHER] = build_dispatcher(app[SERVICES])
+            yield
+
+    app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(services)
+    webhook.setup(app)
+    ops.setup(app)
+    return app

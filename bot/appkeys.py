@@ -1,0 +1,20 @@
+"""Typed keys for the services an aiohttp application shares (aiohttp's AppKey)."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.context import Services
+from bot.dispatch import Dispatcher
+
+CONFIG = web.AppKey("config", Config)
+CLOCK = web.AppKey("clock", Clock)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+SERVICES = web.AppKey("services", Services)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)

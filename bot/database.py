@@ -1,0 +1,96 @@
+"""The database engine: async SQLAlchemy on SQLite (embedded default) or PostgreSQL.
+
+SQLite runs in WAL mode so readers never block the single writer, with a busy timeout so
+concurrent writers queue instead of failing. This module opens engines and checks the schema
+version; it holds no queries of its own (those live next to the domain that owns them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bot.config import DatabaseConfig
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class SchemaOutOfDate(Exception):
+    """The database schema is not at the latest migration."""
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is durable across application crashes in WAL mode; only a power loss can
+    # drop the last transactions, which is the trade-off SQLite documents for WAL.
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def create_engine(cfg: DatabaseConfig | str) -> AsyncEngine:
+    """Open an async engine for the configured URL (creating the SQLite folder if needed)."""
+    if isinstance(cfg, str):
+        cfg = DatabaseConfig(url=cfg)
+    url = make_url(cfg.url)
+    if is_sqlite(cfg.url):
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(cfg.url, echo=cfg.echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_async_engine(
+            cfg.url, echo=cfg.echo, pool_size=cfg.pool_size, max_overflow=cfg.pool_size * 2
+        )
+    return engine
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+        )
+
+
+async def check_schema(engine: AsyncEngine) -> None:
+    """Refuse to run on a schema that is not at the latest migration."""
+    current, head = await current_revision(engine), head_revision()
+    if current != head:
+        raise SchemaOutOfDate(
+            f"database schema is at {current or 'nothing (empty database)'}, this version needs "
+            f"{head}: run `laoke db upgrade -c <config>` first"
+        )
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply migrations up to `revision` (synchronous; Alembic drives its own event loop)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
