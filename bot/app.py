@@ -12,15 +12,18 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from bot import ops, webhook
-from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, HTTP, SERVICES, SESSIONMAKER
+from bot import api, ops, webhook
+from bot.api import ApiRoutes
+from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, HTTP, METRICS, SERVICES, SESSIONMAKER
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import Services
 from bot.database import check_schema, create_engine, sessionmaker
+from bot.metrics import Metrics
 from bot.rendering import Renderer
 from bot.wechat_api import WeChatAPI
 from handlers import build_dispatcher
+from scheduler.engine import campaign_engine
 
 
 def create_app(
@@ -34,6 +37,7 @@ def create_app(
     app = web.Application(client_max_size=config.server.max_body_bytes)
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
+    app[METRICS] = Metrics()
     renderer = renderer or Renderer()
 
     async def database(app: web.Application) -> AsyncIterator[None]:
@@ -50,13 +54,25 @@ def create_app(
         connector = aiohttp.TCPConnector(limit=max(100, config.campaigns.concurrency * 2))
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
             app[HTTP] = http
-            api = WeChatAPI(config.wechat, app[SESSIONMAKER], app[CLOCK], http)
-            app[SERVICES] = Services(config=config, renderer=renderer, api=api, clock=app[CLOCK])
+            api = WeChatAPI(config.wechat, app[SESSIONMAKER], app[CLOCK], http, app[METRICS])
+            app[SERVICES] = Services(
+                config=config, renderer=renderer, api=api, clock=app[CLOCK], metrics=app[METRICS]
+            )
             app[DISPATCHER] = build_dispatcher(app[SERVICES])
             yield
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(services)
+    app.cleanup_ctx.append(campaign_engine)  # scheduler + sender, per [server] run_*
     webhook.setup(app)
     ops.setup(app)
+    api.setup(app, api_route_sets())
     return app
+
+
+def api_route_sets() -> list[ApiRoutes]:
+    """Every feature's operator endpoints under /api (a feature adds its module here)."""
+    from bot import api_orders
+    from scheduler import campaigns_api, segments_api
+
+    return [segments_api.routes, campaigns_api.routes, api_orders.routes]

@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.context import Services
 from bot.dispatch import Dispatcher
+from bot.metrics import Metrics
 
 CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)
@@ -18,3 +19,4 @@ SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SERVICES = web.AppKey("services", Services)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+METRICS = web.AppKey("metrics", Metrics)

@@ -15,7 +15,14 @@ import click
 from aiohttp import web
 
 from bot.config import Config, ConfigError, load_config
-from bot.database import SchemaOutOfDate, check_schema, create_engine, current_revision, head_revision, upgrade
+from bot.database import (
+    SchemaOutOfDate,
+    check_schema,
+    create_engine,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 from bot.logs import setup_logging
 
 config_option = click.option(
@@ -100,6 +107,67 @@ def db_current(config_path: Path) -> None:
 
     asyncio.run(show())
 
+
+@main.command()
+@config_option
+def worker(config_path: Path) -> None:
+    """Send campaign deliveries only (scale-out: run any number beside `serve`)."""
+    from scheduler.engine import run_worker, worker_runner
+
+    config = load_or_exit(config_path)
+    try:
+        worker_runner()(run_worker(config))
+    except SchemaOutOfDate as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(3)
+
+
+@main.command("fake-wechat")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--latency-ms", default=0.0, show_default=True, help="Added to every API call.")
+@click.option("--appid", default="wx_fake_appid", show_default=True)
+@click.option("--secret", default="fake_secret", show_default=True)
+@click.option(
+    "--open-windows",
+    is_flag=True,
+    help="Let messages reach buyers it never heard from (load tests).",
+)
+def fake_wechat(
+    host: str, port: int, latency_ms: float, appid: str, secret: str, open_windows: bool
+) -> None:
+    """Run the WeChat API simulator (see docs/simulators.md)."""
+    from bot.simulator.fake_wechat import FAKE, create_fake_wechat
+
+    app = create_fake_wechat(appid=appid, secret=secret, open_windows=open_windows)
+    if latency_ms:
+        app[FAKE].inject(latency_ms=latency_ms)
+    click.echo(f"fake WeChat API at http://{host}:{port}/ (appid {appid}, secret {secret})")
+    web.run_app(app, host=host, port=port, access_log=None, print=None)
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="data/demo",
+    show_default=True,
+    help="Folder for the demo's config.toml and SQLite database.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def demo(data_dir: Path, host: str, port: int) -> None:
+    """Run everything on one machine with no WeChat account (see docs/simulators.md)."""
+    from bot.demo import run_demo
+
+    run_demo(data_dir, host, port, echo=click.echo)
+
+
+# `laoke segment` and `laoke campaign` add themselves to `main` when imported; they use
+# config_option/load_or_exit from this module, so the import comes last.
+import bot.tier_commands  # noqa: E402, F401  (laoke import-orders, laoke tier)
+import scheduler.cli  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -125,6 +125,46 @@ class TiersConfig(Section):
     announce_downgrades: bool = False
     levels: list[TierConfig] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _keys_unique_ranks_distinct(self) -> TiersConfig:
+        keys: set[str] = set()
+        ranks: dict[int, str] = {}
+        for i, level in enumerate(self.levels):
+            if level.key in keys:
+                raise ValueError(f"levels.{i}.key: tier key {level.key!r} is used twice")
+            if level.rank in ranks:
+                raise ValueError(
+                    f"levels.{i}.rank: tier {level.key!r} has the same rank {level.rank} "
+                    f"as {ranks[level.rank]!r}"
+                )
+            keys.add(level.key)
+            ranks[level.rank] = level.key
+        return self
+
+
+class OrdersConfig(Section):
+    # Platform exports show local time without a zone.
+    timezone: str = "Asia/Shanghai"
+    # Column mapping for exports with other headers: field -> header, e.g. amount = "实收金额".
+    # Fields: order_no, account, phone, amount, created_at, status.
+    columns: dict[str, str] = Field(default_factory=dict)
+    # An order whose status contains one of these never counts (cancelled, refunded, unpaid).
+    not_counted: list[str] = Field(
+        default_factory=lambda: [
+            "关闭", "取消", "退款", "等待买家付款", "待付款", "未付款",
+            "closed", "cancel", "refund", "unpaid",
+        ]
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, v: dict[str, str]) -> dict[str, str]:
+        fields = ("order_no", "account", "phone", "amount", "created_at", "status")
+        for key in v:
+            if key not in fields:
+                raise ValueError(f"{key!r} is not an order field (one of {', '.join(fields)})")
+        return v
+
 
 class CampaignsConfig(Section):
     rate_limit_per_s: float = Field(200.0, gt=0)
@@ -147,6 +187,7 @@ class Config(Section):
     api: ApiConfig = ApiConfig()
     card: CardConfig = CardConfig()
     tiers: TiersConfig = TiersConfig()
+    orders: OrdersConfig = OrdersConfig()
     campaigns: CampaignsConfig = CampaignsConfig()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from bot.models import Buyer
 if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.config import Config
+    from bot.metrics import Metrics
     from bot.rendering import Renderer
     from bot.wechat_api import WeChatAPI
 
@@ -42,6 +44,7 @@ class Services:
     renderer: Renderer
     api: WeChatAPI
     clock: Clock
+    metrics: Metrics
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,7 +64,7 @@ class Context:
     def msg_type(self) -> str:
         return self.message.type
 
-    @property
+    @cached_property  # asked by every filter of every handler: computed once per message
     def text(self) -> str | None:
         """Text content, or the voice recognition result when speech recognition is on."""
         if self.message.type == "text":

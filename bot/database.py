@@ -14,7 +14,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.config import DatabaseConfig
 
@@ -48,7 +53,11 @@ def create_engine(cfg: DatabaseConfig | str) -> AsyncEngine:
     if is_sqlite(cfg.url):
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(cfg.url, echo=cfg.echo)
+        # An overflow connection is closed when returned, and an aiosqlite connection is a
+        # thread and a file open: keep enough pooled for a busy webhook (16+ concurrent).
+        engine = create_async_engine(
+            cfg.url, echo=cfg.echo, pool_size=max(cfg.pool_size, 20), max_overflow=cfg.pool_size * 2
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         engine = create_async_engine(

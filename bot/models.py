@@ -68,6 +68,10 @@ class Buyer(Base):
     consent_version: Mapped[str | None] = mapped_column(String(32))
     card_completed_at: Mapped[datetime | None]
     card_reminded_at: Mapped[datetime | None]
+    # Declined the card's consent or erased their data: no reminders to exchange a card.
+    card_declined_at: Mapped[datetime | None]
+    # The form the buyer has open (mirrors form_states), so most messages skip that lookup.
+    open_form: Mapped[str | None] = mapped_column(String(32))
     display_name: Mapped[str | None] = mapped_column(String(64))
     company: Mapped[str | None] = mapped_column(String(128))
     business_type: Mapped[str | None] = mapped_column(String(32))

@@ -39,6 +39,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # No stat() of the template file on every render (it showed in the webhook's
+            # profile); overrides clear the cache themselves (set_override).
+            auto_reload=False,
         )
         self.env.filters["yuan"] = yuan
 

@@ -8,12 +8,30 @@ from __future__ import annotations
 
 from bot.context import Services
 from bot.dispatch import Dispatcher
-from handlers import help as help_, welcome
+from bot.forms.store import load_dialog_state
+from handlers import card, help as help_, live, membership, optout, welcome
 
 
 def build_dispatcher(services: Services) -> Dispatcher:
     """Assemble the routers, dialog-state loader and reply hooks into the bot's dispatcher."""
     return Dispatcher(
-        routers=[welcome.router, help_.router],
+        # card.form_router (free text inside the card dialog) stays last: keyword commands
+        # of every other router are answered first, even in the middle of the card.
+        routers=[
+            welcome.router,
+            optout.router,
+            live.router,
+            membership.router,
+            help_.router,
+            card.router,
+            card.form_router,
+        ],
         fallback=help_.fallback,
+        state_loader=load_dialog_state,
+        reply_hooks=[
+            card.offer_to_continue,
+            card.remind_incomplete_card,
+            membership.pending_notice_hook,  # a waiting tier notice rides on this reply
+            membership.badge_hook,  # last: the badge heads the whole reply
+        ],
     )

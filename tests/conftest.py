@@ -31,6 +31,7 @@ PG_ENV = "LAOKE_TEST_POSTGRES_URL"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 chars, as WeChat issues them
 APPID = "wx1234567890abcdef"
 TOKEN = "laoke-test-token"
+SECRET = "laoke-test-secret"
 
 
 @pytest.fixture(scope="session")
@@ -98,10 +99,11 @@ def make_config(sqlite_url) -> Callable[..., Config]:
 
     def build(**sections: dict) -> Config:
         data: dict = {
-            "server": {"port": 0},
+            # Tests drive the campaign scheduler and senders by hand (tests/scheduler).
+            "server": {"port": 0, "run_scheduler": False, "run_senders": False},
             "wechat": {
                 "appid": APPID,
-                "secret": "laoke-test-secret",
+                "secret": SECRET,
                 "token": TOKEN,
                 "encoding_aes_key": AES_KEY,
                 "api_base_url": "http://127.0.0.1:9/",
@@ -113,3 +115,55 @@ def make_config(sqlite_url) -> Callable[..., Config]:
         return parse_config(data, env={})
 
     return build
+
+
+@pytest.fixture
+async def fake_wechat(aiohttp_server, clock):
+    """The WeChat API simulator on a free loopback port, on the test's clock.
+
+    Point a config at it with ``make_config(wechat={"api_base_url": fake_wechat.url})``;
+    see bot/simulator/fake_wechat.py (FakeWeChatHandle) for .messages(), .open_window(), .inject().
+    """
+    from bot.simulator.fake_wechat import FakeWeChatHandle, create_fake_wechat
+
+    app = create_fake_wechat(clock=clock, appid=APPID, secret=SECRET)
+    server = await aiohttp_server(app)
+    return FakeWeChatHandle(app, str(server.make_url("/")))
+
+
+@pytest.fixture
+def make_wechat(aiohttp_client, make_config, clock):
+    """Start ``create_app`` under a test client; returns WeChat's side of the callback protocol.
+
+    ``wechat = await make_wechat(wechat={"encrypt_mode": "safe"}, dispatcher=d)``: keyword
+    sections go to ``make_config`` (or pass ``config=``); ``dispatcher`` replaces the bot's
+    (a test-only router). The result (bot/simulator/callback.py CallbackClient) signs as WeChat
+    on the test's clock: ``await wechat.send_text("oBuyer1", "会员") -> reply text | None``,
+    ``await wechat.send_event(openid, "subscribe", key=None)``, ``wechat.request(params, body)``
+    for raw bytes; ``wechat.app``, ``wechat.services`` and ``wechat.sessionmaker`` for assertions.
+    """
+    from bot.app import create_app
+    from bot.appkeys import DISPATCHER
+    from bot.simulator.callback import CallbackClient, CallbackSigner
+
+    async def start(*, config: Config | None = None, dispatcher=None, **sections):
+        config = config or make_config(**sections)
+        app = create_app(config, clock=clock)
+        if dispatcher is not None:
+
+            async def use_dispatcher(app):
+                app[DISPATCHER] = dispatcher
+                yield
+
+            app.cleanup_ctx.append(use_dispatcher)
+        client = await aiohttp_client(app)
+        signer = CallbackSigner.from_config(config.wechat, now=lambda: clock.now().timestamp())
+        return CallbackClient(signer, client, config.server.webhook_path, app=app)
+
+    return start
+
+
+@pytest.fixture
+async def wechat(make_wechat):
+    """The app on default test config (plain mode, SQLite), driven as WeChat drives it."""
+    return await make_wechat()

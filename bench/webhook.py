@@ -1,0 +1,283 @@
+"""Webhook benchmark: `laoke serve` on SQLite against a WeRoBot bot with SQLite sessions.
+
+    .venv/bin/python bench/webhook.py [--duration 10] [--concurrency 16]
+
+Both servers run as real subprocesses on loopback ports: `laoke serve` with a temporary
+configuration (plain mode, SQLite in WAL mode, after `laoke db upgrade`), and
+``bench/werobot_app.py``. Each is then driven the same way: `--concurrency` buyers, each a
+closed loop (send, wait for the reply, send again) of signed text messages with fresh MsgIds,
+for `--duration` seconds after a one-second warm-up. It prints messages/s, p50 and p99
+latency, errors, whether every answered message was persisted (inbound rows for Laoke,
+session counters for WeRoBot), and the idle RSS of `laoke serve` before the load.
+
+The load generator is one asyncio process with keep-alive connections; signatures are
+computed once per run (WeChat signs the query, not the body, in plain mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.simulator.callback import CallbackSigner  # noqa: E402
+
+TOKEN = "bench-token"
+APPID = "wxbench0000000000"
+ACCOUNT = "gh_bench"
+BODY = (
+    "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
+    "<FromUserName><![CDATA[{openid}]]></FromUserName>"
+    "<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+    "<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+)
+# Something the bot does not recognise: Laoke answers its help text, rendered from a template.
+CONTENT = "请问有新款吗"
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    answered: int = 0  # including the warm-up
+    seconds: float = 0.0
+    persisted: str = "?"
+    cpu_s: float = 0.0  # the server's CPU time during the run (user + system)
+
+    def row(self) -> str:
+        lat = sorted(self.latencies)
+        rate = len(lat) / self.seconds if self.seconds else 0.0
+        p50 = statistics.median(lat) * 1000 if lat else float("nan")
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan")
+        cpu = self.cpu_s / self.answered * 1000 if self.answered else float("nan")
+        return (
+            f"{self.name:<24} {rate:>7.0f} {p50:>7.1f} {p99:>7.1f} {cpu:>8.2f} {self.errors:>6} "
+            f"{self.persisted}"
+        )
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_until_up(
+    url: str, proc: asyncio.subprocess.Process, log_path: Path, wait_s: float = 30.0
+) -> None:
+    deadline = time.monotonic() + wait_s
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.returncode is not None:
+                raise SystemExit(f"server exited with {proc.returncode}; see {log_path}")
+            try:
+                async with http.get(url) as resp:
+                    if resp.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+async def drive(name: str, url: str, duration: float, concurrency: int, expect: bytes) -> Result:
+    """Closed-loop load: `concurrency` buyers, each waiting for its reply before sending again."""
+    signer = CallbackSigner(TOKEN, APPID)
+    target = f"{url}?{urlencode({**signer.query(), 'openid': 'bench'})}"
+    result = Result(name)
+    loop = asyncio.get_running_loop()
+    msg_ids = iter(range(10**12 + int(time.time() * 1000) * 1000, 10**18))
+    headers = {"Content-Type": "text/xml"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        start = loop.time()
+        measure_from = start + 1.0
+        stop = measure_from + duration
+
+        async def buyer(i: int) -> None:
+            openid = f"oBench{i:04d}xxxxxxxxxxxxxxxxxx"
+            ts = int(time.time())
+            while (now := loop.time()) < stop:
+                body = BODY.format(openid=openid, ts=ts, content=CONTENT, msg_id=next(msg_ids))
+                t0 = time.perf_counter()
+                try:
+                    async with http.post(target, data=body.encode(), headers=headers) as resp:
+                        answer = await resp.read()
+                        ok = resp.status == 200 and expect in answer
+                except aiohttp.ClientError:
+                    ok = False
+                elapsed = time.perf_counter() - t0
+                if not ok:
+                    result.errors += 1
+                    continue
+                result.answered += 1
+                if now >= measure_from:
+                    result.latencies.append(elapsed)
+
+        await asyncio.gather(*(buyer(i) for i in range(concurrency)))
+        result.seconds = loop.time() - measure_from
+    return result
+
+
+def write_config(folder: Path, port: int) -> Path:
+    path = folder / "laoke.toml"
+    path.write_text(
+        f"""
+[server]
+host = "127.0.0.1"
+port = {port}
+run_senders = false
+run_scheduler = false
+
+[wechat]
+appid = "{APPID}"
+secret = "bench-secret"
+token = "{TOKEN}"
+encrypt_mode = "plain"
+api_base_url = "http://127.0.0.1:9/"
+
+[database]
+url = "sqlite+aiosqlite:///{folder}/laoke.db"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def laoke_command() -> list[str]:
+    exe = Path(sys.executable).parent / "laoke"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+async def bench_laoke(folder: Path, duration: float, concurrency: int) -> tuple[Result, float]:
+    port = free_port()
+    config = write_config(folder, port)
+    upgrade = await asyncio.create_subprocess_exec(
+        *laoke_command(), "db", "upgrade", "-c", str(config), stdout=asyncio.subprocess.DEVNULL
+    )
+    if await upgrade.wait():
+        raise SystemExit("laoke db upgrade failed")
+    log = (folder / "laoke.log").open("wb")
+    proc = await asyncio.create_subprocess_exec(
+        *laoke_command(), "serve", "-c", str(config), stdout=log, stderr=log
+    )
+    try:
+        await wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, folder / "laoke.log")
+        await asyncio.sleep(1.0)
+        server = psutil.Process(proc.pid)
+        idle_rss = server.memory_info().rss / 2**20
+        cpu_before = sum(server.cpu_times()[:2])
+        result = await drive(
+            "laoke serve (SQLite)",
+            f"http://127.0.0.1:{port}/wechat",
+            duration,
+            concurrency,
+            b"<Content>",
+        )
+        result.cpu_s = sum(server.cpu_times()[:2]) - cpu_before
+    finally:
+        proc.terminate()
+        await proc.wait()
+    with sqlite3.connect(folder / "laoke.db") as db:
+        stored = db.execute(
+            "SELECT count(*) FROM inbound_messages WHERE status = 'done'"
+        ).fetchone()[0]
+        replies = db.execute(
+            "SELECT count(*) FROM outbound_messages WHERE channel = 'reply'"
+        ).fetchone()[0]
+    ok = stored == result.answered and replies == result.answered
+    result.persisted = f"{'yes' if ok else 'NO'} ({stored} inbound, {replies} replies stored)"
+    return result, idle_rss
+
+
+async def bench_werobot(folder: Path, duration: float, concurrency: int) -> Result:
+    port = free_port()
+    session_file = folder / "werobot_session.sqlite3"
+    log = (folder / "werobot.log").open("wb")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bench" / "werobot_app.py"),
+        str(port),
+        TOKEN,
+        str(session_file),
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        await wait_until_up(f"http://127.0.0.1:{port}/", proc, folder / "werobot.log")
+        server = psutil.Process(proc.pid)
+        cpu_before = sum(server.cpu_times()[:2])
+        result = await drive(
+            "WeRoBot + SQLiteStorage",
+            f"http://127.0.0.1:{port}/",
+            duration,
+            concurrency,
+            "条消息".encode(),
+        )
+        result.cpu_s = sum(server.cpu_times()[:2]) - cpu_before
+    finally:
+        proc.terminate()
+        await proc.wait()
+    with sqlite3.connect(session_file) as db:
+        counted = sum(
+            json.loads(v).get("messages", 0) for (v,) in db.execute("SELECT value FROM WeRoBot")
+        )
+    # A request the client gave up on may still have been counted by the server.
+    ok = result.answered <= counted <= result.answered + result.errors
+    result.persisted = f"{'yes' if ok else 'NO'} ({counted} counted in sessions)"
+    return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per server")
+    parser.add_argument("--concurrency", type=int, default=16, help="buyers in the closed loop")
+    parser.add_argument("--only", choices=("laoke", "werobot"), help="run one side only")
+    args = parser.parse_args()
+    print(
+        f"{args.concurrency} buyers, closed loop, {args.duration:.0f} s each, "
+        f"{os.cpu_count()} CPUs (load generator shares them)"
+    )
+    with tempfile.TemporaryDirectory(prefix="laoke-bench-") as tmp:
+        folder = Path(tmp)
+        results, idle_rss = [], None
+        if args.only != "werobot":
+            laoke, idle_rss = await bench_laoke(folder, args.duration, args.concurrency)
+            results.append(laoke)
+        if args.only != "laoke":
+            results.append(await bench_werobot(folder, args.duration, args.concurrency))
+    print(
+        f"{'server':<24} {'msg/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>8} {'errors':>6} "
+        "persisted (CPU ms: server CPU time per message)"
+    )
+    for result in results:
+        print(result.row())
+    if idle_rss is not None:
+        print(f"laoke serve idle RSS: {idle_rss:.0f} MB")
+    if len(results) == 2 and results[1].rate:
+        print(f"laoke / WeRoBot throughput: {results[0].rate / results[1].rate:.2f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Timed work: segments, campaigns, the scheduler loop and delivery of campaign messages."""

@@ -1,0 +1,225 @@
+"""Operator API for campaigns: create each kind, list, read, preview, move, and the report.
+
+One endpoint per kind for creation (``/campaigns/livestreams`` …), so each body is one plain
+schema in the OpenAPI document and a validation error names the field as the operator wrote
+it. Every endpoint calls the lifecycle functions of ``scheduler/campaigns.py`` (E2) and the
+report of ``scheduler/reports.py`` inside one transaction; ``CampaignError`` becomes 404 for
+an unknown campaign and 409 for a move its state forbids (the message says why).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.api import ApiError, ApiRoutes, json_response
+from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
+from bot.clock import Clock
+from bot.config import Config
+from scheduler.campaigns import (
+    BroadcastSpec,
+    CampaignError,
+    LivestreamSpec,
+    RecallSpec,
+    campaign_to_dict,
+    cancel_campaign,
+    create_campaign,
+    get_campaign,
+    list_steps,
+    pause_campaign,
+    preview_campaign,
+    resume_campaign,
+    schedule_campaign,
+)
+from scheduler.models import KINDS, Campaign, CampaignStep
+from scheduler.reports import campaign_report
+from scheduler.saved_segments import SegmentNotFound, get_segment
+from scheduler.segments_api import sample_size
+
+routes = ApiRoutes("campaigns")
+
+Spec = LivestreamSpec | RecallSpec | BroadcastSpec
+
+
+def step_to_dict(step: CampaignStep) -> dict[str, Any]:
+    return {
+        "id": step.id,
+        "kind": step.kind,
+        "due_at": step.due_at.isoformat(),
+        "offset_s": step.offset_s,
+        "status": step.status,
+        "recipients": step.recipients,
+        "note": step.note,
+    }
+
+
+async def check_segment_name(session: AsyncSession, spec: Spec) -> None:
+    """A campaign may name a saved segment only if it exists (CampaignError otherwise)."""
+    if spec.segment_name:
+        try:
+            await get_segment(session, spec.segment_name)
+        except SegmentNotFound as exc:
+            raise CampaignError(f"segment_name: {exc}") from None
+
+
+async def create_any(session: AsyncSession, spec: Spec, clock: Clock, tz: str) -> Campaign:
+    """Create a draft campaign of any kind after checking its saved segment exists."""
+    await check_segment_name(session, spec)
+    return await create_campaign(session, spec, clock, tz=tz)
+
+
+def _campaign_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise ApiError(404, f"no campaign with id {raw!r}")
+    return int(raw)
+
+
+FIELD_RE = re.compile(r"^(?:invalid campaign: )?([\w.]+): ")
+
+
+def _refused(exc: CampaignError, status: int = 409) -> ApiError:
+    """404 for an unknown campaign, else `status`; names the field when the message does."""
+    message = str(exc)
+    if message.startswith("no campaign"):
+        return ApiError(404, message)
+    match = FIELD_RE.match(message)
+    return ApiError(status, message, **({"field": match.group(1)} if match else {}))
+
+
+async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:
+    clock, config = request.config_dict[CLOCK], request.config_dict[CONFIG]
+    async with request.config_dict[SESSIONMAKER].begin() as session:
+        try:
+            campaign = await create_any(session, spec, clock, config.campaigns.timezone)
+        except CampaignError as exc:
+            raise _refused(exc, 400) from None
+        steps = await list_steps(session, campaign.id)
+        return {**campaign_to_dict(campaign), "steps": [step_to_dict(s) for s in steps]}
+
+
+@routes.route(
+    "POST", "/campaigns/livestreams", "Create a livestream campaign (draft)", body=LivestreamSpec
+)
+async def create_livestream(request: web.Request, body: LivestreamSpec) -> dict[str, Any]:
+    return await _create(request, body)
+
+
+@routes.route("POST", "/campaigns/recalls", "Create a fan-recall campaign (draft)", body=RecallSpec)
+async def create_recall(request: web.Request, body: RecallSpec) -> dict[str, Any]:
+    return await _create(request, body)
+
+
+@routes.route(
+    "POST", "/campaigns/broadcasts", "Create a broadcast campaign (draft)", body=BroadcastSpec
+)
+async def create_broadcast(request: web.Request, body: BroadcastSpec) -> dict[str, Any]:
+    return await _create(request, body)
+
+
+@routes.route(
+    "GET",
+    "/campaigns",
+    "List campaigns, newest first",
+    query={"kind": "livestream, recall or broadcast", "status": "draft, scheduled, running …"},
+)
+async def list_campaigns(request: web.Request) -> dict[str, Any]:
+    query = select(Campaign).order_by(Campaign.id.desc())
+    kind, status = request.query.get("kind"), request.query.get("status")
+    if kind:
+        if kind not in KINDS:
+            raise ApiError(400, f"kind: must be one of {', '.join(KINDS)}", field="kind")
+        query = query.where(Campaign.kind == kind)
+    if status:
+        query = query.where(Campaign.status == status)
+    async with request.config_dict[SESSIONMAKER]() as session:
+        return {"campaigns": [campaign_to_dict(c) for c in await session.scalars(query)]}
+
+
+@routes.route("GET", "/campaigns/{id}", "Read a campaign with its steps")
+async def read_campaign(request: web.Request) -> dict[str, Any]:
+    campaign_id = _campaign_id(request)
+    async with request.config_dict[SESSIONMAKER]() as session:
+        try:
+            campaign = await get_campaign(session, campaign_id)
+        except CampaignError as exc:
+            raise _refused(exc) from None
+        steps = await list_steps(session, campaign_id)
+        return {**campaign_to_dict(campaign), "steps": [step_to_dict(s) for s in steps]}
+
+
+@routes.route(
+    "GET",
+    "/campaigns/{id}/preview",
+    "The campaign's next message rendered for sample buyers of its segment",
+    query={"sample": "how many buyers (0-100, default 5)"},
+)
+async def preview(request: web.Request) -> dict[str, Any]:
+    campaign_id, sample = _campaign_id(request), sample_size(request, default=5)
+    async with request.config_dict[SESSIONMAKER]() as session:
+        try:
+            messages = await preview_campaign(
+                session, request.config_dict[SERVICES], campaign_id, sample
+            )
+        except CampaignError as exc:
+            raise _refused(exc) from None
+        except SegmentNotFound as exc:
+            raise ApiError(409, f"segment_name: {exc}") from None
+    return {"campaign_id": campaign_id, "messages": messages}
+
+
+@routes.route("GET", "/campaigns/{id}/report", "The live report: outcomes and conversion")
+async def report(request: web.Request) -> dict[str, Any]:
+    campaign_id = _campaign_id(request)
+    async with request.config_dict[SESSIONMAKER]() as session:
+        try:
+            return await campaign_report(session, campaign_id)
+        except CampaignError as exc:
+            raise _refused(exc) from None
+
+
+def _move_endpoint(action: str, summary: str) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        campaign_id = _campaign_id(request)
+        async with request.config_dict[SESSIONMAKER].begin() as session:
+            try:
+                campaign = await move_campaign(
+                    session,
+                    action,
+                    campaign_id,
+                    request.config_dict[CLOCK],
+                    request.config_dict[CONFIG],
+                )
+            except CampaignError as exc:
+                raise _refused(exc) from None
+            result = campaign_to_dict(campaign)
+        return json_response(result)  # 200: the campaign changed state, nothing was created
+
+    handler.__name__ = f"{action}_campaign"
+    routes.route("POST", f"/campaigns/{{id}}/{action}", summary)(handler)
+
+
+async def move_campaign(
+    session: AsyncSession, action: str, campaign_id: int, clock: Clock, config: Config
+) -> Campaign:
+    """schedule / pause / resume / cancel a campaign (shared by the API and the CLI)."""
+    if action == "schedule":
+        return await schedule_campaign(
+            session, campaign_id, clock, grace_s=config.campaigns.missed_grace_s
+        )
+    return await MOVES[action](session, campaign_id, clock)
+
+
+MOVES = {"pause": pause_campaign, "resume": resume_campaign, "cancel": cancel_campaign}
+ACTIONS = {
+    "schedule": "Schedule a draft: its steps run when due",
+    "pause": "Pause sending at once; due steps wait for resume",
+    "resume": "Resume a paused campaign",
+    "cancel": "Cancel: nothing more is sent",
+}
+for _action, _summary in ACTIONS.items():
+    _move_endpoint(_action, _summary)

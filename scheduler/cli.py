@@ -1,0 +1,433 @@
+"""``laoke segment …`` and ``laoke campaign …``: the operator API's functions from a terminal.
+
+Every command loads the configuration, opens the database (refusing an out-of-date schema),
+calls the same functions the JSON API calls, and prints readable text — or, with ``--json``,
+the API's JSON. Errors an operator can cause print ``laoke: <message>`` and exit 1.
+Importing this module adds both groups to ``laoke`` (``bot/cli.py`` imports it last; the
+plain ``import`` there keeps either import order free of a circular-import error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.cli import config_option, load_or_exit, main
+from bot.clock import Clock
+from bot.config import Config
+from bot.database import SchemaOutOfDate, check_schema, create_engine, sessionmaker
+from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, list_steps
+from scheduler.campaigns_api import ACTIONS, create_any, move_campaign, step_to_dict
+from scheduler.models import KINDS, Campaign
+from scheduler.reports import campaign_report
+from scheduler.saved_segments import (
+    SegmentExists,
+    SegmentInUse,
+    SegmentNotFound,
+    buyer_summary,
+    create_segment,
+    delete_segment,
+    get_segment,
+    list_segments,
+    preview_segment,
+    update_segment,
+)
+from scheduler.segments import FIELDS, SegmentError
+from scheduler.segments_api import segment_to_dict
+
+T = TypeVar("T")
+OPERATOR_ERRORS = (SegmentError, SegmentExists, SegmentInUse, SegmentNotFound, CampaignError)
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+
+
+def run(config: Config, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    """Run `work` with a sessionmaker on the configured database; operator errors exit 1."""
+
+    async def go() -> T:
+        engine = create_engine(config.database)
+        try:
+            await check_schema(engine)
+            return await work(sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(go())
+    except SchemaOutOfDate as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(3)
+    except OPERATOR_ERRORS as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(1)
+
+
+def read_json(text: str | None, what: str) -> Any:
+    """A JSON argument: inline text, ``@file.json``, or ``-`` for standard input."""
+    if text is None:
+        return None
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        text = Path(text[1:]).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=what) from None
+
+
+def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text(data))
+
+
+def table(rows: list[list[Any]], header: list[str]) -> str:
+    cells = [header, *[["" if c is None else str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
+    )
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+@click.group()
+def segment() -> None:
+    """Saved segments: filters over buyers (see docs/segments.md)."""
+
+
+def _preview_text(data: dict[str, Any]) -> str:
+    rows = [
+        [b["id"], b["openid"], b["name"], b["tier"], b["region"], b["days_since_interaction"]]
+        for b in data["sample"]
+    ]
+    header = ["ID", "OPENID", "NAME", "TIER", "REGION", "DAYS QUIET"]
+    sample = table(rows, header) if rows else "(no buyers)"
+    return f"{data['count']:,} buyers match.\n{sample}"
+
+
+def _segment_text(data: dict[str, Any]) -> str:
+    spec = json.dumps(data["spec"], ensure_ascii=False, indent=2)
+    return f"{data['name']}  {data['description']}\nupdated {data['updated_at']}\n{spec}"
+
+
+@segment.command("list")
+@config_option
+@json_option
+def segment_list(config_path: Path, as_json: bool) -> None:
+    """List saved segments."""
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+        async with make() as session:
+            return [segment_to_dict(s) for s in await list_segments(session)]
+
+    data = run(load_or_exit(config_path), work)
+    rows = [[s["name"], s["updated_at"][:16], s["description"]] for s in data]
+    emit(data, as_json, lambda d: table(rows, ["NAME", "UPDATED", "DESCRIPTION"]))
+
+
+@segment.command("show")
+@click.argument("name")
+@config_option
+@json_option
+def segment_show(name: str, config_path: Path, as_json: bool) -> None:
+    """Show a saved segment's spec."""
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+        async with make() as session:
+            return segment_to_dict(await get_segment(session, name))
+
+    emit(run(load_or_exit(config_path), work), as_json, _segment_text)
+
+
+@segment.command("save")
+@click.argument("name")
+@click.argument("spec")
+@click.option("--description", default="", help="What the segment is for.")
+@click.option("--replace", is_flag=True, help="Change the segment if it exists.")
+@config_option
+@json_option
+def segment_save(
+    name: str, spec: str, description: str, replace: bool, config_path: Path, as_json: bool
+) -> None:
+    """Save segment NAME with SPEC (JSON text, @file.json or - for stdin)."""
+    parsed = read_json(spec, "SPEC")
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+        now = Clock().now()
+        async with make.begin() as session:
+            try:
+                saved = await create_segment(session, name, parsed, now, description)
+            except SegmentExists:
+                if not replace:
+                    raise
+                saved = await update_segment(session, name, now, parsed, description or None)
+            return segment_to_dict(saved)
+
+    emit(run(load_or_exit(config_path), work), as_json, _segment_text)
+
+
+@segment.command("delete")
+@click.argument("name")
+@config_option
+def segment_delete(name: str, config_path: Path) -> None:
+    """Delete a saved segment (refused while an unfinished campaign uses it)."""
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> None:
+        async with make.begin() as session:
+            await delete_segment(session, name)
+
+    run(load_or_exit(config_path), work)
+    click.echo(f"deleted segment {name}")
+
+
+@segment.command("preview")
+@click.argument("name", required=False)
+@click.option("--spec", help="Preview this spec (JSON, @file, -) instead of a saved segment.")
+@click.option("--sample", default=10, show_default=True, type=click.IntRange(0, 100))
+@config_option
+@json_option
+def segment_preview(
+    name: str | None, spec: str | None, sample: int, config_path: Path, as_json: bool
+) -> None:
+    """Count the buyers a segment matches now and show a sample."""
+    if (name is None) == (spec is None):
+        raise click.UsageError("give a segment NAME or --spec, not both")
+    parsed = read_json(spec, "--spec")
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+        now = Clock().now()
+        async with make() as session:
+            chosen = parsed if name is None else (await get_segment(session, name)).spec
+            preview = await preview_segment(session, chosen, now, sample)
+            return {
+                "count": preview.count,
+                "sample": [buyer_summary(b, now) for b in preview.sample],
+            }
+
+    emit(run(load_or_exit(config_path), work), as_json, _preview_text)
+
+
+@segment.command("fields")
+def segment_fields() -> None:
+    """List the fields a segment can filter on, with their operators."""
+    rows = [[f.name, ", ".join(f.kind.ops), f.doc] for f in FIELDS.values()]
+    click.echo(table(rows, ["FIELD", "OPERATORS", "MEANING"]))
+
+
+# --- campaigns -----------------------------------------------------------------------------
+
+
+@click.group()
+def campaign() -> None:
+    """Campaigns: livestream announcements, fan recall, broadcasts."""
+
+
+def _campaign_text(data: dict[str, Any]) -> str:
+    segment_desc = data["segment_name"] or (
+        json.dumps(data["segment"], ensure_ascii=False) if data["segment"] else "all buyers"
+    )
+    lines = [
+        f"#{data['id']} {data['name']}  [{data['kind']}, {data['status']}]",
+        f"segment: {segment_desc}" + ("  (all day)" if data["all_day"] else ""),
+        f"params: {json.dumps(data['params'], ensure_ascii=False)}",
+    ]
+    if data.get("steps"):
+        rows = [
+            [s["id"], s["kind"], s["due_at"][:16], s["status"], s["recipients"], s["note"]]
+            for s in data["steps"]
+        ]
+        lines.append(table(rows, ["STEP", "KIND", "DUE (UTC)", "STATUS", "RECIPIENTS", "NOTE"]))
+    return "\n".join(lines)
+
+
+async def _with_steps(session: AsyncSession, c: Campaign) -> dict[str, Any]:
+    return {
+        **campaign_to_dict(c),
+        "steps": [step_to_dict(s) for s in await list_steps(session, c.id)],
+    }
+
+
+@campaign.command("create")
+@click.argument("spec")
+@click.option("--schedule", "then_schedule", is_flag=True, help="Schedule it at once.")
+@config_option
+@json_option
+def campaign_create(spec: str, then_schedule: bool, config_path: Path, as_json: bool) -> None:
+    """Create a campaign from SPEC (JSON with "kind": livestream|recall|broadcast; @file, -)."""
+    from scheduler.campaigns import parse_campaign_spec
+
+    config = load_or_exit(config_path)
+    parsed = read_json(spec, "SPEC")
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+        clock = Clock()
+        async with make.begin() as session:
+            created = await create_any(
+                session, parse_campaign_spec(parsed), clock, config.campaigns.timezone
+            )
+            if then_schedule:
+                created = await move_campaign(session, "schedule", created.id, clock, config)
+            return await _with_steps(session, created)
+
+    emit(run(config, work), as_json, _campaign_text)
+
+
+@campaign.command("list")
+@click.option("--kind", type=click.Choice(KINDS))
+@click.option("--status")
+@config_option
+@json_option
+def campaign_list(kind: str | None, status: str | None, config_path: Path, as_json: bool) -> None:
+    """List campaigns, newest first."""
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+        query = select(Campaign).order_by(Campaign.id.desc())
+        if kind:
+            query = query.where(Campaign.kind == kind)
+        if status:
+            query = query.where(Campaign.status == status)
+        async with make() as session:
+            return [campaign_to_dict(c) for c in await session.scalars(query)]
+
+    data = run(load_or_exit(config_path), work)
+    rows = [[c["id"], c["kind"], c["status"], c["name"], c["created_at"][:16]] for c in data]
+    emit(data, as_json, lambda d: table(rows, ["ID", "KIND", "STATUS", "NAME", "CREATED (UTC)"]))
+
+
+@campaign.command("show")
+@click.argument("campaign_id", type=int)
+@config_option
+@json_option
+def campaign_show(campaign_id: int, config_path: Path, as_json: bool) -> None:
+    """Show a campaign and its steps."""
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+        async with make() as session:
+            return await _with_steps(session, await get_campaign(session, campaign_id))
+
+    emit(run(load_or_exit(config_path), work), as_json, _campaign_text)
+
+
+def _move_command(action: str, summary: str) -> None:
+    @campaign.command(action, help=summary + ".")
+    @click.argument("campaign_id", type=int)
+    @config_option
+    @json_option
+    def move(campaign_id: int, config_path: Path, as_json: bool) -> None:
+        config = load_or_exit(config_path)
+
+        async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+            async with make.begin() as session:
+                moved = await move_campaign(session, action, campaign_id, Clock(), config)
+                return campaign_to_dict(moved)
+
+        data = run(config, work)
+        emit(data, as_json, lambda d: f"campaign {d['id']} is now {d['status']}")
+
+
+for _action, _summary in ACTIONS.items():
+    _move_command(_action, _summary)
+
+
+@campaign.command("preview")
+@click.argument("campaign_id", type=int)
+@click.option("--sample", default=3, show_default=True, type=click.IntRange(0, 100))
+@config_option
+@json_option
+def campaign_preview(campaign_id: int, sample: int, config_path: Path, as_json: bool) -> None:
+    """Render the campaign's next message for sample buyers of its segment."""
+    from bot.context import Services
+    from bot.metrics import Metrics
+    from bot.rendering import Renderer
+    from scheduler.campaigns import preview_campaign
+
+    config = load_or_exit(config_path)
+    # Rendering needs no WeChat connection: the preview never sends.
+    services = Services(
+        config=config, renderer=Renderer(), api=None, clock=Clock(), metrics=Metrics()
+    )  # type: ignore[arg-type]
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+        async with make() as session:
+            return await preview_campaign(session, services, campaign_id, sample)
+
+    def text(messages: list[dict[str, Any]]) -> str:
+        if not messages:
+            return "(no buyer in the segment can receive it now)"
+        return "\n\n".join(f"— to {m['openid']} ({m['step']}):\n{m['text']}" for m in messages)
+
+    emit(run(config, work), as_json, text)
+
+
+def _report_text(r: dict[str, Any]) -> str:
+    c, conv = r["campaign"], r["conversion"]
+
+    def detail(outcome: str) -> str:
+        o = r["outcomes"][outcome]
+        parts = [f"{k} {v}" for k, v in {**o["by_channel"], **o["by_reason"]}.items()]
+        return f"  {outcome:<9} {o['total']:>8,}" + (f"   ({', '.join(parts)})" if parts else "")
+
+    def pct(rate: float | None) -> str:
+        return "-" if rate is None else f"{rate:.1%}"
+
+    lines = [
+        f"#{c['id']} {c['name']}  [{c['kind']}, {c['status']}]",
+        f"  recipients {r['recipients']:>7,}   ({r['buyers']:,} buyers)",
+        *(detail(o) for o in ("sent", "failed", "skipped", "uncertain", "pending")),
+        f"  reached {conv['reached']:,} buyers; wrote back within 48 h: {conv['replied_48h']:,} "
+        f"({pct(conv['reply_rate'])}); ordered within 7 days: {conv['ordered_7d']:,} "
+        f"({pct(conv['order_rate'])})",
+    ]
+    rows = [
+        [
+            s["kind"],
+            s["due_at"][:16],
+            s["status"],
+            s["recipients"],
+            s["sent"],
+            s["failed"],
+            s["skipped"],
+            s["uncertain"],
+            s["pending"],
+        ]
+        for s in r["steps"]
+    ]
+    header = [
+        "STEP",
+        "DUE (UTC)",
+        "STATUS",
+        "RECIP.",
+        "SENT",
+        "FAILED",
+        "SKIPPED",
+        "UNCERT.",
+        "PENDING",
+    ]
+    return "\n".join(lines) + "\n" + table(rows, header)
+
+
+@campaign.command("report")
+@click.argument("campaign_id", type=int)
+@config_option
+@json_option
+def campaign_report_command(campaign_id: int, config_path: Path, as_json: bool) -> None:
+    """The live report: outcomes by reason and channel, per step, and conversion."""
+
+    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+        async with make() as session:
+            return await campaign_report(session, campaign_id)
+
+    emit(run(load_or_exit(config_path), work), as_json, _report_text)
+
+
+main.add_command(segment)
+main.add_command(campaign)

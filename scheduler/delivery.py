@@ -1,0 +1,277 @@
+"""Delivery rows in the database: claiming batches, recording results, settling rows in flight.
+
+A sender claims pending rows of running campaigns in one statement —
+``UPDATE deliveries SET status='claimed' … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP
+LOCKED) RETURNING …`` — so any number of ``laoke worker`` processes share the work on
+PostgreSQL without ever taking the same row; SQLite has a single writer, and the same
+statement (without the lock clause, which SQLite ignores) is atomic there by construction.
+
+Exactly-once: a row is sent only by the sender that claimed it, and its result is written
+only while it is still claimed by that sender. A sender that dies leaves rows ``claimed``
+with no result: after its heartbeat lease lapses (or the claim is older than
+``CLAIM_TIMEOUT``) they become ``uncertain`` — reported, never resent, because the message
+may have reached the buyer. This module does not choose channels or talk to WeChat
+(``scheduler/sender.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import CampaignsConfig
+from bot.models import Buyer, Lease, OutboundMessage
+from scheduler.models import (
+    CLAIMED,
+    CUSTOM,
+    PENDING,
+    RUNNING,
+    SENT,
+    UNCERTAIN,
+    Campaign,
+    Delivery,
+)
+
+SENDER_LEASE_PREFIX = "sender:"
+SENDER_LEASE_TTL = timedelta(seconds=60)
+# No batch runs this long (batches are sized to a few seconds of the rate limit); a claim this
+# old belongs to a sender that is stuck even if its heartbeat still beats.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+WINDOW = timedelta(hours=48)  # WeChat's customer-service window after the buyer's last action
+
+_table = Delivery.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    step_id: int
+    campaign_id: int
+    buyer_id: int
+    openid: str
+    attempts: int
+    requested: bool
+
+
+@dataclass(slots=True)
+class Result:
+    """What happened to one claimed row; ``status`` pending means "try again later"."""
+
+    id: int
+    status: str
+    reason: str | None = None
+    channel: str | None = None
+    errcode: int | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+
+
+async def running_campaigns(session: AsyncSession, *, all_day_only: bool = False) -> list[int]:
+    """Ids of campaigns whose deliveries may be sent now."""
+    stmt = select(Campaign.id).where(Campaign.status == RUNNING)
+    if all_day_only:
+        stmt = stmt.where(Campaign.all_day.is_(True))
+    return list((await session.scalars(stmt)).all())
+
+
+async def claim_deliveries(
+    session: AsyncSession,
+    worker: str,
+    now: datetime,
+    limit: int,
+    *,
+    quiet: bool = False,
+) -> list[Claimed]:
+    """Claim up to `limit` due rows of running campaigns (in quiet hours: all-day ones and
+    rows the buyer asked for)."""
+    campaign_ids = await running_campaigns(session)
+    if not campaign_ids:
+        return []
+    due = and_(
+        _table.c.status == PENDING,
+        _table.c.campaign_id.in_(campaign_ids),
+        or_(_table.c.next_attempt_at.is_(None), _table.c.next_attempt_at <= now),
+    )
+    if quiet:
+        all_day = await running_campaigns(session, all_day_only=True)
+        due = and_(due, or_(_table.c.campaign_id.in_(all_day), _table.c.requested.is_(True)))
+    pick = (
+        select(_table.c.id)
+        .where(due)
+        .order_by(_table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's single writer needs none
+    )
+    stmt = (
+        update(_table)
+        .where(_table.c.id.in_(pick))
+        .values(status=CLAIMED, claimed_by=worker, claimed_at=now)
+        .returning(
+            _table.c.id,
+            _table.c.step_id,
+            _table.c.campaign_id,
+            _table.c.buyer_id,
+            _table.c.openid,
+            _table.c.attempts,
+            _table.c.requested,
+        )
+    )
+    rows = (await session.execute(stmt)).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+_record = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("b_id"),
+        _table.c.status == CLAIMED,
+        _table.c.claimed_by == bindparam("b_worker"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        reason=bindparam("b_reason"),
+        channel=bindparam("b_channel"),
+        errcode=bindparam("b_errcode"),
+        attempts=bindparam("b_attempts"),
+        next_attempt_at=bindparam("b_next"),
+        sent_at=bindparam("b_sent"),
+    )
+)
+
+
+async def record_results(session: AsyncSession, worker: str, results: list[Result]) -> None:
+    """Write a batch's results in one statement; rows no longer ours are left alone."""
+    if not results:
+        return
+    await session.execute(
+        _record,
+        [
+            {
+                "b_id": r.id,
+                "b_worker": worker,
+                "b_status": r.status,
+                "b_reason": r.reason,
+                "b_channel": r.channel,
+                "b_errcode": r.errcode,
+                "b_attempts": r.attempts,
+                "b_next": r.next_attempt_at,
+                "b_sent": r.sent_at,
+            }
+            for r in results
+        ],
+    )
+
+
+async def mark_in_flight_uncertain(
+    session: AsyncSession, now: datetime, cfg: CampaignsConfig | None = None
+) -> int:
+    """Rows claimed by a sender that died (lease lapsed) or got stuck become ``uncertain``."""
+    live = select(Lease.holder).where(
+        Lease.name.like(f"{SENDER_LEASE_PREFIX}%"), Lease.expires_at > now
+    )
+    result = await session.execute(
+        update(_table)
+        .where(
+            _table.c.status == CLAIMED,
+            or_(_table.c.claimed_at < now - CLAIM_TIMEOUT, _table.c.claimed_by.not_in(live)),
+        )
+        .values(status=UNCERTAIN, reason="in_flight")
+    )
+    return result.rowcount or 0
+
+
+@dataclass(slots=True)
+class BuyerState:
+    """What the sender needs to know about a recipient right now."""
+
+    id: int
+    subscribed: bool
+    opted_out: bool
+    last_interaction_at: datetime | None
+    tier_key: str | None
+    display_name: str | None
+    interests: list[str] | None
+    company: str | None
+    business_type: str | None
+    province: str | None
+    city: str | None
+    custom_used: int = 0  # customer-service messages since the last interaction (quota 5)
+    day: set[int] | None = None  # campaigns that reached the buyer in the last 24 h
+    week: set[int] | None = None  # … in the last 7 days
+
+
+async def load_buyers(
+    session: AsyncSession, buyer_ids: list[int], now: datetime
+) -> dict[int, BuyerState]:
+    """Recipients' state plus their recent sends, in three grouped queries for the batch."""
+    rows = await session.execute(
+        select(
+            Buyer.id,
+            Buyer.subscribed,
+            Buyer.opted_out,
+            Buyer.last_interaction_at,
+            Buyer.tier_key,
+            Buyer.display_name,
+            Buyer.interests,
+            Buyer.company,
+            Buyer.business_type,
+            Buyer.province,
+            Buyer.city,
+        ).where(Buyer.id.in_(buyer_ids))
+    )
+    buyers = {r[0]: BuyerState(*r, day=set(), week=set()) for r in rows}
+    in_window = [
+        b.id
+        for b in buyers.values()
+        if b.last_interaction_at and now - b.last_interaction_at < WINDOW
+    ]
+    if in_window:
+        # Campaign sends (and uncertain ones, which may have arrived) since the last interaction.
+        used = await session.execute(
+            select(Delivery.buyer_id, func.count())
+            .join(Buyer, Buyer.id == Delivery.buyer_id)
+            .where(
+                Delivery.buyer_id.in_(in_window),
+                Delivery.channel == CUSTOM,
+                Delivery.status.in_((SENT, UNCERTAIN)),
+                Delivery.sent_at >= Buyer.last_interaction_at,
+            )
+            .group_by(Delivery.buyer_id)
+        )
+        for buyer_id, count in used:
+            buyers[buyer_id].custom_used += count
+        # Other customer-service messages (deferred replies, tier notices) use the same quota.
+        other = await session.execute(
+            select(Buyer.id, func.count())
+            .join(OutboundMessage, OutboundMessage.openid == Buyer.openid)
+            .where(
+                Buyer.id.in_(in_window),
+                OutboundMessage.channel == CUSTOM,
+                OutboundMessage.result == "ok",
+                OutboundMessage.created_at >= Buyer.last_interaction_at,
+            )
+            .group_by(Buyer.id)
+        )
+        for buyer_id, count in other:
+            buyers[buyer_id].custom_used += count
+    recent = await session.execute(
+        select(Delivery.buyer_id, Delivery.campaign_id, func.max(Delivery.sent_at))
+        .where(
+            Delivery.buyer_id.in_(buyer_ids),
+            Delivery.status == SENT,
+            Delivery.sent_at >= now - timedelta(days=7),
+        )
+        .group_by(Delivery.buyer_id, Delivery.campaign_id)
+    )
+    for buyer_id, campaign_id, last_sent in recent:
+        state = buyers.get(buyer_id)
+        if state is None:
+            continue
+        state.week.add(campaign_id)
+        if last_sent >= now - timedelta(days=1):
+            state.day.add(campaign_id)
+    return buyers

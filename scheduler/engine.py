@@ -1,0 +1,98 @@
+"""Starting and stopping the campaign engine: inside ``serve`` and as ``laoke worker``.
+
+``serve`` runs the scheduler (``[server] run_scheduler``) and a sender (``run_senders``)
+beside the webhook through the ``campaign_engine`` cleanup context; ``laoke worker`` runs
+only a sender, for scale-out on PostgreSQL. The scheduler also runs the nightly tier
+recompute (``bot.tiers.recompute_all_tiers``). This module holds no scheduling or sending
+logic of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot.appkeys import SERVICES, SESSIONMAKER
+from bot.clock import Clock
+from bot.config import Config
+from bot.context import Services
+from bot.database import check_schema, create_engine, sessionmaker
+from bot.metrics import Metrics
+from bot.rendering import Renderer
+from bot.wechat_api import WeChatAPI
+from scheduler.loop import CampaignScheduler
+from scheduler.sender import Sender
+
+log = logging.getLogger(__name__)
+
+
+def nightly_tiers(sm, services: Services):
+    """The nightly job: recompute every buyer's tier and announce changes."""
+
+    async def job() -> None:
+        from bot.tiers import recompute_all_tiers
+
+        result = await recompute_all_tiers(sm, services)
+        log.info("nightly tier recompute: %s", result)
+
+    return job
+
+
+async def campaign_engine(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the scheduler and a sender run while the app runs (as configured)."""
+    config: Config = app[SERVICES].config
+    sm, services = app[SESSIONMAKER], app[SERVICES]
+    scheduler: CampaignScheduler | None = None
+    stop = asyncio.Event()
+    sending: asyncio.Task | None = None
+    if config.server.run_scheduler:
+        scheduler = CampaignScheduler(sm, services, nightly=nightly_tiers(sm, services))
+        scheduler.start()
+    if config.server.run_senders:
+        sending = asyncio.create_task(Sender(sm, services).run(stop), name="campaign-sender")
+    yield
+    stop.set()
+    if sending is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
+    if scheduler is not None:
+        await scheduler.stop()
+
+
+def worker_runner():
+    """uvloop's runner when installed (about a third more sends per CPU), else asyncio.run."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
+async def run_worker(config: Config, *, clock: Clock | None = None) -> None:
+    """``laoke worker``: a sender only, until SIGINT/SIGTERM."""
+    clock = clock or Clock()
+    engine = create_engine(config.database)
+    await check_schema(engine)
+    sm = sessionmaker(engine)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    timeout = aiohttp.ClientTimeout(total=config.wechat.timeout_s)
+    connector = aiohttp.TCPConnector(limit=max(100, config.campaigns.concurrency * 2))
+    try:
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
+            metrics = Metrics()
+            api = WeChatAPI(config.wechat, sm, clock, http, metrics)
+            services = Services(config, Renderer(), api, clock, metrics)
+            sender = Sender(sm, services)
+            log.info("worker %s sending", sender.worker_id)
+            await sender.run(stop)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,45 @@
+"""A token bucket: at most `rate` sends per second, with a small burst, shared by a sender's tasks.
+
+WeChat rate-limits an account as a whole (45009 when exceeded); this keeps one process under
+the configured rate. Each ``laoke worker`` has its own bucket, so the configured rate is per
+process: divide it by the number of workers when scaling out. It does not count anything
+else (quotas and caps are per buyer, in ``scheduler/sender.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+
+class TokenBucket:
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate = rate
+        # A tenth of a second's worth by default: smooth, yet no stall per message.
+        self.burst = burst if burst is not None else max(1.0, rate / 10)
+        self.tokens = self.burst
+        self._monotonic, self._sleep = monotonic, sleep
+        self._last = monotonic()
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = self._monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
+        self._last = now
+
+    async def acquire(self) -> None:
+        """Wait until one send is allowed (waiters are served in arrival order)."""
+        async with self._lock:
+            self._refill()
+            while self.tokens < 1:
+                await self._sleep((1 - self.tokens) / self.rate)
+                self._refill()
+            self.tokens -= 1

@@ -1,0 +1,379 @@
+"""The segment language: a JSON filter over buyers, checked, then compiled to one SQL condition.
+
+A segment is a tree of conditions (see ``docs/segments.md``)::
+
+    {"all": [{"field": "tier", "op": "in", "value": ["gold", "silver"]},
+             {"field": "days_since_interaction", "op": "gte", "value": 30},
+             {"not": {"field": "opted_out", "op": "eq", "value": true}}]}
+
+``compile_segment(spec, now)`` validates the whole tree first (a wrong field, operator or
+value raises ``SegmentError`` naming its path, e.g. ``all[1].value``) and returns a single
+SQLAlchemy condition over ``bot.models.Buyer``: the database does the filtering, never Python.
+Day counts are relative to the `now` the caller passes (an injected clock).
+
+Every leaf condition is two-valued: a missing value (no tier, no region) makes a condition
+false rather than SQL NULL, so ``not`` means what an operator expects ("not gold" includes
+buyers with no tier). JSON list membership differs between SQLite (``json_each``) and
+PostgreSQL (``jsonb @>``); ``scheduler/json_lists.py`` hides it behind one function.
+
+This module does not store segments (``scheduler/saved_segments.py``) or send anything.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    true,
+)
+
+from bot.models import Buyer
+from scheduler.json_lists import json_list_contains, json_list_empty
+
+MAX_DEPTH = 16  # deeper trees are a mistake (or an attack), not a segment
+
+
+class SegmentError(ValueError):
+    """A segment spec that cannot be compiled; `path` says where, `problem` says what."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path or '(segment)'}: {problem}")
+        self.path = path or "(segment)"
+        self.problem = problem
+
+
+# --- fields --------------------------------------------------------------------------------
+
+Build = Callable[[str, Any, datetime], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of field: its operators and how each operator's value is checked."""
+
+    name: str
+    ops: dict[str, Callable[[Any], str | None]]  # op -> value check (None = fine, else problem)
+    cost: int = 0  # evaluation cost rank: 0 a column test, 1 a JSON list test, 2 a subquery
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    build: Build
+    doc: str
+
+
+def _is_text(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _text(v: Any) -> str | None:
+    return None if _is_text(v) else "must be a non-empty string"
+
+
+def _texts(v: Any) -> str | None:
+    if isinstance(v, list) and v and all(_is_text(x) for x in v):
+        return None
+    return "must be a non-empty list of non-empty strings"
+
+
+def _flag(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "must be true or false"
+
+
+def _number(v: Any) -> str | None:
+    return None if _is_number(v) else "must be a number"
+
+
+def _days(v: Any) -> str | None:
+    return None if _is_number(v) and v >= 0 else "must be a number of days (0 or more)"
+
+
+def _range(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def checked(v: Any) -> str | None:
+        if not (isinstance(v, list) and len(v) == 2) or any(check(x) for x in v):
+            return "must be [low, high], two numbers"
+        return None if v[0] <= v[1] else "must be [low, high] with low <= high"
+
+    return checked
+
+
+def _one_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def checked(v: Any) -> str | None:
+        return None if v in allowed else f"must be one of {', '.join(allowed)}"
+
+    return checked
+
+
+def _some_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def checked(v: Any) -> str | None:
+        if isinstance(v, list) and v and all(x in allowed for x in v):
+            return None
+        return f"must be a non-empty list of {', '.join(allowed)}"
+
+    return checked
+
+
+def _campaign_id(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and v > 0
+    return None if ok else "must be a campaign id (a positive integer)"
+
+
+def _campaign_ids(v: Any) -> str | None:
+    if isinstance(v, list) and v and not any(_campaign_id(x) for x in v):
+        return None
+    return "must be a non-empty list of campaign ids"
+
+
+TEXT = Kind("text", {"eq": _text, "ne": _text, "in": _texts, "not_in": _texts, "is_set": _flag})
+LIST = Kind(
+    "list",
+    {"contains": _text, "contains_any": _texts, "contains_all": _texts, "is_empty": _flag},
+    cost=1,
+)
+NUMBER = Kind(
+    "number",
+    {op: _number for op in ("eq", "ne", "gt", "gte", "lt", "lte")} | {"between": _range(_number)},
+)
+DAYS = Kind("days", {op: _days for op in ("gt", "gte", "lt", "lte")} | {"between": _range(_days)})
+FLAG = Kind("flag", {"eq": _flag})
+CUSTOMER_KINDS = ("prospect", "new", "returning")
+CUSTOMER = Kind("customer", {"eq": _one_of(CUSTOMER_KINDS), "in": _some_of(CUSTOMER_KINDS)})
+RSVP = Kind("rsvp", {"eq": _campaign_id, "in": _campaign_ids}, cost=2)
+
+
+def _text_field(column: Any) -> Build:
+    def build(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+        if op == "is_set":
+            return column.is_not(None) if value else column.is_(None)
+        values = [value] if op in ("eq", "ne") else list(value)
+        # "IS NOT NULL AND" keeps the condition two-valued, so `ne`/`not` include missing.
+        match = and_(column.is_not(None), column.in_(values))
+        return not_(match) if op in ("ne", "not_in") else match
+
+    return build
+
+
+def _region(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+    if op == "is_set":
+        either = or_(Buyer.province.is_not(None), Buyer.city.is_not(None))
+        return either if value else not_(either)
+    values = [value] if op in ("eq", "ne") else list(value)
+    match = or_(
+        and_(Buyer.province.is_not(None), Buyer.province.in_(values)),
+        and_(Buyer.city.is_not(None), Buyer.city.in_(values)),
+    )
+    return not_(match) if op in ("ne", "not_in") else match
+
+
+def _list_field(column: Any) -> Build:
+    def build(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+        if op == "contains":
+            return json_list_contains(column, value)
+        if op == "contains_any":
+            return or_(*(json_list_contains(column, v) for v in value))
+        if op == "contains_all":
+            return and_(*(json_list_contains(column, v) for v in value))
+        empty = json_list_empty(column)
+        return empty if value else not_(empty)
+
+    return build
+
+
+def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    if op == "between":
+        return column.between(value[0], value[1])
+    return {
+        "eq": column == value,
+        "ne": column != value,
+        "gt": column > value,
+        "gte": column >= value,
+        "lt": column < value,
+        "lte": column <= value,
+    }[op]
+
+
+def _number_field(column: Any) -> Build:
+    def build(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+        return _compare(column, op, value)
+
+    return build
+
+
+def _age_condition(column: Any, op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+    """Elapsed days since `column` compared with `value`: "gte 30" means 30 days or more ago."""
+
+    def cutoff(days: float) -> datetime:
+        return now - timedelta(days=days)
+
+    # More days elapsed means an earlier timestamp, so the comparison flips.
+    if op == "between":
+        cond = column.between(cutoff(value[1]), cutoff(value[0]))
+    else:
+        flipped = {"gt": "lt", "gte": "lte", "lt": "gt", "lte": "gte"}[op]
+        cond = _compare(column, flipped, cutoff(value))
+    return and_(column.is_not(None), cond)
+
+
+def _days_since_follow(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+    return _age_condition(Buyer.subscribed_at, op, value, now)
+
+
+def _days_since_interaction(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+    # A buyer who never interacted (created by an import) counts from when first seen.
+    # One COALESCE (a plain scan) beats an OR over the index: most dormancy segments match
+    # a large share of buyers, where random index lookups cost more than reading the table.
+    return _age_condition(
+        func.coalesce(Buyer.last_interaction_at, Buyer.first_seen_at), op, value, now
+    )
+
+
+def _flag_field(column: Any) -> Build:
+    def build(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+        return column.is_(true()) if value else column.is_(false())
+
+    return build
+
+
+def _has_card(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+    done = Buyer.card_completed_at.is_not(None)
+    return done if value else not_(done)
+
+
+def _customer(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+    kinds = [value] if op == "eq" else list(value)
+    by_kind = {
+        "prospect": Buyer.orders_total == 0,
+        "new": Buyer.orders_total == 1,
+        "returning": Buyer.orders_total >= 2,
+    }
+    return or_(*(by_kind[k] for k in kinds))
+
+
+def _rsvp(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+    from scheduler.models import Rsvp  # the campaigns feature owns RSVPs
+
+    ids = [value] if op == "eq" else list(value)
+    return exists().where(Rsvp.buyer_id == Buyer.id, Rsvp.campaign_id.in_(ids))
+
+
+FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("tier", TEXT, _text_field(Buyer.tier_key), "effective tier key (gold, silver …)"),
+        Field("business_type", TEXT, _text_field(Buyer.business_type), "card: business type key"),
+        Field("province", TEXT, _text_field(Buyer.province), "card: province"),
+        Field("city", TEXT, _text_field(Buyer.city), "card: city"),
+        Field("region", TEXT, _region, "card: province or city"),
+        Field("qr_scene", TEXT, _text_field(Buyer.qr_scene), "QR scene the buyer followed from"),
+        Field("openid", TEXT, _text_field(Buyer.openid), "the buyer's openid"),
+        Field("channels", LIST, _list_field(Buyer.channels), "card: sales channels"),
+        Field("interests", LIST, _list_field(Buyer.interests), "card: product interests"),
+        Field("tags", LIST, _list_field(Buyer.tags), "operator tags"),
+        Field("subscribed", FLAG, _flag_field(Buyer.subscribed), "follows the account now"),
+        Field("opted_out", FLAG, _flag_field(Buyer.opted_out), "sent 退订 (no campaign pushes)"),
+        Field("has_card", FLAG, _has_card, "completed the business card"),
+        Field("days_since_follow", DAYS, _days_since_follow, "days since the (last) follow"),
+        Field(
+            "days_since_interaction", DAYS, _days_since_interaction, "days since last message/event"
+        ),
+        Field(
+            "orders_12m", NUMBER, _number_field(Buyer.orders_12m), "orders in the last 12 months"
+        ),
+        Field("orders_total", NUMBER, _number_field(Buyer.orders_total), "orders ever"),
+        Field(
+            "spend_12m", NUMBER, _number_field(Buyer.spend_12m), "spend in the last 12 months (¥)"
+        ),
+        Field("customer", CUSTOMER, _customer, "prospect (0 orders), new (1), returning (2+)"),
+        Field("rsvp", RSVP, _rsvp, "RSVP'd to the livestream campaign(s) with these ids"),
+    )
+}
+
+
+# --- checking and compiling ----------------------------------------------------------------
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _compile(node: Any, path: str, now: datetime, depth: int) -> tuple[ColumnElement[bool], int]:
+    """The condition for `node` and its cost rank (cheap column tests first, subqueries last)."""
+    if depth > MAX_DEPTH:
+        raise SegmentError(path, f"nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(node, dict):
+        raise SegmentError(path, "must be an object: a condition or all/any/not")
+    combinators = [k for k in ("all", "any", "not") if k in node]
+    if combinators:
+        if len(node) != 1:
+            raise SegmentError(path, f"a '{combinators[0]}' object must have no other keys")
+        key = combinators[0]
+        child_path = _join(path, key)
+        if key == "not":
+            inner, cost = _compile(node["not"], child_path, now, depth + 1)
+            return not_(inner), cost
+        children = node[key]
+        if not isinstance(children, list):
+            raise SegmentError(child_path, "must be a list of conditions")
+        parts = [
+            _compile(child, f"{child_path}[{i}]", now, depth + 1)
+            for i, child in enumerate(children)
+        ]
+        if not parts:  # all of nothing is everyone; any of nothing is no one
+            return (true() if key == "all" else false()), 0
+        # SQLite evaluates terms in the order written and stops at the first that decides:
+        # putting cheap column tests first spares the JSON and RSVP tests most rows.
+        parts.sort(key=lambda part: part[1])
+        conds = [cond for cond, _ in parts]
+        return (and_(*conds) if key == "all" else or_(*conds)), max(c for _, c in parts)
+    return _leaf(node, path, now)
+
+
+def _leaf(node: dict[str, Any], path: str, now: datetime) -> tuple[ColumnElement[bool], int]:
+    extra = sorted(set(node) - {"field", "op", "value"})
+    if extra:
+        raise SegmentError(
+            _join(path, extra[0]),
+            "unknown key (a condition has field, op, value; or use all/any/not)",
+        )
+    for key in ("field", "op", "value"):
+        if key not in node:
+            raise SegmentError(_join(path, key), "missing")
+    name = node["field"]
+    field = FIELDS.get(name) if isinstance(name, str) else None
+    if field is None:
+        raise SegmentError(
+            _join(path, "field"), f"unknown field {name!r}; known: {', '.join(FIELDS)}"
+        )
+    op = node["op"]
+    check = field.kind.ops.get(op) if isinstance(op, str) else None
+    if check is None:
+        raise SegmentError(
+            _join(path, "op"),
+            f"{name} does not take operator {op!r}; it takes: {', '.join(field.kind.ops)}",
+        )
+    problem = check(node["value"])
+    if problem:
+        raise SegmentError(_join(path, "value"), f"{name} {op}: {problem}")
+    return field.build(op, node["value"], now), field.kind.cost
+
+
+def compile_segment(spec: Any, now: datetime) -> ColumnElement[bool]:
+    """Check `spec` and compile it to one SQL condition over ``Buyer`` (raises SegmentError)."""
+    return _compile(spec, "", now, 0)[0]

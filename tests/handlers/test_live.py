@@ -1,0 +1,88 @@
+"""直播 / 预约 / 提醒我 through the real webhook, against a scheduled livestream campaign."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from scheduler.campaigns import cancel_campaign, create_campaign, schedule_campaign
+from scheduler.models import Rsvp
+
+START = "2026-05-20T12:00:00+00:00"  # 20:00 in Asia/Shanghai; the test clock is 2026-05-18
+
+
+async def make_livestream(wechat, clock, title="春季新品直播", start_at=START, schedule=True):
+    async with wechat.sessionmaker.begin() as session:
+        campaign = await create_campaign(
+            session,
+            {
+                "kind": "livestream",
+                "name": title,
+                "title": title,
+                "start_at": start_at,
+                "link": "https://live.example.com/spring",
+            },
+            clock,
+        )
+        if schedule:
+            await schedule_campaign(session, campaign.id, clock)
+        return campaign.id
+
+
+async def rsvp_count(wechat, campaign_id):
+    async with wechat.sessionmaker() as session:
+        return await session.scalar(
+            select(func.count()).select_from(Rsvp).where(Rsvp.campaign_id == campaign_id)
+        )
+
+
+async def test_live_tells_the_next_livestream_in_beijing_time(wechat, clock):
+    await make_livestream(wechat, clock, "秋季直播", start_at="2026-06-01T12:00:00+00:00")
+    await make_livestream(wechat, clock)
+    reply = await wechat.send_text("oBuyerA", "直播")
+    assert "春季新品直播" in reply  # the earlier of the two
+    assert "5月20日 20:00" in reply
+    assert "https://live.example.com/spring" in reply
+    assert "回复「预约」" in reply
+
+
+async def test_live_without_a_scheduled_livestream_says_none_yet(wechat, clock):
+    await make_livestream(wechat, clock, schedule=False)  # a draft is not announced
+    assert "暂时还没有安排直播" in await wechat.send_text("oBuyerA", "直播")
+
+
+async def test_cancelled_or_past_livestreams_are_not_offered(wechat, clock):
+    cid = await make_livestream(wechat, clock)
+    async with wechat.sessionmaker.begin() as session:
+        await cancel_campaign(session, cid, clock)
+    assert "暂时还没有安排直播" in await wechat.send_text("oBuyerA", "直播")
+    await make_livestream(wechat, clock)
+    clock.advance(days=3)  # after its start
+    assert "暂时还没有安排直播" in await wechat.send_text("oBuyerA", "直播")
+
+
+async def test_rsvp_records_the_buyer_and_promises_the_start_reminder(wechat, clock):
+    cid = await make_livestream(wechat, clock)
+    reply = await wechat.send_text("oBuyerA", "预约")
+    assert "预约成功" in reply and "5月20日 20:00" in reply and "开播时会提醒您" in reply
+    assert await rsvp_count(wechat, cid) == 1
+    assert "您已预约" in await wechat.send_text("oBuyerA", "直播")
+
+
+async def test_rsvp_twice_keeps_one_rsvp(wechat, clock):
+    cid = await make_livestream(wechat, clock)
+    await wechat.send_text("oBuyerA", "提醒我")
+    reply = await wechat.send_text("oBuyerA", "预约")
+    assert "您已预约过" in reply
+    assert await rsvp_count(wechat, cid) == 1
+
+
+async def test_rsvp_without_a_livestream_records_nothing(wechat, clock):
+    assert "暂时还没有安排直播" in await wechat.send_text("oBuyerA", "预约")
+    async with wechat.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Rsvp)) == 0
+
+
+async def test_opted_out_buyer_is_told_the_rsvp_reminder_still_comes(wechat, clock):
+    await make_livestream(wechat, clock)
+    await wechat.send_text("oBuyerA", "退订")
+    assert "预约的开播提醒照常发送" in await wechat.send_text("oBuyerA", "预约")

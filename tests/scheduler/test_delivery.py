@@ -1,0 +1,283 @@
+"""Delivery: channels, quotas, caps, quiet hours, faults, claiming and rows in flight."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import time, timedelta
+
+import pytest
+from campaign_harness import Harness, assert_no_duplicates, config_for
+from sqlalchemy import func, select, update
+
+from bot.models import Buyer, OutboundMessage
+from scheduler.delivery import claim_deliveries, mark_in_flight_uncertain
+from scheduler.models import Delivery
+from scheduler.sender import Sender
+
+
+def iso(clock, **delta):
+    return (clock.now() + timedelta(**delta)).isoformat()
+
+
+def broadcast(clock, **extra):
+    return {"kind": "broadcast", "name": "b", "send_at": iso(clock), "text": "活动通知", **extra}
+
+
+@pytest.fixture
+def harness(make_config, fake_wechat, clock):
+    def build(db_url=None, **campaigns):
+        return Harness(
+            config_for(make_config, fake_wechat, db_url, **campaigns), clock, fake_wechat
+        )
+
+    return build
+
+
+def accounted(statuses, recipients):
+    settled = sum(statuses[s] for s in ("sent", "failed", "skipped", "uncertain"))
+    return settled == recipients and not statuses["pending"] and not statuses["claimed"]
+
+
+async def test_buyers_outside_the_window_get_the_template_or_are_skipped(harness, clock):
+    async with harness() as h:
+        await h.add_buyers(2, prefix="near")
+        await h.add_buyers(2, prefix="far", interacted_ago=timedelta(hours=49))
+        with_template = await h.campaign(broadcast(clock, name="t", template_id="TPL1"))
+        without = await h.campaign(broadcast(clock, name="n", text="第二条"))
+        await h.run(with_template)
+        kinds = {m["openid"]: m["kind"] for m in h.sent_log() if "活动通知" in str(m)}
+        assert kinds == {
+            "near0": "custom",
+            "near1": "custom",
+            "far0": "template",
+            "far1": "template",
+        }
+        assert (await h.reasons(without)) == {("sent", None): 2, ("skipped", "outside_window"): 2}
+
+
+async def test_the_five_message_quota_counts_earlier_customer_service_messages(harness, clock):
+    async with harness() as h:
+        [busy, fresh] = await h.add_buyers(2)
+        async with h.sm() as session, session.begin():
+            session.add_all(
+                OutboundMessage(
+                    openid=busy,
+                    channel="custom",
+                    purpose="reply",
+                    content="x",
+                    created_at=clock.now(),
+                    result="ok",
+                )
+                for _ in range(5)
+            )
+        cid = await h.campaign(broadcast(clock))
+        await h.run(cid)
+        assert (await h.reasons(cid)) == {("sent", None): 1, ("skipped", "quota_exhausted"): 1}
+        assert [m["openid"] for m in h.sent_log()] == [fresh]
+
+
+async def test_wechat_saying_out_of_window_falls_back_to_the_template(harness, clock):
+    async with harness() as h:
+        [stale] = await h.add_buyers(1, interacted_ago=None)
+        async with (
+            h.sm() as session,
+            session.begin(),
+        ):  # our record says in window; WeChat disagrees
+            await session.execute(update(Buyer).values(last_interaction_at=clock.now()))
+        cid = await h.campaign(broadcast(clock, template_id="TPL1"))
+        await h.run(cid)
+        assert [(m["openid"], m["kind"]) for m in h.sent_log()] == [(stale, "template")]
+        async with h.sm() as session:
+            row = await session.scalar(select(Delivery).where(Delivery.campaign_id == cid))
+        assert (row.status, row.channel) == ("sent", "template")
+
+
+async def test_frequency_cap_holds_back_a_second_campaign_but_not_an_all_day_one(harness, clock):
+    async with harness(cap_per_day=1, cap_per_week=3) as h:
+        await h.add_buyers(3)
+        first = await h.campaign(broadcast(clock, name="一"))
+        await h.run(first)
+        second = await h.campaign(broadcast(clock, name="二", text="第二条"))
+        all_day = await h.campaign(broadcast(clock, name="全天", text="全天活动", all_day=True))
+        await h.run(second)
+        assert (await h.reasons(second)) == {("skipped", "cap_day"): 3}
+        assert (await h.statuses(all_day)) == {"sent": 3}
+        clock.advance(days=1, minutes=1)  # next day: the daily cap is free again
+        third = await h.campaign(broadcast(clock, name="三", text="第三条"))
+        await h.run(third)
+        assert (await h.statuses(third)) == {"sent": 3}
+
+
+async def test_weekly_cap_applies_across_days(harness, clock):
+    async with harness(cap_per_day=5, cap_per_week=2) as h:
+        await h.add_buyers(1, interacted_ago=timedelta(minutes=1))
+        for day in range(3):
+            h.fake.open_window("o0", clock.now())
+            async with h.sm() as session, session.begin():
+                await session.execute(update(Buyer).values(last_interaction_at=clock.now()))
+            cid = await h.campaign(broadcast(clock, name=f"d{day}", text=f"第{day}天"))
+            await h.run(cid)
+            clock.advance(days=1)
+        assert (await h.reasons(cid)) == {("skipped", "cap_week"): 1}
+        assert len(h.sent_log()) == 2
+
+
+async def test_quiet_hours_hold_rows_until_morning_except_all_day_campaigns(harness, clock):
+    # Clock: 2026-05-18 02:00 UTC = 10:00 Shanghai; quiet 09:00-12:00 local for the test.
+    async with harness(quiet_start=time(9, 0), quiet_end=time(12, 0)) as h:
+        await h.add_buyers(2)
+        normal = await h.campaign(broadcast(clock, name="普通"))
+        all_day = await h.campaign(broadcast(clock, name="全天", text="全天", all_day=True))
+        await h.run(normal)
+        assert (await h.statuses(normal)) == {"pending": 2}
+        assert (await h.statuses(all_day)) == {"sent": 2}
+        clock.advance(hours=2)  # 12:00 local
+        await h.run(normal)
+        assert (await h.statuses(normal)) == {"sent": 2}
+
+
+async def test_buyers_who_opt_out_or_unfollow_after_fan_out_are_skipped(harness, clock):
+    async with harness(batch_size=100) as h:
+        [quitter, leaver, stayer] = await h.add_buyers(3)
+        cid = await h.campaign(broadcast(clock))
+        await h.tick()  # fanned out to all three
+        async with h.sm() as session, session.begin():
+            await session.execute(
+                update(Buyer).where(Buyer.openid == quitter).values(opted_out=True)
+            )
+            await session.execute(
+                update(Buyer).where(Buyer.openid == leaver).values(subscribed=False)
+            )
+        await h.run(cid)
+        assert (await h.reasons(cid)) == {
+            ("sent", None): 1,
+            ("skipped", "opted_out"): 1,
+            ("skipped", "unsubscribed"): 1,
+        }
+        assert [m["openid"] for m in h.sent_log()] == [stayer]
+
+
+async def test_busy_errors_and_timeouts_are_retried_with_exact_accounting(harness, clock):
+    async with harness(max_retries=3, retry_backoff_s=10) as h:
+        await h.add_buyers(30)
+        await h.services.api.get_access_token()
+        h.fake.inject(expire_tokens=True)  # the client gets 42001, refreshes and resends
+        h.fake.inject(-1, count=4)
+        h.fake.inject(45009, count=3)
+        h.fake.inject(drop=3)  # connections dropped before WeChat took the message
+        cid = await h.campaign(broadcast(clock))
+        await h.run(cid)
+        first = await h.statuses(cid)
+        assert first["pending"] == 10 and first["sent"] == 20
+        clock.advance(seconds=10)
+        await h.run(cid)
+        assert (await h.statuses(cid)) == {"sent": 30}
+        assert h.fake.token_fetches == 2
+        assert_no_duplicates(h.sent_log())
+        assert len(h.sent_log()) == 30
+
+
+async def test_retries_stop_at_the_limit_and_other_errors_fail_with_their_code(harness, clock):
+    async with harness(max_retries=1, retry_backoff_s=1) as h:
+        await h.add_buyers(3)
+        h.fake.inject(-1, count=2)  # buyer o0: twice busy → failed after 1 retry
+        h.fake.inject(40003, count=1)  # invalid openid: fails at once
+        cid = await h.campaign(broadcast(clock))
+        h.sender.batch = 1  # one buyer at a time so each fault hits a known row
+        await h.tick()
+        await h.sender.run_once()  # o0: -1
+        clock.advance(seconds=1)
+        await h.sender.run_once()  # o0 retried: -1 → failed
+        await h.sender.run_once()  # o1: 40003
+        await h.sender.run_once()  # o2: sent
+        await h.tick()
+        statuses = await h.statuses(cid)
+        assert accounted(statuses, 3)
+        async with h.sm() as session:
+            rows = {
+                r.openid: (r.status, r.reason, r.errcode, r.attempts)
+                for r in await session.scalars(select(Delivery).where(Delivery.campaign_id == cid))
+            }
+        assert rows == {
+            "o0": ("failed", "errcode", -1, 2),
+            "o1": ("failed", "errcode", 40003, 1),
+            "o2": ("sent", None, None, 1),
+        }
+        assert (await h.get(cid)).status == "done"
+
+
+async def test_rows_in_flight_when_a_sender_dies_become_uncertain_not_resent(harness, clock):
+    async with harness() as h:
+        await h.add_buyers(10)
+        cid = await h.campaign(broadcast(clock))
+        await h.tick()
+        dead = Sender(h.sm, h.services, worker_id="sender:dead")
+        await dead.heartbeat()
+        async with h.sm() as session, session.begin():  # it claimed 4 rows, then crashed
+            assert len(await claim_deliveries(session, "sender:dead", clock.now(), 4)) == 4
+        await h.run(cid)  # a live sender sends the rest; the dead one's lease still runs
+        assert (await h.statuses(cid)) == {"sent": 6, "claimed": 4}
+        clock.advance(seconds=61)  # its heartbeat lease lapses
+        await h.run(cid)
+        statuses = await h.statuses(cid)
+        assert statuses == {"sent": 6, "uncertain": 4} and accounted(statuses, 10)
+        assert len(h.sent_log()) == 6  # the uncertain rows were not sent again
+        assert (await h.get(cid)).status == "done"
+
+
+async def test_two_senders_never_claim_the_same_row(harness, clock, db_url):
+    async with harness(db_url) as h:
+        await h.add_buyers(50)
+        await h.campaign(broadcast(clock))
+        await h.tick()
+
+        async def claim(worker):
+            async with h.sm() as session, session.begin():
+                return [c.id for c in await claim_deliveries(session, worker, clock.now(), 20)]
+
+        batches = await asyncio.gather(*(claim(f"sender:{i}") for i in range(4)))
+        ids = [i for batch in batches for i in batch]
+        assert len(ids) == len(set(ids)) == 50
+        async with h.sm() as session:
+            assert (
+                await session.scalar(
+                    select(func.count()).select_from(Delivery).where(Delivery.status == "claimed")
+                )
+                == 50
+            )
+            # Nobody holds a live lease for these workers: all of them are in flight, uncertain.
+        async with h.sm() as session, session.begin():
+            assert await mark_in_flight_uncertain(session, clock.now()) == 50
+
+
+async def test_campaign_end_to_end_on_both_databases(harness, clock, db_url):
+    async with harness(db_url, batch_size=7) as h:
+        await h.add_buyers(25)
+        await h.add_buyers(5, prefix="far", interacted_ago=timedelta(days=3))
+        h.fake.inject(-1, count=2)
+        cid = await h.campaign(broadcast(clock))
+        await h.run(cid)
+        clock.advance(minutes=5)
+        await h.run(cid)
+        assert (await h.reasons(cid)) == {("sent", None): 25, ("skipped", "outside_window"): 5}
+        assert_no_duplicates(h.sent_log())
+        assert (await h.get(cid)).status == "done"
+
+
+async def test_an_unexpected_send_error_is_reported_uncertain_never_resent(harness, clock):
+    async with harness() as h:
+        await h.add_buyers(3)
+        real_send = h.services.api.send_text
+
+        async def flaky(openid, content):
+            if openid == "o1":
+                raise RuntimeError("socket in a strange state")
+            return await real_send(openid, content)
+
+        h.services.api.send_text = flaky
+        cid = await h.campaign(broadcast(clock))
+        await h.run(cid)
+        clock.advance(hours=1)
+        await h.run(cid)
+        assert (await h.reasons(cid)) == {("sent", None): 2, ("uncertain", "send_error"): 1}
+        assert (await h.get(cid)).status == "done"

@@ -1,0 +1,146 @@
+"""The scheduler: due steps after a restart, one leader at a time, idempotent fan-out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from campaign_harness import Harness, config_for
+from sqlalchemy import func, select
+
+from scheduler.campaigns import pause_campaign, resume_campaign
+from scheduler.loop import CampaignScheduler, fan_out
+from scheduler.models import Campaign, CampaignStep, Delivery
+
+
+def iso(clock, **delta):
+    return (clock.now() + timedelta(**delta)).isoformat()
+
+
+@pytest.fixture
+async def h(make_config, fake_wechat, clock):
+    async with Harness(
+        config_for(make_config, fake_wechat, missed_grace_s=600), clock, fake_wechat
+    ) as harness:
+        yield harness
+
+
+async def test_step_due_while_down_runs_at_start_within_the_grace_period(h, clock):
+    await h.add_buyers(3)
+    cid = await h.campaign(
+        {"kind": "broadcast", "name": "b", "send_at": iso(clock, hours=1), "text": "t"}
+    )
+    clock.advance(hours=1, minutes=9)  # the process was down; it restarts 9 minutes late
+    restarted = CampaignScheduler(h.sm, h.services, holder="scheduler:restarted")
+    assert await restarted.tick()
+    await h.drain()
+    assert (await h.statuses(cid)) == {"sent": 3}
+
+
+async def test_step_due_long_before_the_restart_is_marked_missed_not_sent_late(h, clock):
+    await h.add_buyers(3)
+    cid = await h.campaign(
+        {"kind": "broadcast", "name": "b", "send_at": iso(clock, hours=1), "text": "t"}
+    )
+    clock.advance(hours=2)
+    await h.run(cid)
+    [step] = await h.steps(cid)
+    assert step.status == "missed" and "late" in step.note
+    assert h.sent_log() == [] and (await h.statuses(cid)) == {}
+    assert (await h.get(cid)).status == "done"
+
+
+async def test_only_one_scheduler_acts_and_another_takes_over_when_it_stops_renewing(h, clock):
+    await h.add_buyers(2)
+    first = CampaignScheduler(h.sm, h.services, holder="scheduler:a")
+    second = CampaignScheduler(h.sm, h.services, holder="scheduler:b")
+    assert await first.tick()
+    cid = await h.campaign({"kind": "broadcast", "name": "b", "send_at": iso(clock), "text": "t"})
+    assert not await second.tick()  # a holds the lease: b does nothing
+    assert (await h.statuses(cid)) == {}
+    assert await first.tick()
+    assert (await h.statuses(cid)) == {"pending": 2}
+    clock.advance(seconds=31)  # a died without releasing: its lease expires
+    assert await second.tick()
+    assert not await first.tick()  # a came back: b keeps the lease
+    await second.stop()  # b releases on shutdown, a takes over at once
+    assert await first.tick()
+
+
+async def test_fan_out_twice_writes_each_recipient_once(h, clock):
+    await h.add_buyers(5)
+    cid = await h.campaign({"kind": "broadcast", "name": "b", "send_at": iso(clock), "text": "t"})
+    async with h.sm() as session, session.begin():
+        campaign = await session.get(Campaign, cid)
+        [step] = list(
+            await session.scalars(select(CampaignStep).where(CampaignStep.campaign_id == cid))
+        )
+        assert await fan_out(session, campaign, step, clock.now()) == 5
+        assert await fan_out(session, campaign, step, clock.now()) == 5
+        assert await session.scalar(select(func.count()).select_from(Delivery)) == 5
+
+
+async def test_a_step_due_while_paused_runs_on_resume(h, clock):
+    await h.add_buyers(2)
+    cid = await h.campaign(
+        {"kind": "broadcast", "name": "b", "send_at": iso(clock, hours=1), "text": "t"}
+    )
+    async with h.sm() as session, session.begin():
+        await pause_campaign(session, cid, clock)
+    clock.advance(hours=3)
+    await h.run(cid)
+    assert h.sent_log() == []
+    async with h.sm() as session, session.begin():
+        await resume_campaign(session, cid, clock)
+    await h.run(cid)
+    assert (await h.statuses(cid)) == {"sent": 2}
+
+
+async def test_apscheduler_drives_ticks_and_stop_releases_the_lease(h, clock):
+    import asyncio
+
+    scheduler = CampaignScheduler(h.sm, h.services, holder="scheduler:aps", tick_s=0.05)
+    scheduler.start()
+    try:
+        for _ in range(100):  # APScheduler runs the first tick immediately
+            if scheduler.is_leader:
+                break
+            await asyncio.sleep(0.02)
+        assert scheduler.is_leader
+    finally:
+        await scheduler.stop()
+    other = CampaignScheduler(h.sm, h.services, holder="scheduler:other")
+    assert await other.tick()
+
+
+async def test_serve_runs_the_scheduler_and_a_sender_in_the_background(
+    aiohttp_client, make_config, fake_wechat, clock
+):
+    import asyncio
+
+    from bot.app import create_app
+    from bot.appkeys import SESSIONMAKER
+    from scheduler.campaigns import create_campaign, schedule_campaign
+
+    config = config_for(make_config, fake_wechat)
+    config = config.model_copy(
+        update={
+            "server": config.server.model_copy(update={"run_scheduler": True, "run_senders": True})
+        }
+    )
+    client = await aiohttp_client(create_app(config, clock=clock))
+    async with Harness(config, clock, fake_wechat) as h:
+        await h.add_buyers(3)
+    sm = client.app[SESSIONMAKER]
+    async with sm() as session, session.begin():
+        campaign = await create_campaign(
+            session,
+            {"kind": "broadcast", "name": "b", "send_at": clock.now().isoformat(), "text": "t"},
+            clock,
+        )
+        await schedule_campaign(session, campaign.id, clock)
+    for _ in range(200):  # the background tasks run on their own; give them up to 10 s
+        if len(fake_wechat.messages()) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(m["openid"] for m in fake_wechat.messages()) == ["o0", "o1", "o2"]

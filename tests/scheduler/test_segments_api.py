@@ -1,0 +1,78 @@
+"""The operator API for segments (scheduler/segments_api.py), through create_app with a token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from api_harness import GOLD, call, start_api
+
+
+@pytest.fixture
+async def api(aiohttp_client, make_config, clock):
+    return await start_api(aiohttp_client, make_config, clock)
+
+
+# --- segments ----------------------------------------------------------------------------
+
+
+async def test_segments_need_the_token(api):
+    assert (await api.get("/api/segments")).status == 401
+    assert (await api.post("/api/campaigns/broadcasts", json={})).status == 401
+
+
+async def test_segment_lifecycle_create_list_get_update_delete(api):
+    created = await call(api, "POST", "/api/segments", {"name": "gold", "spec": GOLD}, 201)
+    assert created["name"] == "gold" and created["spec"] == GOLD
+    assert [s["name"] for s in (await call(api, "GET", "/api/segments"))["segments"]] == ["gold"]
+    assert (await call(api, "GET", "/api/segments/gold"))["spec"] == GOLD
+    changed = {"field": "tier", "op": "in", "value": ["gold", "silver"]}
+    updated = await call(api, "PUT", "/api/segments/gold", {"spec": changed, "description": "x"})
+    assert updated["spec"] == changed and updated["description"] == "x"
+    assert await call(api, "DELETE", "/api/segments/gold") == {"deleted": "gold"}
+    await call(api, "GET", "/api/segments/gold", status=404)
+
+
+async def test_saved_segment_preview_gives_count_and_sample(api):
+    await call(api, "POST", "/api/segments", {"name": "gold", "spec": GOLD}, 201)
+    preview = await call(api, "GET", "/api/segments/gold/preview?sample=1")
+    assert preview["count"] == 2
+    assert [b["openid"] for b in preview["sample"]] == ["oBuyer0"]
+    assert "phone" not in preview["sample"][0]
+
+
+async def test_unsaved_spec_preview(api):
+    spec = {"field": "days_since_interaction", "op": "gte", "value": 30}
+    preview = await call(api, "POST", "/api/segments/preview", {"spec": spec})
+    assert preview["count"] == 3
+
+
+async def test_bad_segment_spec_is_a_400_naming_its_path(api):
+    spec = {"all": [GOLD, {"field": "tier", "op": "gt", "value": 1}]}
+    data = await call(api, "POST", "/api/segments", {"name": "bad", "spec": spec}, 400)
+    assert data["field"] == "spec.all[1].op"
+    assert "tier does not take operator 'gt'" in data["error"]
+    assert (await call(api, "GET", "/api/segments"))["segments"] == []
+
+
+async def test_segment_body_validation_names_the_field(api):
+    data = await call(api, "POST", "/api/segments", {"name": "x"}, 400)
+    assert data["error"].startswith("spec:")
+
+
+async def test_duplicate_segment_name_is_a_409(api):
+    await call(api, "POST", "/api/segments", {"name": "gold", "spec": GOLD}, 201)
+    await call(api, "POST", "/api/segments", {"name": "gold", "spec": GOLD}, 409)
+
+
+async def test_segment_used_by_a_live_campaign_cannot_be_deleted(api, clock):
+    await call(api, "POST", "/api/segments", {"name": "gold", "spec": GOLD}, 201)
+    body = broadcast(clock, segment_name="gold")
+    await call(api, "POST", "/api/campaigns/broadcasts", body, 201)
+    data = await call(api, "DELETE", "/api/segments/gold", status=409)
+    assert "unfinished campaign" in data["error"]
+
+
+def broadcast(clock, **extra):
+    send_at = (clock.now() + timedelta(hours=1)).isoformat()
+    return {"name": "上新通知", "send_at": send_at, "text": "新品到货", **extra}
