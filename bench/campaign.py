@@ -73,15 +73,40 @@ def sim_stats(url: str) -> dict:
     return json.loads(urllib.request.urlopen(url + "_sim/stats", timeout=5).read())
 
 
-def wechatpy_loop(url: str, calls: int) -> float:
-    """Messages/s of a plain wechatpy send_text loop (token pre-seeded: its token URL is fixed)."""
-    from wechatpy import WeChatClient
-
-    token = json.loads(
+def sim_token(url: str) -> str:
+    return json.loads(
         urllib.request.urlopen(
             f"{url}cgi-bin/token?grant_type=client_credential&appid={APPID}&secret={SECRET}"
         ).read()
     )["access_token"]
+
+
+async def raw_http(url: str, token: str, calls: int, concurrency: int = 64) -> float:
+    """Messages/s of bare concurrent aiohttp POSTs: no token logic, no database, no bookkeeping."""
+    import aiohttp
+
+    todo = list(range(calls))
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+
+        async def worker() -> None:
+            while todo:
+                i = todo.pop()
+                body = {"touser": f"raw{i}", "msgtype": "text", "text": {"content": "直播提醒"}}
+                async with http.post(
+                    url + "cgi-bin/message/custom/send", params={"access_token": token}, json=body
+                ) as resp:
+                    await resp.json(content_type=None)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return calls / (time.perf_counter() - started)
+
+
+def wechatpy_loop(url: str, calls: int) -> float:
+    """Messages/s of a plain wechatpy send_text loop (token pre-seeded: its token URL is fixed)."""
+    from wechatpy import WeChatClient
+
+    token = sim_token(url)
     client = WeChatClient(APPID, SECRET)
     client.API_BASE_URL = url + "cgi-bin/"
     client.session.set(f"{APPID}_access_token", token)
@@ -231,6 +256,14 @@ def scenario(buyers: int, latency_ms: float, plain_calls: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             result = run(run_engine(url, buyers, Path(tmp)))
         received = sim_stats(url)
+        raw = run(
+            raw_http(
+                url,
+                sim_token(url),
+                5000 if not latency_ms else 20000,
+                64 if not latency_ms else 400,
+            )
+        )
         plain = wechatpy_loop(url, plain_calls)
     finally:
         proc.terminate()
@@ -244,6 +277,7 @@ def scenario(buyers: int, latency_ms: float, plain_calls: int) -> None:
     print(f"  deliveries by status:        {result['counts']}")
     print(f"  simulator stats:             {received}")
     print(f"  peak memory (this process):  {result['peak_rss_mb']:.0f} MB")
+    print(f"  bare aiohttp POSTs (ceiling): {raw:,.0f} msg/s (same event loop, no bookkeeping)")
     print(
         f"  plain wechatpy loop:         {plain:,.0f} msg/s over {plain_calls:,} calls "
         f"→ {buyers / plain:,.0f} s for {buyers:,} (extrapolated)"

@@ -48,7 +48,8 @@ async def run(buyers: int, concurrency: int, workdir: Path) -> dict[int, list[fl
     upgrade(url)
     config = parse_config(
         {
-            "server": {"port": 0},
+            # Only the webhook: no campaign senders or scheduler competing for the database.
+            "server": {"port": 0, "run_senders": False, "run_scheduler": False},
             "wechat": {"appid": "wxbenchcard000000", "secret": "s", "token": "bench-token",
                        "api_base_url": "http://127.0.0.1:9/"},
             "database": {"url": url},
@@ -79,9 +80,13 @@ async def run(buyers: int, concurrency: int, workdir: Path) -> dict[int, list[fl
             await converse(f"oBenchCard{queue.get_nowait():06d}")
 
     try:
-        await converse("oWarmUp")  # imports, template compilation, first connections
+        for _ in range(3):  # first connections, template compilation, lazy imports
+            await wechat.send_text("oWarmUp", "你好")
+        await converse("oWarmUp")
         latencies.clear()
+        cpu_started = time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+        latencies[-1] = [time.process_time() - cpu_started]
     finally:
         await client.close()
     return latencies
@@ -96,6 +101,7 @@ def main() -> None:
         started = time.perf_counter()
         latencies = asyncio.run(run(args.buyers, args.concurrency, Path(tmp)))
         elapsed = time.perf_counter() - started
+    cpu = latencies.pop(-1)[0]
     every = [v for values in latencies.values() for v in values]
     print(f"card conversations: {args.buyers} buyers x {len(TURNS)} turns, "
           f"concurrency {args.concurrency}, SQLite, {elapsed:.1f} s")  # fmt: skip
@@ -105,6 +111,9 @@ def main() -> None:
               f"{pct(latencies[i], 0.99):>8.2f}")  # fmt: skip
     p99 = pct(every, 0.99)
     print(f"all  {len(every)} turns{'':<6} {statistics.median(every) * 1000:>8.2f} {p99:>8.2f}")
+    # CPU time of this process (server, client and driver threads) per turn: what a turn
+    # costs when the machine is not shared; wall-clock figures include waiting for a core.
+    print(f"cpu  {cpu / len(every) * 1000:.2f} ms per turn (server + client, all threads)")
     worst = max(pct(v, 0.99) for v in latencies.values())
     verdict = "OK" if worst < TARGET_P99_MS else "MISSED"
     print(

@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -59,6 +60,7 @@ class Result:
     answered: int = 0  # including the warm-up
     seconds: float = 0.0
     persisted: str = "?"
+    error_kinds: Counter[str] = field(default_factory=Counter)
     cpu_s: float = 0.0  # the server's CPU time during the run (user + system)
 
     def row(self) -> str:
@@ -125,8 +127,11 @@ async def drive(name: str, url: str, duration: float, concurrency: int, expect: 
                     async with http.post(target, data=body.encode(), headers=headers) as resp:
                         answer = await resp.read()
                         ok = resp.status == 200 and expect in answer
-                except aiohttp.ClientError:
+                        if not ok:
+                            result.error_kinds[f"HTTP {resp.status}"] += 1
+                except aiohttp.ClientError as exc:
                     ok = False
+                    result.error_kinds[type(exc).__name__] += 1
                 elapsed = time.perf_counter() - t0
                 if not ok:
                     result.errors += 1
@@ -207,7 +212,10 @@ async def bench_laoke(folder: Path, duration: float, concurrency: int) -> tuple[
             "SELECT count(*) FROM outbound_messages WHERE channel = 'reply'"
         ).fetchone()[0]
     ok = stored == result.answered and replies == result.answered
-    result.persisted = f"{'yes' if ok else 'NO'} ({stored} inbound, {replies} replies stored)"
+    result.persisted = (
+        f"{'yes' if ok else 'NO'} ({stored} inbound, {replies} replies stored, "
+        f"{result.answered} answered)"
+    )
     return result, idle_rss
 
 
@@ -245,7 +253,9 @@ async def bench_werobot(folder: Path, duration: float, concurrency: int) -> Resu
         )
     # A request the client gave up on may still have been counted by the server.
     ok = result.answered <= counted <= result.answered + result.errors
-    result.persisted = f"{'yes' if ok else 'NO'} ({counted} counted in sessions)"
+    result.persisted = (
+        f"{'yes' if ok else 'NO'} ({counted} counted in sessions, {result.answered} answered)"
+    )
     return result
 
 
@@ -273,6 +283,9 @@ async def main() -> None:
     )
     for result in results:
         print(result.row())
+    for result in results:
+        if result.error_kinds:
+            print(f"{result.name} errors: {dict(result.error_kinds)}")
     if idle_rss is not None:
         print(f"laoke serve idle RSS: {idle_rss:.0f} MB")
     if len(results) == 2 and results[1].rate:

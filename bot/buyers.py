@@ -12,16 +12,18 @@ group-commit writer's batches (``bot/groupcommit.py``) or, through ``run_sync``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 
 from bot.models import Buyer
+from bot.prepared import run
 
 # Events WeChat sends on its own account, not because the buyer did anything: they must not
 # open the 48-hour window (sending on the strength of them would earn 45015 errors).
@@ -68,7 +70,7 @@ def touch_buyer(
     interaction: bool = True,
     subscribed: bool | None = None,
     qr_scene: str | None = None,
-) -> Row:
+) -> dict[str, Any]:
     """Create or update the buyer for one inbound message; returns the whole row.
 
     `subscribed` is True for a follow, False for an unfollow, None for anything else; a follow
@@ -85,10 +87,10 @@ def touch_buyer(
         "qr_scene": qr_scene,
     }
     # Python-side column defaults (tags=[], orders_12m=0 …) apply to Core inserts too.
-    return conn.execute(stmt, params).one()
+    return run(conn, stmt, params)[0]
 
 
-def buyer_from_row(row: Row) -> Buyer:
+def buyer_from_row(row: Mapping[str, Any]) -> Buyer:
     """An ORM Buyer for a row already read, detached: ``session.add`` makes it persistent
     in a handler's session with no query (changes to it are flushed on commit)."""
     # As the ORM's own loader does: values straight into the instance dict, no attribute
@@ -97,6 +99,6 @@ def buyer_from_row(row: Row) -> Buyer:
     if not mapper.configured:  # the ORM normally configures itself on first use
         configure_mappers()
     buyer = mapper.class_manager.new_instance()
-    buyer.__dict__.update(row._mapping)
+    buyer.__dict__.update(row)
     make_transient_to_detached(buyer)
     return buyer

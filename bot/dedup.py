@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.buyers import INSERTS
 from bot.models import InboundMessage, OutboundMessage
+from bot.prepared import run
 
 KEY_LENGTH = 160  # InboundMessage.dedup_key
 INBOUND = InboundMessage.__table__
@@ -94,7 +95,8 @@ def record_inbound(
         "wechat_created_at": wechat_created_at,
         "received_at": now,
     }
-    return conn.execute(_claim(conn.dialect.name), params).scalar_one_or_none()
+    rows = run(conn, _claim(conn.dialect.name), params)
+    return rows[0]["id"] if rows else None
 
 
 _STORE = (
@@ -177,7 +179,7 @@ def outcome_statements(
 def store_reply(conn: Connection, inbound_id: int, **outcome: Any) -> None:
     """Record the outcome in the caller's transaction (see :func:`outcome_statements`)."""
     for stmt, params in outcome_statements(inbound_id, **outcome):
-        conn.execute(stmt, params)
+        run(conn, stmt, params)
 
 
 def record_outbound(
@@ -193,7 +195,8 @@ def record_outbound(
     errcode: int | None = None,
 ) -> None:
     """Add one outbound message row (in the caller's transaction)."""
-    conn.execute(
+    run(
+        conn,
         _OUTBOUND,
         {
             "openid": openid,
@@ -210,7 +213,7 @@ def record_outbound(
 
 def mark_deferred(conn: Connection, inbound_id: int) -> None:
     """Tell every process that WeChat got `success` for this message (its retries get it too)."""
-    conn.execute(_DEFER, {"inbound_id": inbound_id})
+    run(conn, _DEFER, {"inbound_id": inbound_id})
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ from bot.database import upgrade
 from bot.models import Buyer
 from bot.orders_demo import seed_demo_orders
 from bot.simulator.chat import QR_SCENES, ChatSettings, create_chat_app
-from bot.simulator.fake_wechat import FakeWeChat, setup_routes
+from bot.simulator.fake_account import FakeWeChat
+from bot.simulator.fake_wechat import setup_routes
 from scheduler.demo_campaigns import seed_demo_campaigns
 
 DemoSeeder = Callable[[async_sessionmaker[AsyncSession], Config, Clock], Awaitable[None]]

@@ -4,21 +4,28 @@ Every message needs two small writes around its handler: the claim (inbound row 
 upsert) and the outcome (inbound status + reply record). Done one transaction each through
 aiosqlite, every statement is a hop to a driver thread and back, and SQLite lets one writer in
 at a time anyway. Here a single writer takes whatever work has queued up while it was busy
-and runs it as one transaction: on SQLite in one dedicated thread over the standard
-``sqlite3`` driver (statements run back to back, one commit, and a busy database makes that
-thread wait, not the event loop), elsewhere over the async engine with ``run_sync``.
+and runs it as one transaction.
+
+On SQLite the batch first runs right on the event loop over the standard ``sqlite3`` driver,
+with no busy wait: a batch is a few precompiled statements (``bot/prepared.py``) and one
+commit, cheaper than handing it to a thread (which, under the GIL, mostly means waiting for
+the thread to be scheduled). If the database is locked — by another process, or by a handler's
+open transaction — or anything else goes wrong, the batch runs in the writer's own thread
+instead, which may wait for the lock without holding up the loop. The loop's connection does
+not checkpoint the WAL itself (a checkpoint can take milliseconds); the thread does it every
+few hundred batches. Elsewhere (PostgreSQL) batches run over the async engine with
+``run_sync``.
 
 Work items are plain functions of a synchronous SQLAlchemy ``Connection``, or lists of
 (statement, parameters) that need no result: those are gathered across the batch and run as
 one ``executemany`` per statement, after the functions. If a batch fails, its items are
-retried one transaction each, so one bad item fails alone. This module knows
-nothing of messages; ``bot/dedup.py`` and ``bot/buyers.py`` provide the work.
+retried one transaction each, so one bad item fails alone. This module knows nothing of
+messages; ``bot/dedup.py`` and ``bot/buyers.py`` provide the work.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -28,32 +35,38 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.database import _sqlite_pragmas
+from bot.prepared import run_many
 
 T = TypeVar("T")
 Statements = list[tuple[Any, dict[str, Any]]]
 Work = Callable[[Connection], Any] | Statements
 
 MAX_BATCH = 64
+CHECKPOINT_EVERY = 200  # batches committed on the loop between two WAL checkpoints
 
 
 class GroupCommit:
     """A queue of write work run by one writer, many items per transaction."""
 
-    def __init__(self, engine: AsyncEngine, lock: Any = None) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # Held while a batch runs; the webhook's other writes on SQLite take it too.
-        self.lock = lock or contextlib.nullcontext()
         self.queue: list[tuple[Work, asyncio.Future]] = []
         self.wakeup = asyncio.Event()
         self.sync_engine: sa.Engine | None = None
         self.executor: ThreadPoolExecutor | None = None
         if engine.dialect.name == "sqlite":
             url = engine.url.set(drivername="sqlite+pysqlite")
-            self.sync_engine = sa.create_engine(url, poolclass=sa.pool.SingletonThreadPool)
+            # One connection per thread: the loop's (no busy wait) and the writer thread's.
+            self.sync_engine = sa.create_engine(
+                url,
+                poolclass=sa.pool.SingletonThreadPool,
+                connect_args={"check_same_thread": False},
+            )
             sa.event.listen(self.sync_engine, "connect", _sqlite_pragmas)
             self.executor = ThreadPoolExecutor(1, thread_name_prefix="laoke-writer")
         self.task: asyncio.Task | None = None
         self.closing = False
+        self.inline_batches = 0
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._writer(), name="laoke-group-commit")
@@ -65,8 +78,9 @@ class GroupCommit:
         if self.task is not None:
             await self.task
         if self.executor is not None:
-            self.executor.submit(self.sync_engine.dispose).result()  # its connection's thread
+            self.executor.submit(self._checkpoint).result()
             self.executor.shutdown()
+            self.sync_engine.dispose()
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in the next batch's transaction; returns its result once committed."""
@@ -86,8 +100,7 @@ class GroupCommit:
             while self.queue:
                 batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
                 try:
-                    async with self.lock:
-                        outcomes = await self._execute([work for work, _ in batch])
+                    outcomes = await self._execute([work for work, _ in batch])
                 except Exception as exc:  # the database is unreachable: every item fails
                     outcomes = [(False, exc)] * len(batch)
                 for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
@@ -102,10 +115,36 @@ class GroupCommit:
 
     async def _execute(self, works: list[Work]) -> list[tuple[bool, Any]]:
         if self.executor is not None:
+            outcomes = self._run_sqlite_inline(works)
+            if outcomes is not None:
+                return outcomes
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self.executor, self._run_sqlite, works)
         async with self.engine.connect() as conn:
             return await conn.run_sync(run_batch, works)
+
+    def _run_sqlite_inline(self, works: list[Work]) -> list[tuple[bool, Any]] | None:
+        """The batch on the loop's own connection, or None if SQLite cannot take it at once."""
+        assert self.sync_engine is not None and self.executor is not None
+        with self.sync_engine.connect() as conn:
+            if "laoke_inline" not in conn.info:
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                conn.info["laoke_inline"] = True
+            try:
+                with conn.begin():
+                    results = _run(conn, works)
+            except Exception:  # locked, or a bad item: the thread's path sorts it out
+                return None
+        self.inline_batches += 1
+        if self.inline_batches % CHECKPOINT_EVERY == 0:
+            self.executor.submit(self._checkpoint)
+        return [(True, value) for value in results]
+
+    def _checkpoint(self) -> None:
+        assert self.sync_engine is not None
+        with self.sync_engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _run_sqlite(self, works: list[Work]) -> list[tuple[bool, Any]]:
         assert self.sync_engine is not None
@@ -142,5 +181,5 @@ def _run(conn: Connection, works: list[Work]) -> list[Any]:
         else:
             results.append(work(conn))
     for stmt, rows in many.items():
-        conn.execute(stmt, rows)
+        run_many(conn, stmt, rows)
     return results

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ HandlerFunc = Callable[["Context"], Awaitable["Reply | str | None"]]
 Filter = Callable[["Context"], bool]
 
 
+@lru_cache(maxsize=4096)  # every keyword filter asks for the same message text
 def normalize(text: str) -> str:
     """The form keywords are compared in: stripped, full-width folded, lower-case."""
     out = []

@@ -31,7 +31,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 from wechatpy.crypto import WeChatCrypto
@@ -93,7 +93,7 @@ class Job:
     inbound_id: int
     key: str
     message: Any
-    buyer_row: Row
+    buyer_row: dict[str, Any]
     # Set when WeChat was answered `success` because the budget ran out.
     deferred: bool = False
     # Set once the reply is being committed: past this point it is answered, not deferred.
@@ -375,7 +375,7 @@ WEBHOOK = web.AppKey("webhook", Webhook)
 
 def _claim(
     conn: Connection, inbound: dict[str, Any], buyer: dict[str, Any]
-) -> tuple[int | None, Row | None]:
+) -> tuple[int | None, dict[str, Any] | None]:
     """The claim, one unit of group-commit work: the inbound row, then the buyer."""
     inbound_id = record_inbound(conn, **inbound)
     if inbound_id is None:

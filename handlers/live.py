@@ -1,6 +1,7 @@
 """Livestreams as the buyer meets them: 直播 tells the next one, 预约 / 提醒我 RSVPs.
 
-An RSVP is recorded for the next livestream campaign (idempotent: asking twice keeps one
+直播 answers with the livestream on air (started in the last two hours) if there is one,
+otherwise the next scheduled one. An RSVP is recorded for the next livestream campaign (idempotent: asking twice keeps one
 RSVP) and guarantees the buyer its start reminder, even outside the campaign's segment and
 even after 退订 — the buyer asked for it. The campaigns themselves (what is next, the RSVP
 table, the reminder) belong to ``scheduler/campaigns.py``; this module only talks.
@@ -8,24 +9,43 @@ table, the reminder) belong to ``scheduler/campaigns.py``; this module only talk
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context, Reply
 from bot.routing import Router
 from scheduler.campaigns import add_rsvp, next_livestream
-from scheduler.models import Campaign, Rsvp
+from scheduler.models import DONE, LIVESTREAM, RUNNING, SCHEDULED, Campaign, Rsvp
 
 router = Router("live")
 
 LIVE_WORDS = ("直播", "下一场直播", "直播预告", "直播时间")
 RSVP_WORDS = ("预约", "提醒我", "预约直播", "直播提醒")
+# A livestream has no end time; one that started this recently is taken to be on air.
+ON_AIR_FOR = timedelta(hours=2)
+
+
+def _start(campaign: Campaign) -> datetime:
+    return datetime.fromisoformat(campaign.params["start_at"])
+
+
+async def livestream_on_air(session: AsyncSession, now: datetime) -> Campaign | None:
+    """The livestream that started within ON_AIR_FOR before `now`, if any (latest first)."""
+    rows = await session.scalars(
+        select(Campaign).where(
+            Campaign.kind == LIVESTREAM, Campaign.status.in_((SCHEDULED, RUNNING, DONE))
+        )
+    )  # a handful of rows: livestreams are scheduled a few at a time
+    on_air = [c for c in rows if now - ON_AIR_FOR <= _start(c) <= now]
+    return max(on_air, key=_start, default=None)
 
 
 def _shown(ctx: Context, campaign: Campaign) -> dict[str, str]:
     """What the buyer is told about a livestream: its title, link and local start time."""
-    start = datetime.fromisoformat(campaign.params["start_at"])
-    local = start.astimezone(ZoneInfo(ctx.config.campaigns.timezone))
+    local = _start(campaign).astimezone(ZoneInfo(ctx.config.campaigns.timezone))
     return {
         "title": campaign.params.get("title") or campaign.name,
         "link": campaign.params.get("link") or "",
@@ -35,6 +55,9 @@ def _shown(ctx: Context, campaign: Campaign) -> dict[str, str]:
 
 @router.text(keywords=LIVE_WORDS)
 async def next_live(ctx: Context) -> Reply:
+    on_air = await livestream_on_air(ctx.session, ctx.now())
+    if on_air is not None:
+        return Reply(ctx.render("live_now", **_shown(ctx, on_air)))
     campaign = await next_livestream(ctx.session, ctx.now())
     if campaign is None:
         return Reply(ctx.render("live_none"))
@@ -46,6 +69,9 @@ async def next_live(ctx: Context) -> Reply:
 async def rsvp(ctx: Context) -> Reply:
     campaign = await next_livestream(ctx.session, ctx.now())
     if campaign is None:
+        on_air = await livestream_on_air(ctx.session, ctx.now())
+        if on_air is not None:  # nothing to wait for: send them in
+            return Reply(ctx.render("live_now", **_shown(ctx, on_air)))
         return Reply(ctx.render("live_none"))
     added = await add_rsvp(ctx.session, campaign.id, ctx.buyer.id, ctx.now())
     return Reply(ctx.render("live_rsvp", already=not added, **_shown(ctx, campaign)))

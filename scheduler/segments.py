@@ -38,7 +38,9 @@ from sqlalchemy import (
     true,
 )
 
+from bot.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
 from bot.models import Buyer
+from bot.routing import normalize
 from scheduler.json_lists import json_list_contains, json_list_empty
 
 MAX_DEPTH = 16  # deeper trees are a mistake (or an attack), not a segment
@@ -130,6 +132,12 @@ def _some_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
     return checked
 
 
+def _business_type(v: str) -> str | None:
+    if business_type_key(v) in BUSINESS_TYPES:
+        return None
+    return f"unknown business type {v!r}; known: {', '.join(BUSINESS_TYPES)}"
+
+
 def _campaign_id(v: Any) -> str | None:
     ok = isinstance(v, int) and not isinstance(v, bool) and v > 0
     return None if ok else "must be a campaign id (a positive integer)"
@@ -142,6 +150,16 @@ def _campaign_ids(v: Any) -> str | None:
 
 
 TEXT = Kind("text", {"eq": _text, "ne": _text, "in": _texts, "not_in": _texts, "is_set": _flag})
+BUSINESS = Kind(
+    "business_type",
+    {
+        "eq": lambda v: _text(v) or _business_type(v),
+        "ne": lambda v: _text(v) or _business_type(v),
+        "in": lambda v: _texts(v) or next(filter(None, map(_business_type, v)), None),
+        "not_in": lambda v: _texts(v) or next(filter(None, map(_business_type, v)), None),
+        "is_set": _flag,
+    },
+)
 LIST = Kind(
     "list",
     {"contains": _text, "contains_any": _texts, "contains_all": _texts, "is_empty": _flag},
@@ -158,40 +176,78 @@ CUSTOMER = Kind("customer", {"eq": _one_of(CUSTOMER_KINDS), "in": _some_of(CUSTO
 RSVP = Kind("rsvp", {"eq": _campaign_id, "in": _campaign_ids}, cost=2)
 
 
-def _text_field(column: Any) -> Build:
+def _text_field(column: Any, spellings: Callable[[str], set[str]] = lambda v: {v}) -> Build:
+    """eq/ne/in/not_in/is_set over a text column; `spellings` gives what a value is stored as."""
+
     def build(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
         if op == "is_set":
             return column.is_not(None) if value else column.is_(None)
-        values = [value] if op in ("eq", "ne") else list(value)
+        wanted = sorted(set().union(*(spellings(v) for v in _as_list(value))))
         # "IS NOT NULL AND" keeps the condition two-valued, so `ne`/`not` include missing.
-        match = and_(column.is_not(None), column.in_(values))
+        match = and_(column.is_not(None), column.in_(wanted))
         return not_(match) if op in ("ne", "not_in") else match
 
     return build
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _places(name: str) -> list[Any]:
+    from bot.card.regions import gazetteer  # the card's list of provinces and cities
+
+    return gazetteer().names.get(normalize(name), [])
+
+
+def province_spellings(name: str) -> set[str]:
+    """广东 → {广东, 广东省}: the card stores full names; operators type short ones."""
+    places = _places(name)
+    return {name} | {p.province for p in places if p.city in (None, p.province)}
+
+
+def city_spellings(name: str) -> set[str]:
+    """广州 → {广州, 广州市}."""
+    return {name} | {p.city for p in _places(name) if p.city}
 
 
 def _region(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
     if op == "is_set":
         either = or_(Buyer.province.is_not(None), Buyer.city.is_not(None))
         return either if value else not_(either)
-    values = [value] if op in ("eq", "ne") else list(value)
+    names = _as_list(value)
+    provinces = sorted(set().union(*(province_spellings(v) for v in names)))
+    cities = sorted(set().union(*(city_spellings(v) for v in names)))
     match = or_(
-        and_(Buyer.province.is_not(None), Buyer.province.in_(values)),
-        and_(Buyer.city.is_not(None), Buyer.city.in_(values)),
+        and_(Buyer.province.is_not(None), Buyer.province.in_(provinces)),
+        and_(Buyer.city.is_not(None), Buyer.city.in_(cities)),
     )
     return not_(match) if op in ("ne", "not_in") else match
 
 
-def _list_field(column: Any) -> Build:
+def business_type_key(word: str) -> str:
+    """taobao, 淘宝 or 淘宝/天猫等网店 → taobao (the key the card stores); else as typed."""
+    return _BUSINESS_WORDS.get(normalize(word), word)
+
+
+_BUSINESS_WORDS = {
+    normalize(w): key for key, (label, ws) in BUSINESS_TYPES.items() for w in (key, label, *ws)
+}
+
+
+def _vocabulary(table: dict[str, tuple[str, ...]]) -> Callable[[str], str]:
+    """A word → the name the card stores for it (线下 → 线下门店); unknown words stay as typed."""
+    words = {normalize(w): key for key, ws in table.items() for w in (key, *ws)}
+    return lambda v: words.get(normalize(v), v)
+
+
+def _list_field(column: Any, canonical: Callable[[str], str] = lambda v: v) -> Build:
     def build(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
-        if op == "contains":
-            return json_list_contains(column, value)
-        if op == "contains_any":
-            return or_(*(json_list_contains(column, v) for v in value))
-        if op == "contains_all":
-            return and_(*(json_list_contains(column, v) for v in value))
-        empty = json_list_empty(column)
-        return empty if value else not_(empty)
+        if op == "is_empty":
+            empty = json_list_empty(column)
+            return empty if value else not_(empty)
+        tests = [json_list_contains(column, canonical(v)) for v in _as_list(value)]
+        return and_(*tests) if op == "contains_all" else or_(*tests)
 
     return build
 
@@ -277,14 +333,26 @@ FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
         Field("tier", TEXT, _text_field(Buyer.tier_key), "effective tier key (gold, silver …)"),
-        Field("business_type", TEXT, _text_field(Buyer.business_type), "card: business type key"),
-        Field("province", TEXT, _text_field(Buyer.province), "card: province"),
-        Field("city", TEXT, _text_field(Buyer.city), "card: city"),
+        Field(
+            "business_type",
+            BUSINESS,
+            _text_field(Buyer.business_type, lambda v: {business_type_key(v)}),
+            "card: business type (taobao, social, … or its Chinese name)",
+        ),
+        Field("province", TEXT, _text_field(Buyer.province, province_spellings), "card: province"),
+        Field("city", TEXT, _text_field(Buyer.city, city_spellings), "card: city"),
         Field("region", TEXT, _region, "card: province or city"),
         Field("qr_scene", TEXT, _text_field(Buyer.qr_scene), "QR scene the buyer followed from"),
         Field("openid", TEXT, _text_field(Buyer.openid), "the buyer's openid"),
-        Field("channels", LIST, _list_field(Buyer.channels), "card: sales channels"),
-        Field("interests", LIST, _list_field(Buyer.interests), "card: product interests"),
+        Field(
+            "channels", LIST, _list_field(Buyer.channels, _vocabulary(CHANNELS)), "card: channels"
+        ),
+        Field(
+            "interests",
+            LIST,
+            _list_field(Buyer.interests, _vocabulary(INTEREST_SYNONYMS)),
+            "card: product interests",
+        ),
         Field("tags", LIST, _list_field(Buyer.tags), "operator tags"),
         Field("subscribed", FLAG, _flag_field(Buyer.subscribed), "follows the account now"),
         Field("opted_out", FLAG, _flag_field(Buyer.opted_out), "sent 退订 (no campaign pushes)"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
+from functools import cache
 
 from bot.forms.fields import Invalid
 from bot.routing import normalize
@@ -282,12 +283,17 @@ def _strip_chatter(text: str) -> str:
     return t.strip(" 。.!！")
 
 
+@cache
+def _folded(table: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, str]]:
+    return [(fold(w), key) for key, ws in table for w in ws]
+
+
 def _best_word(text: str, table: dict[str, tuple[str, ...]], cutoff: float) -> str | None:
     """The key whose word equals, contains or closely resembles `text` (folded)."""
     t = fold(text)
     if not t:
         return None
-    words = [(fold(w), key) for key, ws in table.items() for w in ws]
+    words = _folded(tuple(table.items()))
     for w, key in words:
         if t == w:
             return key

@@ -30,15 +30,19 @@ NAME_IN_TEXT = re.compile(
 AMOUNT_AFTER_VERB = re.compile(r"(?:拿货|进货|采购|订货|要货)[^\d]{0,4}(\d{3,9})(?:元|块)?")
 
 
+# Business-type words as the extractor looks for them (folded once; "其他" names no type).
+TYPE_WORDS = [
+    (fold(w), key)
+    for key, (label, words) in BUSINESS_TYPES.items()
+    if key != "other"
+    for w in (label, *words)
+    if len(w) >= 2
+]
+
+
 def _business_type(text: str) -> str | None:
     t = fold(text)
-    hits = [
-        (t.find(fold(w)), key)
-        for key, (label, words) in BUSINESS_TYPES.items()
-        if key != "other"
-        for w in (label, *words)
-        if len(w) >= 2 and fold(w) in t
-    ]
+    hits = [(t.find(w), key) for w, key in TYPE_WORDS if w in t]
     return min(hits)[1] if hits else None  # the first one mentioned
 
 

@@ -76,7 +76,9 @@ async def start_form(
     values: dict[str, Any] | None = None,
 ) -> FormState:
     """Begin (or restart) a form for the buyer, replacing any state they had."""
-    state = await load_form_state(session, buyer.id)
+    # No row without the flag; with it, the loader has usually locked the row into this
+    # session already and get() answers from the identity map without a query.
+    state = await session.get(FormState, buyer.id) if buyer.open_form else None
     if state is None:
         state = FormState(buyer_id=buyer.id, started_at=now)
         session.add(state)
@@ -85,7 +87,6 @@ async def start_form(
     state.started_at = state.started_at or now
     state.updated_at = now
     buyer.open_form = form
-    await session.flush()
     return state
 
 

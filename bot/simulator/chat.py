@@ -30,17 +30,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import WeChatConfig
 from bot.database import create_engine, sessionmaker
-from bot.models import Buyer
+from bot.models import Buyer, InboundMessage
 from bot.rendering import TEMPLATES_DIR
 from bot.simulator.callback import CallbackClient, CallbackSigner
 
 # The menu the simulated account shows: (label, EventKey of the CLICK event). Features that
 # handle a menu click use these keys; change both together.
 MENU: tuple[tuple[str, str], ...] = (
-    ("交换名片", "MENU_CARD"),
-    ("会员权益", "MENU_MEMBERSHIP"),
-    ("直播预告", "MENU_LIVE"),
-    ("帮助", "MENU_HELP"),
+    ("交换名片", "CARD"),
+    ("会员权益", "MEMBERSHIP"),
+    ("直播预告", "LIVE"),
+    ("帮助", "HELP"),
 )
 # QR scenes offered when a new buyer follows (the EventKey after ``qrscene_``).
 QR_SCENES: tuple[str, ...] = ("", "expo_2026", "store_flyer", "live_room", "wholesale_card")
@@ -110,6 +110,25 @@ class ChatSimulator:
         ) as resp:
             resp.raise_for_status()
             return await resp.json()
+
+    async def history(self, openid: str, limit: int = 30) -> list[dict[str, Any]]:
+        """The buyer's last messages and events with the bot's replies, oldest first."""
+        stmt = (
+            select(InboundMessage)
+            .where(InboundMessage.openid == openid)
+            .order_by(InboundMessage.id.desc())
+            .limit(limit)
+        )
+        async with self.sessions() as session:
+            rows = (await session.scalars(stmt)).all()
+        return [
+            {
+                "time": m.received_at.isoformat(),
+                "text": m.content if m.msg_type == "text" else f"[{m.event or m.msg_type}]",
+                "reply": m.reply if m.reply not in (None, "", "success") else None,
+            }
+            for m in reversed(rows)
+        ]
 
     async def buyers(self, query: str = "", limit: int = 100) -> list[dict[str, Any]]:
         """Buyers to chat as, most recently active first."""
@@ -224,6 +243,13 @@ async def pushes(request: web.Request) -> web.Response:
         return web.json_response({"messages": [], "last_id": since, "error": str(exc)})
 
 
+async def history(request: web.Request) -> web.Response:
+    openid = request.query.get("openid", "")
+    if not openid:
+        raise web.HTTPBadRequest(text="openid required")
+    return web.json_response({"messages": await request.app[SIMULATOR].history(openid)})
+
+
 def create_chat_app(settings: ChatSettings, *, clock: Clock | None = None) -> web.Application:
     """The chat simulator as an aiohttp application (mount it with ``add_subapp``)."""
     app = web.Application()
@@ -247,4 +273,5 @@ def create_chat_app(settings: ChatSettings, *, clock: Clock | None = None) -> we
     app.router.add_post("/api/send", send_text)
     app.router.add_post("/api/event", send_event)
     app.router.add_get("/api/pushes", pushes)
+    app.router.add_get("/api/history", history)
     return app

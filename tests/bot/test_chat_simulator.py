@@ -130,3 +130,20 @@ async def test_browser_chat_sends_help_and_sees_the_reply(aiohttp_server, chat_a
             assert await page.locator("#buyers li").count() == 1
         finally:
             await browser.close()
+
+
+async def test_history_shows_earlier_messages_with_their_replies(chat):
+    openid = (await (await chat.post("/api/buyers", json={})).json())["openid"]
+    await chat.post("/api/send", json={"openid": openid, "text": "帮助"})
+    past = (await (await chat.get("/api/history", params={"openid": openid})).json())["messages"]
+    assert [m["text"] for m in past] == ["[subscribe]", "帮助"]
+    assert "欢迎关注" in past[0]["reply"] and "回复「会员」" in past[1]["reply"]
+
+
+async def test_menu_click_is_sent_as_a_click_event(chat, fake_wechat):
+    openid = (await (await chat.post("/api/buyers", json={})).json())["openid"]
+    result = await (
+        await chat.post("/api/event", json={"openid": openid, "event": "CLICK", "key": "CARD"})
+    ).json()
+    assert result["ok"] and result["reply"]  # handlers/card.py answers the CARD menu key
+    assert fake_wechat.state.windows[openid].quota == 3  # a click opens the short window

@@ -46,7 +46,7 @@ async def test_seeding_adds_a_few_hundred_varied_buyers(sessions, make_config, c
 
 
 async def test_seeding_twice_changes_nothing(sessions, make_config, clock):
-    config = make_config()
+    config = make_config(tiers={"levels": DEMO_TIERS})
     await seed_demo(sessions, config, clock)
     async with sessions() as session, session.begin():
         buyer = await session.scalar(select(Buyer).where(Buyer.openid == demo_openid(0)))

@@ -215,3 +215,24 @@ async def test_loader_reports_a_form_untouched_for_days_as_stale(db, clock, make
         update_state(state, clock.now(), status=PAUSED)
         await session.commit()
     assert await state_now() is None
+
+
+async def test_loader_costs_no_query_for_a_buyer_without_a_form(db, clock, make_config):
+    from sqlalchemy import event
+
+    buyer_id = await add_buyer(db, clock)
+    services = Services(
+        config=make_config(), renderer=Renderer(), api=None, clock=clock, metrics=None
+    )
+    statements: list[str] = []
+    async with db() as session:
+        buyer = await session.get(Buyer, buyer_id)
+        engine_ = session.bind.sync_engine
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine_, "before_cursor_execute", listener)
+        try:
+            ctx = Context(message=None, buyer=buyer, session=session, services=services)
+            assert await load_dialog_state(ctx) is None
+        finally:
+            event.remove(engine_, "before_cursor_execute", listener)
+    assert statements == []

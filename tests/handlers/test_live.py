@@ -86,3 +86,13 @@ async def test_opted_out_buyer_is_told_the_rsvp_reminder_still_comes(wechat, clo
     await make_livestream(wechat, clock)
     await wechat.send_text("oBuyerA", "退订")
     assert "预约的开播提醒照常发送" in await wechat.send_text("oBuyerA", "预约")
+
+
+async def test_live_during_the_livestream_says_it_is_on_air(wechat, clock):
+    await make_livestream(wechat, clock, start_at="2026-05-18T03:00:00+00:00")  # in 1 hour
+    clock.advance(hours=2)  # started an hour ago
+    reply = await wechat.send_text("oBuyerA", "直播")
+    assert "【正在直播】春季新品直播" in reply and "https://live.example.com/spring" in reply
+    assert "【正在直播】" in await wechat.send_text("oBuyerA", "预约")  # nothing left to RSVP to
+    clock.advance(hours=2)  # three hours after the start: over
+    assert "暂时还没有安排直播" in await wechat.send_text("oBuyerA", "直播")

@@ -1,0 +1,158 @@
+"""Configuration: errors name the key, secrets come from the environment, the example is complete."""
+
+from __future__ import annotations
+
+import tomllib
+import typing
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pydantic import BaseModel
+
+from bot.cli import main
+from bot.config import Config, ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config.example.toml"
+MINIMAL = {"wechat": {"appid": "wx1", "secret": "s", "token": "t"}}
+
+
+def with_(section: str, **values) -> dict:
+    data = {k: dict(v) for k, v in MINIMAL.items()}
+    data.setdefault(section, {}).update(values)
+    return data
+
+
+def test_minimal_configuration_gets_the_documented_defaults():
+    config = parse_config(MINIMAL, env={})
+    assert config.server.webhook_path == "/wechat"
+    assert config.server.reply_budget_s == 4.0
+    assert config.server.max_body_bytes == 65536
+    assert config.wechat.encrypt_mode == "plain"
+    assert config.wechat.replay_window_s == 300
+    assert config.database.url.startswith("sqlite+aiosqlite:///")
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ConfigError, match=r"server\.prot: unknown key"):
+        parse_config(with_("server", prot=80), env={})
+
+
+def test_unknown_section_is_named():
+    with pytest.raises(ConfigError, match=r"webhook: unknown key"):
+        parse_config({**MINIMAL, "webhook": {}}, env={})
+
+
+def test_wrong_type_is_named():
+    with pytest.raises(ConfigError, match=r"server\.port"):
+        parse_config(with_("server", port="8080"), env={})
+
+
+@pytest.mark.parametrize("key", ["appid", "secret", "token"])
+def test_missing_secret_is_named(key):
+    data = {"wechat": {k: v for k, v in MINIMAL["wechat"].items() if k != key}}
+    with pytest.raises(ConfigError, match=rf"wechat\.{key}: missing"):
+        parse_config(data, env={})
+
+
+def test_secrets_come_from_the_environment_and_win_over_the_file():
+    config = parse_config(
+        {"wechat": {"appid": "wx1", "token": "from-file"}},
+        env={"LAOKE_WECHAT_SECRET": "from-env", "LAOKE_WECHAT_TOKEN": "env-token"},
+    )
+    assert (config.wechat.secret, config.wechat.token) == ("from-env", "env-token")
+
+
+def test_encrypted_mode_needs_the_43_character_key():
+    with pytest.raises(ConfigError, match="encoding_aes_key"):
+        parse_config(with_("wechat", encrypt_mode="safe", encoding_aes_key="short"), env={})
+
+
+def test_unknown_encrypt_mode_is_refused():
+    with pytest.raises(ConfigError, match=r"wechat\.encrypt_mode"):
+        parse_config(with_("wechat", encrypt_mode="aes"), env={})
+
+
+def test_reply_budget_must_stay_under_wechats_five_seconds():
+    with pytest.raises(ConfigError, match=r"server\.reply_budget_s"):
+        parse_config(with_("server", reply_budget_s=5), env={})
+
+
+def test_webhook_path_must_start_with_a_slash():
+    with pytest.raises(ConfigError, match=r"server\.webhook_path"):
+        parse_config(with_("server", webhook_path="wechat"), env={})
+
+
+def test_unsupported_database_driver_is_refused():
+    with pytest.raises(ConfigError, match=r"database\.url"):
+        parse_config(with_("database", url="mysql://x"), env={})
+
+
+def test_missing_file_and_bad_toml_say_so(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server\nport = 1\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_cli_stops_on_a_bad_config_naming_the_key(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[wechat]\nappid = "wx1"\nsecret = "s"\ntoken = "t"\n[server]\nport = "x"\n')
+    result = CliRunner().invoke(main, ["serve", "-c", str(path)], env={})
+    assert result.exit_code == 2
+    assert "server.port" in result.output
+
+
+def test_serve_refuses_an_out_of_date_schema_and_names_the_fix(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[wechat]\nappid = "wx1"\nsecret = "s"\ntoken = "t"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/empty.db"\n'
+    )
+    result = CliRunner().invoke(main, ["serve", "-c", str(path)], env={})
+    assert result.exit_code == 3
+    assert "laoke db upgrade" in result.output
+
+
+# --- config.example.toml -------------------------------------------------------------------
+
+
+def test_example_configuration_is_valid():
+    config = load_config(EXAMPLE, env={})
+    assert config.wechat.encrypt_mode == "safe"
+
+
+def _model_of(annotation) -> type[BaseModel] | None:
+    """The Section model behind a field's annotation (also inside list[...] / X | None)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _missing_keys(model: type[BaseModel], data: dict, prefix: str) -> list[str]:
+    missing = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        if name not in data:
+            missing.append(key)
+            continue
+        nested = _model_of(field.annotation)
+        value = data[name]
+        if nested is None:
+            continue
+        if isinstance(value, list):  # e.g. [[tiers.levels]]: the example entry shows every key
+            value = value[0] if value else {}
+        missing += _missing_keys(nested, value, f"{key}.")
+    return missing
+
+
+def test_example_configuration_documents_every_key():
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    assert _missing_keys(Config, data, "") == []

@@ -1,0 +1,162 @@
+"""Routing: filters decide when a handler runs, order decides which, the fallback answers the rest."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from wechatpy.parser import parse_message
+
+from bot.context import Context, Reply
+from bot.dispatch import Dispatcher
+from bot.routing import Router, dialog, keyword, menu_key, normalize, pattern
+from bot.simulator.callback import message_xml
+
+OPENID = "oBuyer_1234567890abcdefgh"
+
+
+def ctx_for(fields: dict, state: str | None = None) -> Context:
+    message = parse_message(message_xml({"FromUserName": OPENID, "CreateTime": 1, **fields}))
+    ctx = Context(message=message, buyer=SimpleNamespace(), session=None, services=None)
+    ctx.dialog_state = state
+    return ctx
+
+
+def text(content: str, state: str | None = None) -> Context:
+    return ctx_for({"MsgType": "text", "Content": content, "MsgId": 1}, state)
+
+
+def event(name: str, key: str | None = None) -> Context:
+    return ctx_for({"MsgType": "event", "Event": name, "EventKey": key})
+
+
+# --- filters -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [(" 会员 ", "会员"), ("ＨＥＬＰ", "help"), ("？", "?"), ("名片\u3000", "名片"), ("Vip", "vip")],
+)
+def test_normalize_folds_width_case_and_spaces(raw, normal):
+    assert normalize(raw) == normal
+
+
+def test_keyword_matches_the_whole_normalised_text_only():
+    member = keyword("会员", "VIP")
+    assert member(text("会员")) and member(text(" vip ")) and member(text("ＶＩＰ"))
+    assert not member(text("我想成为会员"))
+    assert not member(event("subscribe"))
+
+
+def test_voice_recognition_counts_as_text():
+    voice = ctx_for(
+        {"MsgType": "voice", "MediaId": "m", "Format": "amr", "Recognition": "会员", "MsgId": 2}
+    )
+    assert voice.text == "会员" and keyword("会员")(voice)
+
+
+def test_pattern_leaves_its_match_on_the_context():
+    phone = pattern(r"1[3-9]\d{9}")
+    ctx = text("我的电话 13812345678 谢谢")
+    assert phone(ctx) and ctx.match.group(0) == "13812345678"
+    assert not phone(text("没有号码"))
+
+
+def test_event_names_and_menu_keys():
+    ctx = event("CLICK", "MEMBER")
+    assert ctx.event == "click" and menu_key("MEMBER")(ctx) and not menu_key("LIVE")(ctx)
+    assert event("subscribe", "qrscene_expo").event == "subscribe_scan"
+
+
+def test_dialog_state_exact_and_by_prefix():
+    assert dialog("card:phone")(text("x", "card:phone"))
+    assert dialog("card*")(text("x", "card:phone")) and not dialog("card*")(text("x", None))
+    assert dialog(None)(text("x", None)) and not dialog(None)(text("x", "card:phone"))
+
+
+# --- the dispatcher ------------------------------------------------------------------------
+
+
+async def _help(ctx):
+    return Reply("help")
+
+
+def build(*routers: Router, hooks=()) -> Dispatcher:
+    return Dispatcher(list(routers), fallback=_help, reply_hooks=hooks)
+
+
+async def test_first_matching_router_wins_in_the_order_given():
+    first, second = Router("first"), Router("second")
+
+    @second.text(keywords=("会员",))
+    async def b(ctx):
+        return "second"
+
+    @first.text(keywords=("会员",))
+    async def a(ctx):
+        return "first"
+
+    assert (await build(first, second).dispatch(text("会员")))[0].text == "first"
+    assert (await build(second, first).dispatch(text("会员")))[0].text == "second"
+
+
+async def test_order_beats_declaration_inside_a_router():
+    router = Router("r")
+
+    @router.text()
+    async def general(ctx):
+        return "general"
+
+    @router.text(keywords=("会员",), order=-1)
+    async def specific(ctx):
+        return "specific"
+
+    reply, name = await build(router).dispatch(text("会员"))
+    assert (reply.text, name) == ("specific", "test_routing.specific")
+
+
+async def test_a_declining_handler_passes_to_the_next_then_the_fallback():
+    router = Router("r")
+
+    @router.text()
+    async def declines(ctx):
+        return None
+
+    reply, name = await build(router).dispatch(text("随便"))
+    assert (reply.text, name) == ("help", "fallback")
+
+
+async def test_reply_nothing_is_an_answer_not_a_decline():
+    router = Router("r")
+
+    @router.event("unsubscribe")
+    async def silent(ctx):
+        return Reply.nothing()
+
+    reply, name = await build(router).dispatch(event("unsubscribe"))
+    assert (reply.text, name) == (None, "test_routing.silent")
+
+
+async def test_reply_hooks_run_in_order_on_the_final_reply():
+    async def badge(ctx, reply):
+        return Reply("🥇 " + reply.text)
+
+    async def notice(ctx, reply):
+        return Reply(reply.text + "\n(通知)")
+
+    reply, _ = await build(hooks=[badge, notice]).dispatch(text("x"))
+    assert reply.text == "🥇 help\n(通知)"
+
+
+async def test_state_loader_sets_the_dialog_state_before_filters_run():
+    router = Router("form")
+
+    @router.handler(dialog("card*"))
+    async def in_form(ctx):
+        return f"in {ctx.dialog_state}"
+
+    async def loader(ctx):
+        return "card:company"
+
+    dispatcher = Dispatcher([router], fallback=_help, state_loader=loader)
+    assert (await dispatcher.dispatch(text("老王贸易")))[0].text == "in card:company"
