@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -204,7 +205,7 @@ async def run_engine(url: str, buyers: int, workdir: Path) -> dict:
                 clock,
             )
             await schedule_campaign(session, campaign.id, clock)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         await CampaignScheduler(sm, services, holder="scheduler:bench").tick()
         fanned = time.perf_counter()
         # Two senders in one process overlap one's database work with the other's HTTP.
@@ -218,7 +219,7 @@ async def run_engine(url: str, buyers: int, workdir: Path) -> dict:
                 pass
 
         await asyncio.gather(*(drain(s) for s in senders))
-        finished = time.perf_counter()
+        finished, cpu_used = time.perf_counter(), time.process_time() - cpu_started
         async with sm() as session:
             counts = dict(
                 (
@@ -235,6 +236,7 @@ async def run_engine(url: str, buyers: int, workdir: Path) -> dict:
         "fan_out_s": fanned - started,
         "total_s": finished - started,
         "rate": sent / (finished - started),
+        "cpu_ms_per_msg": 1000 * cpu_used / max(sent, 1),
         "counts": counts,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -274,6 +276,10 @@ def scenario(buyers: int, latency_ms: float, plain_calls: int) -> None:
     print(
         f"  campaign total:              {result['total_s']:.1f} s  ({result['rate']:,.0f} msg/s)"
     )
+    print(
+        f"  engine CPU per message:      {result['cpu_ms_per_msg']:.2f} ms "
+        "(wall-clock rates depend on what else the machine runs)"
+    )
     print(f"  deliveries by status:        {result['counts']}")
     print(f"  simulator stats:             {received}")
     print(f"  peak memory (this process):  {result['peak_rss_mb']:.0f} MB")
@@ -293,6 +299,8 @@ def main() -> None:
     )
     parser.add_argument("--full", action="store_true", help="1,000,000 buyers, no latency")
     args = parser.parse_args()
+    # SIGTERM runs the `finally` that stops the simulator process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("PYTHONHASHSEED", "0")
     if args.full:
         scenario(1_000_000, 0, 2000)

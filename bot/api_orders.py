@@ -24,7 +24,8 @@ from sqlalchemy import select
 from bot.api import ApiError, ApiRoutes
 from bot.appkeys import SERVICES, SESSIONMAKER
 from bot.models import Buyer
-from bot.order_import import FIELDS, OrderFileError, import_csv, import_orders
+from bot.order_csv import FIELDS, OrderFileError
+from bot.order_import import import_csv, import_orders
 from bot.tier_notices import deliver_pending_notices
 from bot.tiers import (
     TierChange,
@@ -81,8 +82,9 @@ def change_to_dict(change: TierChange, openid: str | None = None) -> dict:
 
 async def _after_import(request: web.Request, result: dict, recompute: bool) -> dict:
     if recompute:
-        tiers = await recompute_all_tiers(request.config_dict[SESSIONMAKER],
-                                          request.config_dict[SERVICES])
+        tiers = await recompute_all_tiers(
+            request.config_dict[SESSIONMAKER], request.config_dict[SERVICES]
+        )
         result["tiers"] = tiers.as_dict()
     return result
 
@@ -105,8 +107,9 @@ def _mapping(request: web.Request) -> dict[str, str]:
     for item in request.query.getall("mapping", []):
         field, sep, header = item.partition("=")
         if not sep or field not in FIELDS:
-            raise ApiError(400, f"mapping: {item!r} must be field=header, field one of "
-                                f"{', '.join(FIELDS)}")
+            raise ApiError(
+                400, f"mapping: {item!r} must be field=header, field one of {', '.join(FIELDS)}"
+            )
         mapping[field] = header
     return mapping
 
@@ -140,8 +143,11 @@ async def post_orders_csv(request: web.Request) -> dict:
         spool.seek(0)
         try:
             result = await import_csv(
-                request.config_dict[SESSIONMAKER], spool, services.config.orders,
-                services.clock.now(), mapping=mapping,
+                request.config_dict[SESSIONMAKER],
+                spool,
+                services.config.orders,
+                services.clock.now(),
+                mapping=mapping,
                 encoding=request.query.get("encoding") or None,
             )
         except (OrderFileError, LookupError) as exc:
@@ -152,8 +158,9 @@ async def post_orders_csv(request: web.Request) -> dict:
 
 @routes.route("POST", "/tiers/recompute", "Recompute every buyer's tier and announce changes")
 async def post_recompute(request: web.Request) -> dict:
-    result = await recompute_all_tiers(request.config_dict[SESSIONMAKER],
-                                       request.config_dict[SERVICES])
+    result = await recompute_all_tiers(
+        request.config_dict[SESSIONMAKER], request.config_dict[SERVICES]
+    )
     return result.as_dict()
 
 
@@ -180,7 +187,9 @@ async def put_tier(request: web.Request, body: TierIn) -> dict:
 
 
 @routes.route(
-    "GET", "/tier-changes", "Tier changes, newest first",
+    "GET",
+    "/tier-changes",
+    "Tier changes, newest first",
     query={"openid": "only this buyer's", "limit": "at most this many (default 100)"},
 )
 async def get_tier_changes(request: web.Request) -> dict:
@@ -196,7 +205,13 @@ async def get_tier_changes(request: web.Request) -> dict:
             if buyer_id is None:
                 raise ApiError(404, f"no buyer with openid {openid!r}")
         changes = await tier_changes_for(session, buyer_id=buyer_id, limit=limit)
-        openids = dict((await session.execute(
-            select(Buyer.id, Buyer.openid).where(Buyer.id.in_({c.buyer_id for c in changes}))
-        )).all())
+        openids = dict(
+            (
+                await session.execute(
+                    select(Buyer.id, Buyer.openid).where(
+                        Buyer.id.in_({c.buyer_id for c in changes})
+                    )
+                )
+            ).all()
+        )
     return {"changes": [change_to_dict(c, openids.get(c.buyer_id)) for c in changes]}

@@ -36,11 +36,13 @@ def is_sqlite(url: str) -> bool:
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
+    # First: a connection opened while another one writes must wait, not fail, on the
+    # journal_mode pragma below.
+    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA journal_mode=WAL")
     # NORMAL is durable across application crashes in WAL mode; only a power loss can
     # drop the last transactions, which is the trade-off SQLite documents for WAL.
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

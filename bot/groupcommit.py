@@ -26,6 +26,7 @@ messages; ``bot/dedup.py`` and ``bot/buyers.py`` provide the work.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -54,21 +55,21 @@ class GroupCommit:
         self.wakeup = asyncio.Event()
         self.sync_engine: sa.Engine | None = None
         self.executor: ThreadPoolExecutor | None = None
-        if engine.dialect.name == "sqlite":
+        # A file, not ":memory:" (which a second connection would not see).
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             url = engine.url.set(drivername="sqlite+pysqlite")
-            # One connection per thread: the loop's (no busy wait) and the writer thread's.
-            self.sync_engine = sa.create_engine(
-                url,
-                poolclass=sa.pool.SingletonThreadPool,
-                connect_args={"check_same_thread": False},
-            )
+            # The writer thread's connection (it may wait for the lock).
+            self.sync_engine = sa.create_engine(url, poolclass=sa.pool.SingletonThreadPool)
             sa.event.listen(self.sync_engine, "connect", _sqlite_pragmas)
             self.executor = ThreadPoolExecutor(1, thread_name_prefix="laoke-writer")
         self.task: asyncio.Task | None = None
         self.closing = False
         self.inline_batches = 0
+        self.inline_engine: sa.Engine | None = None
 
     def start(self) -> None:
+        if self.executor is not None:
+            self.executor.submit(self._open_inline_connection)
         self.task = asyncio.create_task(self._writer(), name="laoke-group-commit")
 
     async def close(self) -> None:
@@ -81,6 +82,8 @@ class GroupCommit:
             self.executor.submit(self._checkpoint).result()
             self.executor.shutdown()
             self.sync_engine.dispose()
+            if self.inline_engine is not None:
+                self.inline_engine.pool.dispose()
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in the next batch's transaction; returns its result once committed."""
@@ -126,20 +129,28 @@ class GroupCommit:
     def _run_sqlite_inline(self, works: list[Work]) -> list[tuple[bool, Any]] | None:
         """The batch on the loop's own connection, or None if SQLite cannot take it at once."""
         assert self.sync_engine is not None and self.executor is not None
-        with self.sync_engine.connect() as conn:
-            if "laoke_inline" not in conn.info:
-                conn.exec_driver_sql("PRAGMA busy_timeout=0")
-                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-                conn.info["laoke_inline"] = True
-            try:
-                with conn.begin():
-                    results = _run(conn, works)
-            except Exception:  # locked, or a bad item: the thread's path sorts it out
-                return None
+        if self.inline_engine is None:
+            return None
+        try:
+            with self.inline_engine.connect() as conn, conn.begin():
+                results = _run(conn, works)
+        except Exception:  # locked, or a bad item: the thread's path sorts it out
+            return None
         self.inline_batches += 1
         if self.inline_batches % CHECKPOINT_EVERY == 0:
             self.executor.submit(self._checkpoint)
         return [(True, value) for value in results]
+
+    def _open_inline_connection(self) -> None:
+        """Open the loop's connection (in the writer thread: opening may wait for a lock)."""
+        assert self.sync_engine is not None
+        dbapi = sqlite3.connect(self.sync_engine.url.database, check_same_thread=False)
+        _sqlite_pragmas(dbapi, None)
+        dbapi.execute("PRAGMA busy_timeout=0")  # never wait on the loop
+        dbapi.execute("PRAGMA wal_autocheckpoint=0")  # the thread checkpoints
+        self.inline_engine = sa.create_engine(
+            "sqlite+pysqlite://", creator=lambda: dbapi, poolclass=sa.pool.StaticPool
+        )
 
     def _checkpoint(self) -> None:
         assert self.sync_engine is not None

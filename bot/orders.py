@@ -148,7 +148,10 @@ async def match_unmatched_orders(session: AsyncSession) -> int:
     write. When two buyers claim the same name, the one who came first wins.
     """
     linked = 0
-    for order_col, buyer_col in ((Order.account, Buyer.platform_account), (Order.phone, Buyer.phone)):
+    for order_col, buyer_col in (
+        (Order.account, Buyer.platform_account),
+        (Order.phone, Buyer.phone),
+    ):
         owner = select(func.min(Buyer.id)).where(buyer_col == order_col).scalar_subquery()
         claimed = select(buyer_col).where(buyer_col.is_not(None))
         result = await session.execute(
@@ -179,7 +182,9 @@ async def buyer_figures(session: AsyncSession, buyer_id: int, since: datetime) -
     row = (await session.execute(_figures_query(since, buyer_id))).first()
     if row is None:
         return Figures()
-    return Figures(int(row.orders_window or 0), (row.cents_window or 0) / 100, int(row.orders_total))
+    return Figures(
+        int(row.orders_window or 0), (row.cents_window or 0) / 100, int(row.orders_total)
+    )
 
 
 async def store_buyer_figures(session: AsyncSession, buyer: Buyer, since: datetime) -> Figures:
@@ -199,9 +204,9 @@ async def refresh_all_figures(session: AsyncSession, since: datetime) -> int:
     are written, so a nightly run over unchanged data writes almost nothing.
     """
     agg = _figures_query(since).subquery("agg")
-    has_orders = select(Order.buyer_id).where(
-        Order.counted.is_(True), Order.buyer_id == Buyer.id
-    ).exists()
+    has_orders = (
+        select(Order.buyer_id).where(Order.counted.is_(True), Order.buyer_id == Buyer.id).exists()
+    )
     zeroed = await session.execute(
         update(Buyer)
         .where(
@@ -224,4 +229,3 @@ async def refresh_all_figures(session: AsyncSession, since: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return max(zeroed.rowcount or 0, 0) + max(changed.rowcount or 0, 0)
-

@@ -21,7 +21,8 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.models import Buyer
 from bot.order_import import import_orders
-from bot.tiers import NOTICE_NONE, NOTICE_PENDING, TierChange, recompute_tiers
+from bot.tier_recompute import recompute_tiers
+from bot.tiers import NOTICE_NONE, NOTICE_PENDING, TierChange
 
 DONE = "交易成功"
 
@@ -37,18 +38,33 @@ async def seed_demo_orders(
     now, zone = clock.now(), ZoneInfo(config.orders.timezone)
     rng = random.Random(1888)
     async with sessions() as session:
-        buyers = (await session.execute(
-            select(Buyer.id, Buyer.platform_account, Buyer.phone, Buyer.orders_12m,
-                   Buyer.spend_12m, Buyer.orders_total)
-            .where(Buyer.platform_account.is_not(None), Buyer.openid.like("oDemo%"))
-            .order_by(Buyer.id)
-        )).all()
+        buyers = (
+            await session.execute(
+                select(
+                    Buyer.id,
+                    Buyer.platform_account,
+                    Buyer.phone,
+                    Buyer.orders_12m,
+                    Buyer.spend_12m,
+                    Buyer.orders_total,
+                )
+                .where(Buyer.platform_account.is_not(None), Buyer.openid.like("oDemo%"))
+                .order_by(Buyer.id)
+            )
+        ).all()
     rows: list[tuple[int, tuple]] = []
 
-    def add(no: str, account: str | None, phone: str | None, cents: int, when: datetime,
-            status: str = DONE) -> None:
-        rows.append((len(rows) + 1, (no, account, phone, f"{cents / 100:.2f}", _local(when, zone),
-                                     status)))
+    def add(
+        no: str,
+        account: str | None,
+        phone: str | None,
+        cents: int,
+        when: datetime,
+        status: str = DONE,
+    ) -> None:
+        rows.append(
+            (len(rows) + 1, (no, account, phone, f"{cents / 100:.2f}", _local(when, zone), status))
+        )
 
     for b in buyers:
         recent = max(b.orders_12m or 0, 0)
@@ -57,17 +73,38 @@ async def seed_demo_orders(
             cuts = sorted(rng.sample(range(1, total_cents), recent - 1)) if recent > 1 else []
             parts = [hi - lo for lo, hi in zip([0, *cuts], [*cuts, total_cents], strict=True)]
             for k, cents in enumerate(parts):
-                add(f"DEMO{b.id:05d}{k:03d}", b.platform_account, None, cents,
-                    now - timedelta(days=rng.randint(1, 330), minutes=rng.randint(0, 1439)))
+                add(
+                    f"DEMO{b.id:05d}{k:03d}",
+                    b.platform_account,
+                    None,
+                    cents,
+                    now - timedelta(days=rng.randint(1, 330), minutes=rng.randint(0, 1439)),
+                )
         for k in range(max((b.orders_total or 0) - recent, 0)):
-            add(f"DEMO{b.id:05d}O{k:02d}", b.platform_account, None, rng.randint(50_000, 900_000),
-                now - timedelta(days=rng.randint(400, 700)))
+            add(
+                f"DEMO{b.id:05d}O{k:02d}",
+                b.platform_account,
+                None,
+                rng.randint(50_000, 900_000),
+                now - timedelta(days=rng.randint(400, 700)),
+            )
         if recent and rng.random() < 0.3:
-            add(f"DEMO{b.id:05d}R", b.platform_account, None, rng.randint(20_000, 300_000),
-                now - timedelta(days=rng.randint(1, 200)), rng.choice(("已退款", "交易关闭")))
+            add(
+                f"DEMO{b.id:05d}R",
+                b.platform_account,
+                None,
+                rng.randint(20_000, 300_000),
+                now - timedelta(days=rng.randint(1, 200)),
+                rng.choice(("已退款", "交易关闭")),
+            )
     for k in range(12):  # accounts no card names yet: matched once a buyer gives one
-        add(f"DEMOUNMATCHED{k:03d}", f"demo_newshop_{k}", None, rng.randint(100_000, 2_000_000),
-            now - timedelta(days=rng.randint(1, 300)))
+        add(
+            f"DEMOUNMATCHED{k:03d}",
+            f"demo_newshop_{k}",
+            None,
+            rng.randint(100_000, 2_000_000),
+            now - timedelta(days=rng.randint(1, 300)),
+        )
     await import_orders(sessions, rows, config.orders, now)
     await recompute_tiers(sessions, config.tiers, now)
     async with sessions() as session:

@@ -29,7 +29,8 @@ from bot.context import Services
 from bot.database import SchemaOutOfDate, check_schema, create_engine, sessionmaker
 from bot.metrics import Metrics
 from bot.models import Buyer
-from bot.order_import import FIELDS, OrderFileError, import_csv
+from bot.order_csv import FIELDS, OrderFileError
+from bot.order_import import import_csv
 from bot.rendering import Renderer
 from bot.tier_notices import deliver_pending_notices
 from bot.tiers import TierError, recompute_all_tiers, set_manual_tier, tier_changes_for
@@ -76,28 +77,41 @@ def _parse_mapping(items: tuple[str, ...]) -> dict[str, str]:
     for item in items:
         field, sep, header = item.partition("=")
         if not sep or field not in FIELDS:
-            raise click.BadParameter(f"{item!r}: use field=header, field one of {', '.join(FIELDS)}")
+            raise click.BadParameter(
+                f"{item!r}: use field=header, field one of {', '.join(FIELDS)}"
+            )
         mapping[field] = header
     return mapping
 
 
 @main.command("import-orders")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--mapping", "-m", multiple=True, metavar="FIELD=HEADER",
-              help="Column for a field when the export names it differently (repeatable).")
+@click.option(
+    "--mapping",
+    "-m",
+    multiple=True,
+    metavar="FIELD=HEADER",
+    help="Column for a field when the export names it differently (repeatable).",
+)
 @click.option("--encoding", help="utf-8, utf-8-sig or gbk (detected when absent).")
 @click.option("--no-recompute", is_flag=True, help="Import only; tiers wait for the nightly run.")
 @config_option
-def import_orders_command(file: Path, mapping: tuple[str, ...], encoding: str | None,
-                          no_recompute: bool, config_path: Path) -> None:
+def import_orders_command(
+    file: Path,
+    mapping: tuple[str, ...],
+    encoding: str | None,
+    no_recompute: bool,
+    config_path: Path,
+) -> None:
     """Import a platform order export (CSV), then recompute tiers and announce changes."""
     config = load_or_exit(config_path)
     columns = _parse_mapping(mapping)
 
     async def work(maker, services: Services) -> dict[str, Any]:
         with file.open("rb") as raw:
-            result = await import_csv(maker, raw, config.orders, services.clock.now(),
-                                      mapping=columns, encoding=encoding)
+            result = await import_csv(
+                maker, raw, config.orders, services.clock.now(), mapping=columns, encoding=encoding
+            )
         out = result.as_dict()
         if not no_recompute:
             out["tiers"] = (await recompute_all_tiers(maker, services)).as_dict()
@@ -129,7 +143,9 @@ def tier_set(openid: str, key: str, reason: str, until: str | None, config_path:
         try:
             expiry = datetime.fromisoformat(until)
         except ValueError:
-            raise click.BadParameter(f"{until!r} is not a date or time", param_hint="--until") from None
+            raise click.BadParameter(
+                f"{until!r} is not a date or time", param_hint="--until"
+            ) from None
         if expiry.tzinfo is None:
             expiry = expiry.replace(tzinfo=ZoneInfo(config.orders.timezone))
 
@@ -138,8 +154,14 @@ def tier_set(openid: str, key: str, reason: str, until: str | None, config_path:
             buyer = await session.scalar(select(Buyer).where(Buyer.openid == openid))
             if buyer is None:
                 raise TierError("openid", f"no buyer with openid {openid!r}")
-            change = await set_manual_tier(session, buyer, None if key == "auto" else key,
-                                           reason=reason, until=expiry, services=services)
+            change = await set_manual_tier(
+                session,
+                buyer,
+                None if key == "auto" else key,
+                reason=reason,
+                until=expiry,
+                services=services,
+            )
             await session.commit()
             out = {"from": change.from_key, "to": change.to_key, "reason": change.reason}
         out["notices"] = await deliver_pending_notices(maker, services, buyer_id=buyer.id)

@@ -38,12 +38,16 @@ PURPOSE = "tier_change"
 BATCH = 500
 
 
-def notice_text(services: Services, ladder: Ladder, buyer: Buyer, from_key: str | None,
-                to_key: str | None) -> str:
+def notice_text(
+    services: Services, ladder: Ladder, buyer: Buyer, from_key: str | None, to_key: str | None
+) -> str:
     """The buyer-facing notice for a change (tier_upgrade.j2 or tier_downgrade.j2)."""
     template = "tier_upgrade" if ladder.is_upgrade(from_key, to_key) else "tier_downgrade"
     return services.renderer.render(
-        template, buyer=buyer, tier=ladder.get(to_key), previous=ladder.get(from_key),
+        template,
+        buyer=buyer,
+        tier=ladder.get(to_key),
+        previous=ladder.get(from_key),
         next_tier=ladder.next_above(to_key),
     )
 
@@ -163,10 +167,17 @@ async def deliver_pending_notices(
             now = services.clock.now()
             for (buyer, change, text, _), attempts in zip(jobs, outcomes, strict=True):
                 for channel, outcome, errcode in attempts:
-                    session.add(OutboundMessage(
-                        openid=buyer.openid, channel=channel, purpose=PURPOSE, content=text,
-                        created_at=now, result=outcome, errcode=errcode,
-                    ))
+                    session.add(
+                        OutboundMessage(
+                            openid=buyer.openid,
+                            channel=channel,
+                            purpose=PURPOSE,
+                            content=text,
+                            created_at=now,
+                            result=outcome,
+                            errcode=errcode,
+                        )
+                    )
                 sent = next((c for c, outcome, _ in attempts if outcome == "ok"), None)
                 if sent is None:
                     buyer.pending_notice = (

@@ -2,17 +2,8 @@
 
 One POST goes: query signature and replay window (403) → size (413) → safe XML and, in the
 encrypted modes, ``msg_signature`` and decryption (403 when not authentic, `success` when
-unreadable) → claim by dedup key (a retry answers the stored reply) → the buyer row → the
-dispatcher, within the reply budget → the outcome stored → the answer, encrypted when the
-request was.
-
-Transactions: the claim (inbound row + buyer upsert) is committed before the handler runs, so
-every process sees it at once and no write lock is held while a handler thinks. Claims and
-outcomes go through the group-commit writer (``bot/groupcommit.py``), many messages per
-transaction. A handler works in ``ctx.session``; if it wrote anything, the webhook stores the
-outcome in that same transaction and commits it — the handler's writes, the inbound outcome
-and the outbound record land together or not at all. Messages of one buyer are handled one
-at a time per process, in arrival order (a form's state is never raced from one process).
+unreadable) → exactly-once handling within the reply budget (``bot/handling.py``) → the
+answer, encrypted when the request was.
 
 Nothing a sender does reaches a 5xx: errors past authentication are logged and answered with
 `success` (or, when a handler fails, a short apology from ``messages/sorry.j2``).
@@ -21,91 +12,29 @@ Nothing a sender does reaches a 5xx: errors past authentication are logged and a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import ORMExecuteState, Session
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import TextReply
 
 from bot import inbound
-from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, METRICS, SERVICES, SESSIONMAKER
-from bot.buyers import NOT_INTERACTIONS, buyer_from_row, touch_buyer
-from bot.context import Context
-from bot.dedup import (
-    Stored,
-    dedup_key,
-    mark_deferred,
-    outcome_statements,
-    poll_reply,
-    record_inbound,
-    record_outbound,
-    utc_from_epoch,
-)
-from bot.groupcommit import GroupCommit
+from bot.appkeys import CLOCK, CONFIG
+from bot.handling import Handling
 from bot.logs import mask_openid
 from bot.signature import verify_query
-from bot.wechat_api import WeChatAPIError
 
 log = logging.getLogger("laoke.webhook")
 
 SUCCESS = "success"
-MAX_OPENID = 64
-# How long a stopping server waits for handlers still running (their replies go by API).
-DRAIN_S = 10.0
-
-
-class HandlerSession(Session):
-    """A handler's session, which notes whether the handler wrote anything.
-
-    A handler that only read (or did nothing) has its outcome stored by the group-commit
-    writer; one that wrote gets the outcome stored in its own transaction, atomically."""
-
-
-@event.listens_for(HandlerSession, "after_flush")
-def _flushed(session: Session, _flush_context: Any) -> None:
-    session.info["wrote"] = True
-
-
-@event.listens_for(HandlerSession, "do_orm_execute")
-def _executed(state: ORMExecuteState) -> None:
-    if not state.is_select:
-        state.session.info["wrote"] = True
-
-
-def wrote(session: AsyncSession) -> bool:
-    return bool(session.info.get("wrote") or session.new or session.dirty or session.deleted)
-
-
-@dataclass
-class Job:
-    """One claimed message on its way through a handler."""
-
-    inbound_id: int
-    key: str
-    message: Any
-    buyer_row: dict[str, Any]
-    # Set when WeChat was answered `success` because the budget ran out.
-    deferred: bool = False
-    # Set once the reply is being committed: past this point it is answered, not deferred.
-    committing: bool = False
-    done: asyncio.Future[str | None] = field(default_factory=asyncio.Future)
 
 
 class Webhook:
-    """Per-application state of the webhook: crypto, the writer, messages in flight."""
+    """Per-application state of the webhook: the account's crypto and the message handling."""
 
     def __init__(self, app: web.Application) -> None:
-        self.app = app
         self.config = app[CONFIG]
         wechat = self.config.wechat
         self.crypto = (
@@ -114,19 +43,9 @@ class Webhook:
             else None
         )
         self.clock = app[CLOCK]
-        self.metrics = app[METRICS]
-        self.sessionmaker = app[SESSIONMAKER]
-        self.handler_sessions = async_sessionmaker(
-            app[ENGINE], expire_on_commit=False, sync_session_class=HandlerSession
-        )
-        self.services = app[SERVICES]
         self.budget = self.config.server.reply_budget_s
-        self.writer = GroupCommit(app[ENGINE])
-        self.in_flight: dict[str, Job] = {}
-        self.turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
-        self.tasks: set[asyncio.Task] = set()
+        self.handling = Handling(app)
 
-    # --- reading the request ----------------------------------------------------------
     def open(self, body: bytes, query: Any) -> tuple[Any, bool]:
         """The message in the body and whether it came encrypted (raises inbound errors)."""
         mode = self.config.wechat.encrypt_mode
@@ -148,206 +67,6 @@ class Webhook:
         return inbound.to_message(document), encrypted
 
     # --- handling ---------------------------------------------------------------------
-    async def handle(self, message: Any, deadline: float) -> str | None:
-        """The reply text for one authentic message (None = `success`), exactly once."""
-        openid = message.source
-        if not openid or len(openid) > MAX_OPENID:
-            raise inbound.Unreadable("sender is not an openid")
-        key = dedup_key(message)
-        msg_type = message.type
-        event_name = message.event if msg_type == "event" else None
-        raw = message._data
-        if msg_type == "unknown":
-            msg_type = str(raw.get("MsgType", "unknown"))[:32].lower()
-            event_name = str(raw["Event"])[:32].lower() if "Event" in raw else None
-        now = self.clock.now()
-        claim = partial(
-            _claim,
-            inbound=dict(
-                dedup_key=key,
-                openid=openid,
-                msg_type=msg_type,
-                event=event_name,
-                content=_content(message),
-                wechat_created_at=utc_from_epoch(raw.get("CreateTime")),
-                now=now,
-            ),
-            buyer=dict(
-                openid=openid,
-                now=now,
-                interaction=event_name not in NOT_INTERACTIONS,
-                subscribed=_subscription(event_name),
-                qr_scene=_scene(message, event_name),
-            ),
-        )
-        inbound_id, buyer_row = await self.writer.run(claim)
-        if inbound_id is None:
-            self.metrics.dedup_hits.inc()
-            return (await self.replay(key, deadline)).reply
-        self.metrics.messages.labels(type=event_name or msg_type).inc()
-
-        job = Job(inbound_id, key, message, buyer_row)
-        self.in_flight[key] = job
-        if message.type == "unknown":  # nothing to route: record it and answer `success`
-            task = asyncio.create_task(self.finish(job, None, None, "unknown", "done"))
-        else:
-            task = asyncio.create_task(self.run(job))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), deadline - loop.time())
-        except TimeoutError:
-            if job.committing:  # the reply is being stored right now: answer it
-                return await asyncio.shield(task)
-            job.deferred = True
-            self.metrics.deferred_replies.inc()
-            if not job.done.done():
-                job.done.set_result(None)
-            log.warning(
-                "handler missed the reply budget; answering success, reply goes by API",
-                extra={"fields": {"openid": mask_openid(openid), "budget_s": self.budget}},
-            )
-            await self.writer.run(partial(mark_deferred, inbound_id=inbound_id))
-            return None
-
-    @contextlib.asynccontextmanager
-    async def turn(self, openid: str) -> AsyncIterator[None]:
-        """One message of a buyer at a time in this process, in arrival order."""
-        lock, waiting = self.turns.setdefault(openid, (asyncio.Lock(), [0]))
-        waiting[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            waiting[0] -= 1
-            if not waiting[0]:
-                del self.turns[openid]
-
-    async def run(self, job: Job) -> str | None:
-        """Dispatch one claimed message in the handler's session and store its outcome."""
-        async with self.turn(job.message.source):
-            session = self.handler_sessions()
-            try:
-                buyer = buyer_from_row(job.buyer_row)
-                session.add(buyer)
-                ctx = Context(
-                    message=job.message, buyer=buyer, session=session, services=self.services
-                )
-                started = time.perf_counter()
-                try:
-                    reply, name = await self.app[DISPATCHER].dispatch(ctx)
-                    text, status = reply.text, "done"
-                except Exception:
-                    log.exception(
-                        "handler failed",
-                        extra={"fields": {"openid": mask_openid(buyer.openid), "key": job.key}},
-                    )
-                    await session.rollback()
-                    text, name, status = self.apology(), "error", "failed"
-                self.metrics.handler_seconds.labels(handler=name).observe(
-                    time.perf_counter() - started
-                )
-                return await self.finish(job, session, text, name, status)
-            finally:
-                await session.close()
-
-    async def finish(
-        self, job: Job, session: AsyncSession | None, text: str | None, name: str, status: str
-    ) -> str | None:
-        """Store the outcome (with the handler's writes, if any); send late replies by API."""
-        openid = job.message.source
-        try:
-            if not job.deferred:
-                job.committing = True
-            store = partial(
-                outcome_statements,
-                inbound_id=job.inbound_id,
-                openid=openid,
-                handler=name,
-                now=self.clock.now(),
-                deferred=job.deferred,
-            )
-            if session is not None and wrote(session):
-                try:
-                    writes = store(reply=text, status=status)
-                    await session.run_sync(lambda s: _execute(s.connection(), writes))
-                    await session.commit()
-                except Exception:
-                    log.exception(
-                        "handler's transaction failed to commit",
-                        extra={"fields": {"openid": mask_openid(openid), "key": job.key}},
-                    )
-                    await session.rollback()
-                    text, status = self.apology(), "failed"
-                    await self.writer.write(store(reply=text, status=status))
-            else:
-                if session is not None:
-                    await session.close()  # a read-only transaction: nothing to keep
-                await self.writer.write(store(reply=text, status=status))
-            if not job.done.done():
-                job.done.set_result(text)
-            if job.deferred and text is not None:
-                await self.send_late(job, text)
-            return text
-        except BaseException:
-            if not job.done.done():
-                job.done.set_result(None)
-            raise
-        finally:
-            self.in_flight.pop(job.key, None)
-
-    async def send_late(self, job: Job, text: str) -> None:
-        """Send a reply that missed the deadline through the customer-service API."""
-        openid = job.message.source
-        result, errcode = "ok", None
-        try:
-            await self.services.api.send_text(openid, text)
-        except WeChatAPIError as exc:
-            result, errcode = "failed", exc.errcode
-            log.warning(
-                "deferred reply refused by WeChat: %s",
-                exc.errcode,
-                extra={"fields": {"openid": mask_openid(openid)}},
-            )
-        except Exception:
-            log.exception(
-                "deferred reply not sent", extra={"fields": {"openid": mask_openid(openid)}}
-            )
-            result = "failed"
-        await self.writer.run(
-            partial(
-                record_outbound,
-                openid=openid,
-                channel="custom",
-                purpose="deferred_reply",
-                content=text,
-                inbound_id=job.inbound_id,
-                now=self.clock.now(),
-                result=result,
-                errcode=errcode,
-            )
-        )
-
-    async def replay(self, key: str, deadline: float) -> Stored:
-        """A retry: wait for the owner's reply (in this process or another) and answer it."""
-        job = self.in_flight.get(key)
-        if job is not None:
-            remaining = deadline - asyncio.get_running_loop().time()
-            try:
-                return Stored(await asyncio.wait_for(asyncio.shield(job.done), max(remaining, 0)))
-            except TimeoutError:
-                return Stored(None)
-        return await poll_reply(self.sessionmaker, key, deadline)
-
-    def apology(self) -> str | None:
-        try:
-            return self.services.renderer.render("sorry")
-        except Exception:
-            log.exception("the apology template does not render")
-            return None
-
-    # --- answering --------------------------------------------------------------------
     def render(self, text: str | None, message: Any, encrypted: bool, nonce: str) -> web.Response:
         if text is None:
             return web.Response(text=SUCCESS)
@@ -361,58 +80,8 @@ class Webhook:
             xml = self.crypto.encrypt_message(xml, nonce, str(int(self.clock.now().timestamp())))
         return web.Response(text=xml, content_type="application/xml")
 
-    async def close(self) -> None:
-        """Let handlers still running (deferred replies) finish, then stop the writer."""
-        if self.tasks:
-            _, pending = await asyncio.wait(set(self.tasks), timeout=DRAIN_S)
-            for task in pending:
-                task.cancel()
-        await self.writer.close()
-
 
 WEBHOOK = web.AppKey("webhook", Webhook)
-
-
-def _claim(
-    conn: Connection, inbound: dict[str, Any], buyer: dict[str, Any]
-) -> tuple[int | None, dict[str, Any] | None]:
-    """The claim, one unit of group-commit work: the inbound row, then the buyer."""
-    inbound_id = record_inbound(conn, **inbound)
-    if inbound_id is None:
-        return None, None
-    return inbound_id, touch_buyer(conn, **buyer)
-
-
-def _execute(conn: Connection, writes: list[tuple[Any, dict[str, Any]]]) -> None:
-    for stmt, params in writes:
-        conn.execute(stmt, params)
-
-
-def _content(message: Any) -> str | None:
-    """What the inbound row keeps of a message: its text, or what identifies its payload."""
-    data = message._data
-    for name in ("Content", "Recognition", "EventKey", "PicUrl", "Url", "Label", "MediaId"):
-        value = data.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-def _subscription(event: str | None) -> bool | None:
-    if event in ("subscribe", "subscribe_scan"):
-        return True
-    if event == "unsubscribe":
-        return False
-    return None
-
-
-def _scene(message: Any, event: str | None) -> str | None:
-    if event == "subscribe_scan":
-        return str(getattr(message, "scene_id", "") or "")[:64] or None
-    return None
-
-
-# --- aiohttp handlers -----------------------------------------------------------------------
 
 
 def _check_query(request: web.Request) -> None:
@@ -452,7 +121,7 @@ async def receive(request: web.Request) -> web.Response:
         log.warning("unreadable callback answered with success: %s", exc)
         return web.Response(text=SUCCESS)
     try:
-        text = await hook.handle(message, deadline)
+        text = await hook.handling.handle(message, deadline)
     except inbound.Unreadable as exc:
         log.warning("unreadable callback answered with success: %s", exc)
         return web.Response(text=SUCCESS)
@@ -467,9 +136,9 @@ async def receive(request: web.Request) -> web.Response:
 
 async def _webhook_ctx(app: web.Application) -> AsyncIterator[None]:
     hook = app[WEBHOOK] = Webhook(app)
-    hook.writer.start()
+    hook.handling.writer.start()
     yield
-    await hook.close()
+    await hook.handling.close()
 
 
 def setup(app: web.Application) -> None:

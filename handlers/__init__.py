@@ -9,7 +9,8 @@ from __future__ import annotations
 from bot.context import Services
 from bot.dispatch import Dispatcher
 from bot.forms.store import load_dialog_state
-from handlers import card, help as help_, live, membership, optout, welcome
+from handlers import card, live, membership, optout, welcome
+from handlers import help as help_
 
 
 def build_dispatcher(services: Services) -> Dispatcher:

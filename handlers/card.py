@@ -127,7 +127,8 @@ async def exchange_cards(ctx: Context) -> Reply:
         await start_form(ctx.session, ctx.buyer, CARD.name, "consent", ctx.now())
         return _turn(ctx, Reply(ctx.render("card_consent")))
     if ctx.buyer.card_completed_at is not None:
-        await end_form(ctx.session, ctx.buyer)
+        if state is not None:  # a 修改名片 or 删除我的资料 question left open
+            await end_form(ctx.session, ctx.buyer)
         return _turn(ctx, Reply(ctx.render("card_show", card=card_view(ctx.buyer))))
     lead = ctx.render("card_welcome_back") if card_values(ctx.buyer) else None
     return _turn(ctx, await engine.begin(ctx, CARD, values=card_values(ctx.buyer), lead=lead))

@@ -66,7 +66,9 @@ async def tier_card(ctx: Context) -> Reply:
             orders=orders,
             spend=spend,
             window_months=ctx.config.tiers.window_months,
-            manual_until=_local_date(ctx, buyer.tier_manual_until) if buyer.tier_manual_key else None,
+            manual_until=_local_date(ctx, buyer.tier_manual_until)
+            if buyer.tier_manual_key
+            else None,
             grace_until=grace_until,
         )
     )

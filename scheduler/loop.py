@@ -75,6 +75,17 @@ LEASE_TTL = timedelta(seconds=30)
 NightlyJob = Callable[[], Awaitable[Any]]
 
 
+class _OverlappingTicks(logging.Filter):
+    """A tick still running when the next is due (a big fan-out) is normal: don't warn."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not ("_safe_tick" in msg and "maximum number of running instances" in msg)
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_OverlappingTicks())
+
+
 def process_id(role: str) -> str:
     """A name for this process in leases and claims: role, host, pid and a random suffix."""
     return f"{role}:{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -39,7 +39,8 @@ class TokenBucket:
         """Wait until one send is allowed (waiters are served in arrival order)."""
         async with self._lock:
             self._refill()
-            while self.tokens < 1:
+            # The epsilon keeps float rounding from leaving 0.999… tokens forever.
+            while self.tokens < 1 - 1e-9:
                 await self._sleep((1 - self.tokens) / self.rate)
                 self._refill()
             self.tokens -= 1

@@ -9,7 +9,6 @@ level segments filter on. This module does not guess regions from phone numbers 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,7 +43,7 @@ class Place:
 @dataclass(frozen=True)
 class Gazetteer:
     names: dict[str, list[Place]]  # alias → places it may mean (provinces have city=None)
-    pattern: re.Pattern[str]  # every alias, longest first
+    longest: int  # characters in the longest alias
 
 
 def short_name(name: str) -> str:
@@ -88,19 +87,28 @@ def gazetteer() -> Gazetteer:
                     add(alias, place)
     for alias, (pname, cname) in MARKETS.items():
         add(alias, Place(pname, cname))
-    alternatives = sorted(names, key=len, reverse=True)
-    return Gazetteer(names, re.compile("|".join(map(re.escape, alternatives))))
+    return Gazetteer(names, max(map(len, names)))
 
 
 def find_places(text: str, *, strict: bool = False) -> list[tuple[str, list[Place]]]:
-    """Every place name in `text`, in order, as (alias, candidate places)."""
+    """Every place name in `text`, in order, as (alias, candidate places); longest match wins.
+
+    A scan of dictionary lookups rather than one regular expression of ~1,500 alternatives,
+    which Python's engine tries one by one at every position (milliseconds per message)."""
     g = gazetteer()
+    t = normalize(text)
     found = []
-    for m in g.pattern.finditer(normalize(text)):
-        alias = m.group(0)
-        if strict and alias in COMMON_WORDS:
-            continue
-        found.append((alias, g.names[alias]))
+    i = 0
+    while i < len(t) - 1:
+        for length in range(min(g.longest, len(t) - i), 1, -1):
+            alias = t[i : i + length]
+            if alias in g.names:
+                if not (strict and alias in COMMON_WORDS):
+                    found.append((alias, g.names[alias]))
+                i += length
+                break
+        else:
+            i += 1
     return found
 
 

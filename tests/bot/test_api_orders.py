@@ -17,15 +17,16 @@ TIERS = {
 AUTH = {"Authorization": "Bearer op-token"}
 CSV = (
     "订单编号,买家会员名,实付款,订单创建时间,订单状态\n"
-    "T1,tb_a,\"￥6,000.00\",2026-05-01 10:00:00,交易成功\n"
+    'T1,tb_a,"￥6,000.00",2026-05-01 10:00:00,交易成功\n'
     "T2,tb_a,abc,2026-05-01 10:00:00,交易成功\n"
 )
 
 
 @pytest.fixture
 async def bot(make_wechat, fake_wechat):
-    return await make_wechat(tiers=TIERS, api={"token": "op-token"},
-                             wechat=fake_wechat.wechat_config())
+    return await make_wechat(
+        tiers=TIERS, api={"token": "op-token"}, wechat=fake_wechat.wechat_config()
+    )
 
 
 async def make_buyer(bot, openid: str, account: str) -> None:
@@ -56,24 +57,38 @@ async def test_csv_upload_imports_reports_bad_rows_and_recomputes(bot, fake_wech
 
 async def test_csv_can_come_as_a_multipart_file_with_a_mapping(bot):
     form = aiohttp.FormData()
-    form.add_field("file", "单号,旺旺,实付款,下单时间\nM1,tb_m,10,2026-05-01 10:00\n".encode(),
-                   filename="orders.csv", content_type="text/csv")
-    resp = await bot.http.post("/api/orders/csv?mapping=order_no=单号&mapping=account=旺旺",
-                                 data=form, headers=AUTH)
+    form.add_field(
+        "file",
+        "单号,旺旺,实付款,下单时间\nM1,tb_m,10,2026-05-01 10:00\n".encode(),
+        filename="orders.csv",
+        content_type="text/csv",
+    )
+    resp = await bot.http.post(
+        "/api/orders/csv?mapping=order_no=单号&mapping=account=旺旺", data=form, headers=AUTH
+    )
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["inserted"] == 1
 
 
 async def test_a_csv_missing_a_column_is_a_400_naming_it(bot):
-    resp = await bot.http.post("/api/orders/csv", data="订单编号,实付款\n1,2\n".encode(),
-                                 headers=AUTH)
+    resp = await bot.http.post(
+        "/api/orders/csv", data="订单编号,实付款\n1,2\n".encode(), headers=AUTH
+    )
     assert resp.status == 400
     assert "missing column(s): created_at" in (await resp.json())["error"]
 
 
 async def test_json_rows_are_imported_idempotently(bot):
-    rows = {"rows": [{"order_no": "J1", "account": "tb_j", "amount": "¥1,280.00",
-                      "created_at": "2026-05-01 10:00"}]}
+    rows = {
+        "rows": [
+            {
+                "order_no": "J1",
+                "account": "tb_j",
+                "amount": "¥1,280.00",
+                "created_at": "2026-05-01 10:00",
+            }
+        ]
+    }
     first = await (await bot.http.post("/api/orders", json=rows, headers=AUTH)).json()
     again = await (await bot.http.post("/api/orders", json=rows, headers=AUTH)).json()
     assert (first["inserted"], again["inserted"], again["unchanged"]) == (1, 0, 1)
@@ -82,8 +97,11 @@ async def test_json_rows_are_imported_idempotently(bot):
 async def test_operator_sets_a_tier_and_the_change_is_listed(bot, fake_wechat):
     await make_buyer(bot, "oA", "tb_a")
     fake_wechat.open_window("oA")
-    resp = await bot.http.put("/api/buyers/oA/tier", headers=AUTH, json={
-        "key": "gold", "reason": "展会大客户", "until": "2026-12-31T00:00:00+08:00"})
+    resp = await bot.http.put(
+        "/api/buyers/oA/tier",
+        headers=AUTH,
+        json={"key": "gold", "reason": "展会大客户", "until": "2026-12-31T00:00:00+08:00"},
+    )
     assert resp.status == 200, await resp.text()
     body = await resp.json()
     assert (body["change"]["to"], body["change"]["notice"]) == ("gold", "custom")
@@ -91,18 +109,25 @@ async def test_operator_sets_a_tier_and_the_change_is_listed(bot, fake_wechat):
     listed = await (await bot.http.get("/api/tier-changes?openid=oA", headers=AUTH)).json()
     [change] = listed["changes"]
     assert (change["openid"], change["from"], change["to"], change["reason"], change["note"]) == (
-        "oA", None, "gold", "manual", "展会大客户")
+        "oA",
+        None,
+        "gold",
+        "manual",
+        "展会大客户",
+    )
 
 
 async def test_an_unknown_tier_key_is_a_400_naming_the_field(bot):
     await make_buyer(bot, "oA", "tb_a")
-    resp = await bot.http.put("/api/buyers/oA/tier", headers=AUTH,
-                                json={"key": "vip", "reason": "x"})
+    resp = await bot.http.put(
+        "/api/buyers/oA/tier", headers=AUTH, json={"key": "vip", "reason": "x"}
+    )
     assert resp.status == 400
     assert (await resp.json())["error"].startswith("key: unknown tier 'vip'")
 
 
 async def test_setting_the_tier_of_an_unknown_buyer_is_a_404(bot):
-    resp = await bot.http.put("/api/buyers/nobody/tier", headers=AUTH,
-                                json={"key": "gold", "reason": "x"})
+    resp = await bot.http.put(
+        "/api/buyers/nobody/tier", headers=AUTH, json={"key": "gold", "reason": "x"}
+    )
     assert resp.status == 404

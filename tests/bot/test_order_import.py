@@ -12,13 +12,8 @@ from sqlalchemy import select
 
 from bot.config import OrdersConfig
 from bot.database import create_engine, sessionmaker
-from bot.order_import import (
-    OrderFileError,
-    import_csv,
-    normalize_phone,
-    parse_amount,
-    parse_time,
-)
+from bot.order_csv import OrderFileError, normalize_phone, parse_amount, parse_time
+from bot.order_import import import_csv
 from bot.orders import Order
 
 NOW = datetime(2026, 5, 18, 2, 0, tzinfo=UTC)

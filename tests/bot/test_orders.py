@@ -15,7 +15,8 @@ from bot.models import Buyer
 from bot.order_import import import_orders
 from bot.orders import Order, match_orders_for_buyer
 from bot.rendering import Renderer
-from bot.tiers import TierChange, recompute_tiers
+from bot.tier_recompute import recompute_tiers
+from bot.tiers import TierChange
 
 TIERS = {
     "levels": [

@@ -60,8 +60,9 @@ def test_import_orders_imports_reports_bad_lines_and_sets_tiers(setup, tmp_path)
     config, db = setup
     export = tmp_path / "orders.csv"
     export.write_bytes(
-        "订单编号,旺旺名,实付款,下单时间\nA1,tb_a,\"￥6,000.00\",2026-05-01 10:00\nA2,tb_a,x,2026-05-01\n"
-        .encode("gbk")
+        '订单编号,旺旺名,实付款,下单时间\nA1,tb_a,"￥6,000.00",2026-05-01 10:00\nA2,tb_a,x,2026-05-01\n'.encode(
+            "gbk"
+        )
     )
     code, out, err = run("import-orders", str(export), "-m", "account=旺旺名", "-c", str(config))
     assert code == 0, err
@@ -82,8 +83,18 @@ def test_import_orders_names_a_missing_column(setup, tmp_path):
 
 def test_tier_set_recompute_and_changes(setup):
     config, db = setup
-    code, out, err = run("tier", "set", "oA", "gold", "--reason", "展会大客户",
-                         "--until", "2099-01-01", "-c", str(config))
+    code, out, err = run(
+        "tier",
+        "set",
+        "oA",
+        "gold",
+        "--reason",
+        "展会大客户",
+        "--until",
+        "2099-01-01",
+        "-c",
+        str(config),
+    )
     assert code == 0, err
     assert json.loads(out)["to"] == "gold"
     code, out, err = run("tier", "recompute", "-c", str(config))

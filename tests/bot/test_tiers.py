@@ -16,13 +16,13 @@ from bot.metrics import Metrics
 from bot.models import Buyer, OutboundMessage
 from bot.order_import import import_orders
 from bot.rendering import Renderer
+from bot.tier_recompute import recompute_tiers
 from bot.tiers import (
     Ladder,
     TierChange,
     TierError,
     decide,
     recompute_all_tiers,
-    recompute_tiers,
     set_manual_tier,
     window_start,
 )

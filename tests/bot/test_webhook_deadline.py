@@ -62,7 +62,7 @@ async def start(make_wechat, api: RecordingAPI):
 
 
 async def finish_background_work(wechat) -> None:
-    await asyncio.gather(*wechat.app[WEBHOOK].tasks)
+    await asyncio.gather(*wechat.app[WEBHOOK].handling.tasks)
 
 
 async def stored(wechat):

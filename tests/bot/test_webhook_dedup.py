@@ -168,3 +168,30 @@ async def test_many_buyers_at_once_are_all_stored(make_wechat):
     )
     assert all("名片" in a for a in answers)
     assert await inbound_rows(wechat.sessionmaker) == 40
+
+
+async def test_a_buyers_messages_are_handled_in_order_each_seeing_the_last_ones_writes(
+    make_wechat,
+):
+    gate, started = asyncio.Event(), asyncio.Event()
+    router = Router("order")
+
+    @router.text(keywords=("我叫老王",))
+    async def remember(ctx):
+        started.set()
+        await gate.wait()
+        ctx.buyer.display_name = "老王"
+        return Reply("记住了")
+
+    @router.text(keywords=("我是谁",))
+    async def recall(ctx):
+        return Reply(ctx.buyer.display_name or "不知道")
+
+    wechat = await make_wechat(dispatcher=Dispatcher([router], fallback=_no_reply))
+    first = asyncio.create_task(wechat.send_text(OPENID, "我叫老王"))
+    await started.wait()
+    second = asyncio.create_task(wechat.send_text(OPENID, "我是谁"))
+    await asyncio.sleep(0.02)  # the second message is claimed and waits for its turn
+    assert not second.done()
+    gate.set()
+    assert (await first, await second) == ("记住了", "老王")

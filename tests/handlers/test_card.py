@@ -176,6 +176,28 @@ async def test_a_form_untouched_for_a_week_is_offered_not_silently_continued(wec
     assert "哪种生意" in await wechat.send_text("oAway", "美美服饰")
 
 
+async def test_after_the_resumption_offer_restart_asks_everything_again(wechat, clock):
+    await say(wechat, "oRedo", "名片", "同意", "王姐", "美美服饰")
+    clock.advance(days=9)
+    assert "重新填写" in await wechat.send_text("oRedo", "你好")
+    assert "怎么称呼您" in await wechat.send_text("oRedo", "重新填写")
+    assert "公司或店铺" in await wechat.send_text("oRedo", "李总")
+    assert (await buyer(wechat, "oRedo")).display_name == "李总"
+
+
+async def test_a_card_started_elsewhere_asks_only_what_is_missing(wechat, clock):
+    """Like the demo's half-way buyers: consent given, a name and a type, no form state."""
+    await wechat.send_text("oHalf", "你好")
+    async with wechat.sessionmaker() as session:
+        b = (await session.execute(select(Buyer).where(Buyer.openid == "oHalf"))).scalar_one()
+        b.consent_at, b.consent_version = clock.now(), "2026-11"
+        b.display_name, b.business_type = "陈总", "wholesale"
+        await session.commit()
+    back = await wechat.send_text("oHalf", "名片")
+    assert "欢迎回来" in back and "公司或店铺" in back
+    assert "哪些渠道" in await wechat.send_text("oHalf", "跳过")  # type was not asked again
+
+
 async def test_another_command_mid_card_is_answered_then_continue_is_offered(wechat):
     await say(wechat, "oMid", "名片", "同意", "王姐")
     interrupted = await wechat.send_text("oMid", "帮助")

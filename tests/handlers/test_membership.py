@@ -9,16 +9,37 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import Buyer
-from bot.tiers import TierChange
+from bot.order_import import import_orders
+from bot.tiers import TierChange, recompute_all_tiers
 
 TIERS = {
     "levels": [
-        {"key": "silver", "name": "银卡会员", "rank": 1, "min_spend": 5000,
-         "perks": ["满500减20"], "badge": "【银卡会员】"},
-        {"key": "gold", "name": "金卡会员", "rank": 2, "min_spend": 20000, "min_orders": 30,
-         "perks": ["专属客服", "优先发货"], "badge": "【金卡会员】", "grace_days": 30},
-        {"key": "diamond", "name": "钻石会员", "rank": 3, "min_orders": 100,
-         "perks": ["新品先拿"], "badge": "【钻石会员】"},
+        {
+            "key": "silver",
+            "name": "银卡会员",
+            "rank": 1,
+            "min_spend": 5000,
+            "perks": ["满500减20"],
+            "badge": "【银卡会员】",
+        },
+        {
+            "key": "gold",
+            "name": "金卡会员",
+            "rank": 2,
+            "min_spend": 20000,
+            "min_orders": 30,
+            "perks": ["专属客服", "优先发货"],
+            "badge": "【金卡会员】",
+            "grace_days": 30,
+        },
+        {
+            "key": "diamond",
+            "name": "钻石会员",
+            "rank": 3,
+            "min_orders": 100,
+            "perks": ["新品先拿"],
+            "badge": "【钻石会员】",
+        },
     ]
 }
 
@@ -47,8 +68,9 @@ async def test_a_buyer_without_a_tier_is_told_how_to_earn_one(bot, word):
 
 
 async def test_the_tier_card_shows_tier_perks_and_progress_in_money(bot):
-    await set_buyer(bot, "oA", tier_key="silver", orders_12m=3, spend_12m=16800.0,
-                    platform_account="tb_a")
+    await set_buyer(
+        bot, "oA", tier_key="silver", orders_12m=3, spend_12m=16800.0, platform_account="tb_a"
+    )
     reply = await bot.send_text("oA", "会员")
     assert "【银卡会员】" in reply and "满500减20" in reply
     assert "近12个月：采购 ¥16,800，共 3 单" in reply
@@ -69,8 +91,9 @@ async def test_the_top_tier_is_thanked_not_pushed(bot):
 
 
 async def test_a_grace_period_is_shown_with_its_end(bot, clock):
-    await set_buyer(bot, "oA", tier_key="gold", orders_12m=2, spend_12m=9000.0,
-                    tier_below_since=clock.now())
+    await set_buyer(
+        bot, "oA", tier_key="gold", orders_12m=2, spend_12m=9000.0, tier_below_since=clock.now()
+    )
     reply = await bot.send_text("oA", "会员")
     assert "等级保留至 2026-06-17" in reply
 
@@ -96,8 +119,14 @@ async def test_a_waiting_notice_comes_with_the_next_reply_once(bot):
 
 async def test_an_expired_manual_tier_is_settled_when_the_buyer_asks(make_wechat, clock):
     bot = await make_wechat(tiers={**TIERS, "announce_downgrades": True})
-    await set_buyer(bot, "oA", tier_key="diamond", tier_manual_key="diamond",
-                    tier_manual_until=clock.now() + timedelta(days=1), spend_12m=0.0)
+    await set_buyer(
+        bot,
+        "oA",
+        tier_key="diamond",
+        tier_manual_key="diamond",
+        tier_manual_until=clock.now() + timedelta(days=1),
+        spend_12m=0.0,
+    )
     assert "钻石会员" in await bot.send_text("oA", "会员")
     clock.advance(days=2)
     reply = await bot.send_text("oA", "会员")
@@ -106,3 +135,18 @@ async def test_an_expired_manual_tier_is_settled_when_the_buyer_asks(make_wechat
     async with bot.sessionmaker() as session:
         change = await session.scalar(select(TierChange))
     assert (change.from_key, change.to_key, change.reason) == ("diamond", None, "manual_expired")
+
+
+async def test_an_upgrade_found_at_night_reaches_a_dormant_buyer_when_they_next_write(bot, clock):
+    await set_buyer(bot, "oA", platform_account="tb_a")
+    clock.advance(days=3)  # the 48-hour window has closed and no template is configured
+    rows = [(1, ("N1", "tb_a", None, "¥20,000.00", "2026-05-19 10:00", "交易成功"))]
+    await import_orders(bot.sessionmaker, rows, bot.services.config.orders, clock.now())
+    result = await recompute_all_tiers(bot.sessionmaker, bot.services)
+    assert result.notices == {"stored": 1}
+    reply = await bot.send_text("oA", "帮助")
+    assert reply.startswith("【金卡会员】") and "恭喜您已升级为【金卡会员】" in reply
+    assert "专属客服" in reply
+    async with bot.sessionmaker() as session:
+        change = await session.scalar(select(TierChange))
+    assert (change.to_key, change.notice) == ("gold", "reply")
