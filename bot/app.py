@@ -7,6 +7,9 @@ scheduler, senders) is a ``cleanup_ctx``; everything shared is under a typed App
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -18,12 +21,26 @@ from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, HTTP, METRICS, SERVIC
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import Services
-from bot.database import check_schema, create_engine, sessionmaker
+from bot.database import check_schema, checkpoint, create_engine, is_sqlite, sessionmaker
 from bot.metrics import Metrics
 from bot.rendering import Renderer
 from bot.wechat_api import WeChatAPI
 from handlers import build_dispatcher
 from scheduler.engine import campaign_engine
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_INTERVAL_S = 1.0
+
+
+async def _checkpoint_every(engine, interval_s: float) -> None:
+    """SQLite's WAL checkpoints, moved out of request commits (see bot.database.create_engine)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await checkpoint(engine)
+        except Exception:  # a locked or busy database: the next round tries again
+            log.warning("WAL checkpoint failed", exc_info=True)
 
 
 def create_app(
@@ -41,12 +58,21 @@ def create_app(
     renderer = renderer or Renderer()
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(config.database)
+        engine = create_engine(config.database, background_checkpoints=True)
         if require_current_schema:
             await check_schema(engine)
         app[ENGINE] = engine
         app[SESSIONMAKER] = sessionmaker(engine)
+        checkpoints = (
+            asyncio.create_task(_checkpoint_every(engine, CHECKPOINT_INTERVAL_S))
+            if is_sqlite(config.database.url)
+            else None
+        )
         yield
+        if checkpoints is not None:
+            checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checkpoints
         await engine.dispose()
 
     async def services(app: web.Application) -> AsyncIterator[None]:

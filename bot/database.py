@@ -47,8 +47,20 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def create_engine(cfg: DatabaseConfig | str) -> AsyncEngine:
-    """Open an async engine for the configured URL (creating the SQLite folder if needed)."""
+def _no_autocheckpoint(dbapi_conn, _record) -> None:
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def create_engine(
+    cfg: DatabaseConfig | str, *, background_checkpoints: bool = False
+) -> AsyncEngine:
+    """Open an async engine for the configured URL (creating the SQLite folder if needed).
+
+    ``background_checkpoints``: SQLite's automatic WAL checkpoint runs inside whichever commit
+    crosses the threshold and can cost that request several milliseconds; a long-running
+    server turns it off and calls ``checkpoint`` from a background task instead (commands
+    that run and exit keep SQLite's default).
+    """
     if isinstance(cfg, str):
         cfg = DatabaseConfig(url=cfg)
     url = make_url(cfg.url)
@@ -61,11 +73,19 @@ def create_engine(cfg: DatabaseConfig | str) -> AsyncEngine:
             cfg.url, echo=cfg.echo, pool_size=max(cfg.pool_size, 20), max_overflow=cfg.pool_size * 2
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if background_checkpoints:
+            event.listen(engine.sync_engine, "connect", _no_autocheckpoint)
     else:
         engine = create_async_engine(
             cfg.url, echo=cfg.echo, pool_size=cfg.pool_size, max_overflow=cfg.pool_size * 2
         )
     return engine
+
+
+async def checkpoint(engine: AsyncEngine) -> None:
+    """Fold the SQLite write-ahead log back into the database file without blocking writers."""
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -218,25 +218,39 @@ def mark_deferred(conn: Connection, inbound_id: int) -> None:
 
 @dataclass(frozen=True)
 class Stored:
-    """What a retry answers: the owner's reply, or None for `success`."""
+    """What a retry answers: the owner's reply, or None for `success`.
+
+    `abandoned` is set instead when the owner is gone: the row is still ``processing``, not
+    deferred, and older than the owner's budget allows (its process died between the claim
+    and the outcome). It holds (inbound id, received_at) for :func:`take_over`."""
 
     reply: str | None
+    abandoned: tuple[int, datetime] | None = None
 
 
 async def poll_reply(
-    sessionmaker: async_sessionmaker[AsyncSession], key: str, deadline: float
+    sessionmaker: async_sessionmaker[AsyncSession],
+    key: str,
+    deadline: float,
+    abandoned_before: datetime | None = None,
 ) -> Stored:
     """Wait (by polling, until `deadline` in loop time) for another process's stored reply."""
     loop = asyncio.get_running_loop()
     interval = 0.01
-    query = select(InboundMessage.status, InboundMessage.reply, InboundMessage.deferred).where(
-        InboundMessage.dedup_key == key
-    )
+    query = select(
+        InboundMessage.id,
+        InboundMessage.status,
+        InboundMessage.reply,
+        InboundMessage.deferred,
+        InboundMessage.received_at,
+    ).where(InboundMessage.dedup_key == key)
     while True:
         async with sessionmaker() as session:
             row = (await session.execute(query)).one_or_none()
         if row is not None and (row.deferred or row.status != "processing"):
             return Stored(None if row.deferred else row.reply)
+        if row is not None and abandoned_before is not None and row.received_at < abandoned_before:
+            return Stored(None, abandoned=(row.id, row.received_at))
         remaining = deadline - loop.time()
         if remaining <= 0:
             # The owner is still working past its own deadline: it has answered (or will
@@ -244,6 +258,24 @@ async def poll_reply(
             return Stored(None)
         await asyncio.sleep(min(interval, remaining))
         interval = min(interval * 2, 0.1)
+
+
+_TAKE_OVER = (
+    INBOUND.update()
+    .where(
+        INBOUND.c.id == bindparam("inbound_id"),
+        INBOUND.c.status == "processing",
+        INBOUND.c.deferred.is_(False),
+        INBOUND.c.received_at == bindparam("seen"),
+    )
+    .values(received_at=bindparam("now"))
+    .returning(INBOUND.c.id)
+)
+
+
+def take_over(conn: Connection, inbound_id: int, seen: datetime, now: datetime) -> bool:
+    """Claim an abandoned message (compare-and-set on received_at: one retry wins)."""
+    return bool(run(conn, _TAKE_OVER, {"inbound_id": inbound_id, "seen": seen, "now": now}))
 
 
 def utc_from_epoch(value: Any) -> datetime | None:

@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -42,6 +43,7 @@ from bot.dedup import (
     poll_reply,
     record_inbound,
     record_outbound,
+    take_over,
     utc_from_epoch,
 )
 from bot.groupcommit import GroupCommit
@@ -53,6 +55,7 @@ log = logging.getLogger("laoke.webhook")
 MAX_OPENID = 64
 # How long a stopping server waits for handlers still running (their replies go by API).
 DRAIN_S = 10.0
+ABANDON_GRACE_S = 1.0
 
 
 class HandlerSession(Session):
@@ -106,6 +109,9 @@ class Handling:
         )
         self.services = app[SERVICES]
         self.budget = app[CONFIG].server.reply_budget_s
+        # A claim still `processing` (not deferred) this long after it was made has lost its
+        # owner: alive, it would have answered or marked the message deferred at its budget.
+        self.abandon_after = timedelta(seconds=self.budget + ABANDON_GRACE_S)
         self.writer = GroupCommit(app[ENGINE])
         self.in_flight: dict[str, Job] = {}
         self.turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
@@ -124,6 +130,13 @@ class Handling:
             msg_type = str(raw.get("MsgType", "unknown"))[:32].lower()
             event_name = str(raw["Event"])[:32].lower() if "Event" in raw else None
         now = self.clock.now()
+        buyer = dict(
+            openid=openid,
+            now=now,
+            interaction=event_name not in NOT_INTERACTIONS,
+            subscribed=_subscription(event_name),
+            qr_scene=_scene(message, event_name),
+        )
         claim = partial(
             _claim,
             inbound=dict(
@@ -135,19 +148,26 @@ class Handling:
                 wechat_created_at=utc_from_epoch(raw.get("CreateTime")),
                 now=now,
             ),
-            buyer=dict(
-                openid=openid,
-                now=now,
-                interaction=event_name not in NOT_INTERACTIONS,
-                subscribed=_subscription(event_name),
-                qr_scene=_scene(message, event_name),
-            ),
+            buyer=buyer,
         )
         inbound_id, buyer_row = await self.writer.run(claim)
         if inbound_id is None:
             self.metrics.dedup_hits.inc()
-            return (await self.replay(key, deadline)).reply
-        self.metrics.messages.labels(type=event_name or msg_type).inc()
+            stored = await self.replay(key, deadline, abandoned_before=now - self.abandon_after)
+            if stored.abandoned is None:
+                return stored.reply
+            inbound_id, buyer_row = await self.writer.run(
+                partial(_take_over, abandoned=stored.abandoned, now=now, buyer=buyer)
+            )
+            if inbound_id is None:  # another retry took it over first
+                return (await self.replay(key, deadline)).reply
+            log.warning(
+                "took over a message whose handler was lost",
+                extra={"fields": {"openid": mask_openid(openid), "key": key}},
+            )
+        # Label values stay a known set: anything wechatpy does not know counts as "unknown".
+        kind = "unknown" if message.type == "unknown" else event_name or msg_type
+        self.metrics.messages.labels(type=kind).inc()
 
         # Another message of this buyer is being handled: its writes may land after this row
         # was read, so the handler re-reads the row when its turn comes.
@@ -298,7 +318,9 @@ class Handling:
             )
         )
 
-    async def replay(self, key: str, deadline: float) -> Stored:
+    async def replay(
+        self, key: str, deadline: float, abandoned_before: datetime | None = None
+    ) -> Stored:
         """A retry: wait for the owner's reply (in this process or another) and answer it."""
         job = self.in_flight.get(key)
         if job is not None:
@@ -307,7 +329,7 @@ class Handling:
                 return Stored(await asyncio.wait_for(asyncio.shield(job.done), max(remaining, 0)))
             except TimeoutError:
                 return Stored(None)
-        return await poll_reply(self.sessionmaker, key, deadline)
+        return await poll_reply(self.sessionmaker, key, deadline, abandoned_before)
 
     def apology(self) -> str | None:
         try:
@@ -332,6 +354,16 @@ def _claim(
     """The claim, one unit of group-commit work: the inbound row, then the buyer."""
     inbound_id = record_inbound(conn, **inbound)
     if inbound_id is None:
+        return None, None
+    return inbound_id, touch_buyer(conn, **buyer)
+
+
+def _take_over(
+    conn: Connection, abandoned: tuple[int, datetime], now: datetime, buyer: dict[str, Any]
+) -> tuple[int | None, dict[str, Any] | None]:
+    """Own an abandoned claim (if no other retry did first), then touch the buyer."""
+    inbound_id, seen = abandoned
+    if not take_over(conn, inbound_id, seen, now):
         return None, None
     return inbound_id, touch_buyer(conn, **buyer)
 

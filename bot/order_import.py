@@ -26,6 +26,7 @@ from bot.order_csv import RowParser, open_csv_text, read_csv_rows
 from bot.orders import Order, buyer_keys
 
 BATCH_ROWS = 50_000
+YIELD_EVERY = 5_000  # rows parsed between two turns of the event loop
 MAX_REPORTED_BAD_ROWS = 1_000
 
 
@@ -202,6 +203,9 @@ async def import_orders(
                 result.rows += 1
                 if len(batch) >= batch_rows:
                     await flush()
+                elif not result.rows % YIELD_EVERY:
+                    # An import inside `serve` must not hold up webhook replies for long.
+                    await asyncio.sleep(0)
             await flush()
             await flush()  # wait for the last write
         finally:

@@ -77,6 +77,8 @@ async def _apply_plain_changes(
     so a first recompute over 100,000 buyers is three statements, not 100,000 decisions.
     Everything else (overrides, grace periods) is left to ``decide`` in Python.
     """
+    if not ladder.levels:
+        return  # no tiers configured: the Python pass clears any left-over tier
     b = Buyer.__table__.c
     earned = ladder.earned_sql(b.orders_12m, b.spend_12m)
     held_rank = ladder.by_key_sql(b.tier_key, "rank")

@@ -24,6 +24,7 @@ from bot.context import Context, Reply
 from bot.forms import engine
 from bot.forms.fields import Field, Form, Invalid
 from bot.forms.store import ACTIVE, PAUSED, FormState, end_form, start_form, update_state
+from bot.orders import match_orders_for_buyer
 from bot.routing import Router, dialog, normalize
 
 router = Router("card")
@@ -215,6 +216,9 @@ async def confirm(ctx: Context) -> Reply:
     if word in CONFIRM:
         ctx.buyer.card_completed_at = ctx.now()
         await end_form(ctx.session, ctx.buyer)
+        # The card may name the buyer's platform account or phone: link the orders that
+        # were waiting for it, so the tier (and its announcement) follows in this reply.
+        await match_orders_for_buyer(ctx.session, ctx.buyer, ctx.services)
         return _turn(ctx, Reply(ctx.render("card_done", card=card_view(ctx.buyer))))
     if word in EDIT:
         update_state(state, ctx.now(), step="edit", attempts=0)

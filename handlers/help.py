@@ -8,6 +8,7 @@ from bot.routing import Router
 router = Router("help")
 
 
+@router.click("HELP")
 @router.text(keywords=("帮助", "help", "?", "？", "菜单"))
 async def help_reply(ctx: Context) -> Reply:
     return Reply(ctx.render("help"))

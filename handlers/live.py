@@ -53,6 +53,7 @@ def _shown(ctx: Context, campaign: Campaign) -> dict[str, str]:
     }
 
 
+@router.click("LIVE")
 @router.text(keywords=LIVE_WORDS)
 async def next_live(ctx: Context) -> Reply:
     on_air = await livestream_on_air(ctx.session, ctx.now())

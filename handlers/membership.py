@@ -40,6 +40,7 @@ def _local_date(ctx: Context, moment: datetime | None) -> str | None:
     return moment.astimezone(ZoneInfo(ctx.config.orders.timezone)).strftime("%Y-%m-%d")
 
 
+@router.click("MEMBERSHIP")
 @router.text(keywords=KEYWORDS)
 async def tier_card(ctx: Context) -> Reply:
     buyer = ctx.buyer

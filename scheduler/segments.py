@@ -11,9 +11,9 @@ value raises ``SegmentError`` naming its path, e.g. ``all[1].value``) and return
 SQLAlchemy condition over ``bot.models.Buyer``: the database does the filtering, never Python.
 Day counts are relative to the `now` the caller passes (an injected clock).
 
-Every leaf condition is two-valued: a missing value (no tier, no region) makes a condition
-false rather than SQL NULL, so ``not`` means what an operator expects ("not gold" includes
-buyers with no tier). JSON list membership differs between SQLite (``json_each``) and
+A missing value (no tier, no region) never satisfies a condition, and ``not``/``ne`` treat it
+as false before negating, so they mean what an operator expects ("not gold" includes buyers
+with no tier). JSON list membership differs between SQLite (``json_each``) and
 PostgreSQL (``jsonb @>``); ``scheduler/json_lists.py`` hides it behind one function.
 
 This module does not store segments (``scheduler/saved_segments.py``) or send anything.
@@ -132,7 +132,20 @@ def _some_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
     return checked
 
 
-def _business_type(v: str) -> str | None:
+def _each(check: Callable[[Any], str | None], what: str) -> Callable[[Any], str | None]:
+    """A check for a non-empty list whose every item passes `check`."""
+
+    def checked(v: Any) -> str | None:
+        if not isinstance(v, list) or not v:
+            return f"must be a non-empty list of {what}"
+        return next(filter(None, map(check, v)), None)
+
+    return checked
+
+
+def _business_type(v: Any) -> str | None:
+    if not _is_text(v):
+        return "must be a non-empty string"
     if business_type_key(v) in BUSINESS_TYPES:
         return None
     return f"unknown business type {v!r}; known: {', '.join(BUSINESS_TYPES)}"
@@ -153,10 +166,10 @@ TEXT = Kind("text", {"eq": _text, "ne": _text, "in": _texts, "not_in": _texts, "
 BUSINESS = Kind(
     "business_type",
     {
-        "eq": lambda v: _text(v) or _business_type(v),
-        "ne": lambda v: _text(v) or _business_type(v),
-        "in": lambda v: _texts(v) or next(filter(None, map(_business_type, v)), None),
-        "not_in": lambda v: _texts(v) or next(filter(None, map(_business_type, v)), None),
+        "eq": _business_type,
+        "ne": _business_type,
+        "in": _each(_business_type, "business types"),
+        "not_in": _each(_business_type, "business types"),
         "is_set": _flag,
     },
 )
@@ -176,6 +189,13 @@ CUSTOMER = Kind("customer", {"eq": _one_of(CUSTOMER_KINDS), "in": _some_of(CUSTO
 RSVP = Kind("rsvp", {"eq": _campaign_id, "in": _campaign_ids}, cost=2)
 
 
+def negate(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """NOT, with a missing value (SQL NULL) counted as false first, so "not gold" includes
+    buyers with no tier. Only negation needs this: under AND/OR alone a NULL ends up excluded
+    exactly as false would, so leaves stay plain comparisons (cheaper to scan)."""
+    return not_(func.coalesce(condition, false()))
+
+
 def _text_field(column: Any, spellings: Callable[[str], set[str]] = lambda v: {v}) -> Build:
     """eq/ne/in/not_in/is_set over a text column; `spellings` gives what a value is stored as."""
 
@@ -183,9 +203,8 @@ def _text_field(column: Any, spellings: Callable[[str], set[str]] = lambda v: {v
         if op == "is_set":
             return column.is_not(None) if value else column.is_(None)
         wanted = sorted(set().union(*(spellings(v) for v in _as_list(value))))
-        # "IS NOT NULL AND" keeps the condition two-valued, so `ne`/`not` include missing.
-        match = and_(column.is_not(None), column.in_(wanted))
-        return not_(match) if op in ("ne", "not_in") else match
+        match = column.in_(wanted)
+        return negate(match) if op in ("ne", "not_in") else match
 
     return build
 
@@ -219,10 +238,10 @@ def _region(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
     provinces = sorted(set().union(*(province_spellings(v) for v in names)))
     cities = sorted(set().union(*(city_spellings(v) for v in names)))
     match = or_(
-        and_(Buyer.province.is_not(None), Buyer.province.in_(provinces)),
-        and_(Buyer.city.is_not(None), Buyer.city.in_(cities)),
+        Buyer.province.in_(provinces),
+        Buyer.city.in_(cities),
     )
-    return not_(match) if op in ("ne", "not_in") else match
+    return negate(match) if op in ("ne", "not_in") else match
 
 
 def business_type_key(word: str) -> str:
@@ -284,7 +303,7 @@ def _age_condition(column: Any, op: str, value: Any, now: datetime) -> ColumnEle
     else:
         flipped = {"gt": "lt", "gte": "lte", "lt": "gt", "lte": "gte"}[op]
         cond = _compare(column, flipped, cutoff(value))
-    return and_(column.is_not(None), cond)
+    return cond
 
 
 def _days_since_follow(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
@@ -395,7 +414,7 @@ def _compile(node: Any, path: str, now: datetime, depth: int) -> tuple[ColumnEle
         child_path = _join(path, key)
         if key == "not":
             inner, cost = _compile(node["not"], child_path, now, depth + 1)
-            return not_(inner), cost
+            return negate(inner), cost
         children = node[key]
         if not isinstance(children, list):
             raise SegmentError(child_path, "must be a list of conditions")

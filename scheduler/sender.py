@@ -149,7 +149,12 @@ class Sender:
                     select(CampaignStep).where(CampaignStep.id.in_(missing))
                 ):
                     self._steps[step.id] = step
-            buyers = await load_buyers(session, sorted({r.buyer_id for r in claimed}), now)
+            capped = (self.cfg.cap_per_day or self.cfg.cap_per_week) and any(
+                not campaigns[r.campaign_id].all_day and not r.requested for r in claimed
+            )
+            buyers = await load_buyers(
+                session, sorted({r.buyer_id for r in claimed}), now, caps=bool(capped)
+            )
         results: list[Result] = []
         sends: list[tuple[Claimed, Campaign, BuyerState, str]] = []
         for row in claimed:

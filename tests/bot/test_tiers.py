@@ -475,3 +475,11 @@ async def test_several_pending_changes_are_announced_as_one(
     [sent] = fake_wechat.messages("oA")
     assert "钻石会员" in sent["content"]
     assert [c[3] for c in await changes(maker)] == ["superseded", "custom"]
+
+
+async def test_without_tiers_configured_a_recompute_clears_old_tiers(maker, make_services):
+    services = make_services(tiers={"levels": []})
+    await add_buyer(maker, "oA", "tb_a", tier_key="gold")
+    await add_orders(maker, services, ("1", "tb_a", "20000", "2026-05-01 10:00", "交易成功"))
+    result = await recompute_tiers(maker, services.config.tiers, services.clock.now())
+    assert (result.changes, (await buyer(maker, "oA")).tier_key) == (1, None)

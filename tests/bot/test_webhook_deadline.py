@@ -125,9 +125,9 @@ async def test_deferred_reply_refused_by_wechat_is_recorded_as_failed(make_wecha
     assert [(o.channel, o.result, o.errcode) for o in outbound] == [("custom", "failed", 45015)]
 
 
-async def test_fast_handler_is_answered_directly_under_a_short_budget(make_wechat):
+async def test_fast_handler_is_answered_directly_within_the_budget(make_wechat):
     api = RecordingAPI()
-    wechat = await make_wechat(server=BUDGET)
+    wechat = await make_wechat(server={"reply_budget_s": 2.0})
     wechat.services.api = api
     assert "名片" in await wechat.send_text(OPENID, "帮助")
     assert api.sent == []

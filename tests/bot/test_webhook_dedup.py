@@ -195,3 +195,39 @@ async def test_a_buyers_messages_are_handled_in_order_each_seeing_the_last_ones_
     assert not second.done()
     gate.set()
     assert (await first, await second) == ("记住了", "老王")
+
+
+async def lost_claim(wechat, clock, msg_id: int, content: str) -> None:
+    """A row as left by a process that claimed the message and died before answering."""
+    async with wechat.sessionmaker() as session, session.begin():
+        session.add(
+            InboundMessage(
+                dedup_key=f"{OPENID}|m|{msg_id}",
+                openid=OPENID,
+                msg_type="text",
+                content=content,
+                received_at=clock.now(),
+                status="processing",
+                deferred=False,
+            )
+        )
+
+
+async def test_a_retry_takes_over_a_message_whose_handler_was_lost(make_wechat, clock, db_url):
+    bot = CountingBot()
+    wechat = await make_wechat(dispatcher=bot.dispatcher, database={"url": db_url})
+    await lost_claim(wechat, clock, 99, "还在吗")
+    clock.advance(seconds=6)  # WeChat's retry, after the dead owner's budget
+    assert await wechat.send_text(OPENID, "还在吗", msg_id=99) == "reply #1 to 还在吗"
+    assert bot.runs == 1
+    async with wechat.sessionmaker() as session:
+        row = await session.scalar(select(InboundMessage))
+    assert (row.status, row.reply) == ("done", "reply #1 to 还在吗")
+
+
+async def test_a_retry_does_not_take_over_a_message_still_within_its_budget(make_wechat, clock):
+    bot = CountingBot()
+    wechat = await make_wechat(dispatcher=bot.dispatcher, server={"reply_budget_s": 0.05})
+    await lost_claim(wechat, clock, 98, "在吗")  # its owner may still be working on it
+    assert await wechat.send_text(OPENID, "在吗", msg_id=98) is None
+    assert bot.runs == 0

@@ -372,3 +372,26 @@ async def test_random_input_never_crashes_or_leaves_an_inconsistent_state(wechat
                 assert b.consent_at is not None or state.step == "delete_confirm"
         if b.consent_at is None:  # nothing of the card without consent
             assert b.display_name is None and b.phone is None and b.city is None
+
+
+async def test_confirming_the_card_links_waiting_orders_and_announces_the_tier(make_wechat, clock):
+    from bot.order_import import import_orders
+
+    tiers = {
+        "levels": [
+            {"key": "silver", "name": "银卡会员", "rank": 1, "min_spend": 5000,
+             "perks": ["满500减20"], "badge": "【银卡会员】"},
+        ]
+    }  # fmt: skip
+    wechat = await make_wechat(tiers=tiers)
+    # The order export arrived before the buyer told us their platform account.
+    rows = [(1, ("N1", "meimei", None, "¥6,000.00", "2026-05-10 10:00", "交易成功"))]
+    await import_orders(wechat.sessionmaker, rows, wechat.services.config.orders, clock.now())
+
+    await say(wechat, "oLate", "名片", "同意", *HAPPY)
+    done = await wechat.send_text("oLate", "确认")
+
+    assert "名片交换成功" in done
+    assert "银卡会员" in done and "满500减20" in done  # the upgrade rides on this reply
+    b = await buyer(wechat, "oLate")
+    assert (b.tier_key, b.orders_12m, b.spend_12m) == ("silver", 1, 6000.0)

@@ -205,6 +205,12 @@ CASES = [
     ),
     ({"not": leaf("interests", "contains", "女装")}, {"silver_ws", "nobody"}),
     ({"not": {"not": leaf("tier", "eq", "silver")}}, {"silver_ws"}),
+    # missing values under a negated combination: nobody has neither tier nor region
+    ({"not": {"any": [leaf("tier", "eq", "gold"), leaf("region", "eq", "广东")]}}, {"nobody"}),
+    (
+        {"not": {"all": [leaf("tier", "ne", "gold"), leaf("days_since_follow", "lt", 50)]}},
+        {"gold_tb", "quiet_gold", "nobody"},
+    ),
 ]
 
 
