@@ -138,7 +138,68 @@ def seed_buyers(path: Path, buyers: int, now) -> None:
     con.close()
 
 
-async def run_engine(url: str, buyers: int, workdir: Path) -> dict:
+async def run_workers(workdir: Path, config, workers: int, sm) -> tuple[float, float]:
+    """Send with `workers` real ``laoke worker`` processes; wait until nothing is left to send.
+
+    Returns their CPU seconds and the largest RSS seen (MB).
+    """
+    import psutil
+    from sqlalchemy import func, select
+
+    from scheduler.models import CLAIMED, PENDING, Delivery
+
+    path = workdir / "worker.toml"
+    w, c = config.wechat, config.campaigns
+    path.write_text(
+        f"""[wechat]
+appid = "{w.appid}"
+secret = "{w.secret}"
+token = "t"
+api_base_url = "{w.api_base_url}"
+busy_retries = 0
+[database]
+url = "{config.database.url}"
+[campaigns]
+rate_limit_per_s = {c.rate_limit_per_s}
+concurrency = {c.concurrency}
+batch_size = {c.batch_size}
+cap_per_day = 0
+cap_per_week = 0
+""",
+        encoding="utf-8",
+    )
+    procs = [
+        psutil.Popen(
+            [sys.executable, "-m", "bot.cli", "worker", "-c", str(path)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    rss = 0.0
+    try:
+        while True:
+            await asyncio.sleep(0.5)
+            rss = max([rss] + [p.memory_info().rss / 2**20 for p in procs])
+            async with sm() as session:
+                left = await session.scalar(
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(Delivery.status.in_((PENDING, CLAIMED)))
+                )
+            if not left:
+                break
+        cpu = sum(p.cpu_times().user + p.cpu_times().system for p in procs)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(10)
+    return cpu, rss
+
+
+async def run_engine(url: str, buyers: int, workdir: Path, workers: int = 0) -> dict:
     from datetime import UTC, datetime
 
     import aiohttp
@@ -208,18 +269,23 @@ async def run_engine(url: str, buyers: int, workdir: Path) -> dict:
         started, cpu_started = time.perf_counter(), time.process_time()
         await CampaignScheduler(sm, services, holder="scheduler:bench").tick()
         fanned = time.perf_counter()
-        # Two senders in one process overlap one's database work with the other's HTTP.
-        senders = [
-            Sender(sm, services, worker_id=f"sender:bench{i}")
-            for i in range(int(os.environ.get("BENCH_SENDERS", "2")))
-        ]
+        if workers:
+            cpu_used_workers, worker_rss = await run_workers(workdir, config, workers, sm)
+        else:
+            # Two senders in one process overlap one's database work with the other's HTTP.
+            senders = [
+                Sender(sm, services, worker_id=f"sender:bench{i}")
+                for i in range(int(os.environ.get("BENCH_SENDERS", "2")))
+            ]
 
-        async def drain(sender: Sender) -> None:
-            while await sender.run_once():
-                pass
+            async def drain(sender: Sender) -> None:
+                while await sender.run_once():
+                    pass
 
-        await asyncio.gather(*(drain(s) for s in senders))
-        finished, cpu_used = time.perf_counter(), time.process_time() - cpu_started
+            await asyncio.gather(*(drain(s) for s in senders))
+            cpu_used_workers, worker_rss = 0.0, 0.0
+        finished = time.perf_counter()
+        cpu_used = time.process_time() - cpu_started + cpu_used_workers
         async with sm() as session:
             counts = dict(
                 (
@@ -239,6 +305,7 @@ async def run_engine(url: str, buyers: int, workdir: Path) -> dict:
         "cpu_ms_per_msg": 1000 * cpu_used / max(sent, 1),
         "counts": counts,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_rss_mb": worker_rss,
     }
 
 
@@ -251,12 +318,12 @@ def event_loop_runner():
     return uvloop.run, "uvloop"
 
 
-def scenario(buyers: int, latency_ms: float, plain_calls: int) -> None:
+def scenario(buyers: int, latency_ms: float, plain_calls: int, workers: int = 0) -> None:
     proc, url = start_simulator(latency_ms)
     run, loop_name = event_loop_runner()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            result = run(run_engine(url, buyers, Path(tmp)))
+            result = run(run_engine(url, buyers, Path(tmp), workers))
         received = sim_stats(url)
         raw = run(
             raw_http(
@@ -270,7 +337,8 @@ def scenario(buyers: int, latency_ms: float, plain_calls: int) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-    print(f"\n== {buyers:,} buyers, simulator latency {latency_ms:g} ms, {loop_name} ==")
+    senders = f"{workers} `laoke worker` processes" if workers else "2 senders in-process"
+    print(f"\n== {buyers:,} buyers, simulator latency {latency_ms:g} ms, {loop_name}, {senders} ==")
     print(f"  seeding buyers (not timed):  {result['seed_s']:.1f} s")
     print(f"  fan-out (INSERT … SELECT):   {result['fan_out_s']:.2f} s")
     print(
@@ -283,6 +351,8 @@ def scenario(buyers: int, latency_ms: float, plain_calls: int) -> None:
     print(f"  deliveries by status:        {result['counts']}")
     print(f"  simulator stats:             {received}")
     print(f"  peak memory (this process):  {result['peak_rss_mb']:.0f} MB")
+    if workers:
+        print(f"  peak memory (each worker):   {result['worker_rss_mb']:.0f} MB")
     print(f"  bare aiohttp POSTs (ceiling): {raw:,.0f} msg/s (same event loop, no bookkeeping)")
     print(
         f"  plain wechatpy loop:         {plain:,.0f} msg/s over {plain_calls:,} calls "
@@ -298,17 +368,21 @@ def main() -> None:
         "--only", action="store_true", help="run one scenario: --buyers, --latency-ms"
     )
     parser.add_argument("--full", action="store_true", help="1,000,000 buyers, no latency")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="send with N `laoke worker` processes"
+    )
     args = parser.parse_args()
     # SIGTERM runs the `finally` that stops the simulator process.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("PYTHONHASHSEED", "0")
     if args.full:
-        scenario(1_000_000, 0, 2000)
+        scenario(1_000_000, 0, 2000, args.workers)
     elif args.only:
-        scenario(args.buyers, args.latency_ms, 2000 if not args.latency_ms else 100)
+        plain_calls = 2000 if not args.latency_ms else 100
+        scenario(args.buyers, args.latency_ms, plain_calls, args.workers)
     else:
-        scenario(args.buyers, 0, 2000)
-        scenario(args.buyers, args.latency_ms, 100)
+        scenario(args.buyers, 0, 2000, args.workers)
+        scenario(args.buyers, args.latency_ms, 100, args.workers)
 
 
 if __name__ == "__main__":
