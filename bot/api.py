@@ -98,7 +98,10 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
                     body = op.body.model_validate(raw)
                 except ValidationError as exc:
                     problems = [
-                        {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+                        {
+                            "field": ".".join(str(p) for p in e["loc"]) or "(body)",
+                            "problem": e["msg"],
+                        }
                         for e in exc.errors()
                     ]
                     first = problems[0]
@@ -150,8 +153,13 @@ def openapi_document(route_sets: Sequence[ApiRoutes]) -> dict[str, Any]:
                 for name in _path_params(op.path)
             ]
             params += [
-                {"name": name, "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": desc}
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": desc,
+                }
                 for name, desc in op.query.items()
             ]
             if params:
@@ -165,9 +173,7 @@ def openapi_document(route_sets: Sequence[ApiRoutes]) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Laoke operator API", "version": "1"},
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
-        },
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
         "paths": paths,
     }

@@ -1,6 +1,7 @@
 """The buyer row as the webhook keeps it: created on first contact, touched on every inbound.
 
-One statement per inbound (an upsert returning the whole row): it refreshes
+One statement per inbound from a known buyer (an UPDATE returning the whole row; an upsert
+for a new one): it refreshes
 ``last_interaction_at`` (which opens WeChat's 48-hour customer-service window) and records
 follows and unfollows with their times and the QR scene a follow came through. The row then
 becomes the handler's ``ctx.buyer`` without another query (:func:`buyer_from_row`). It does
@@ -62,6 +63,33 @@ def _upsert(dialect: str, interaction: bool, subscribed: bool | None, scene: boo
     return stmt.on_conflict_do_update(index_elements=["openid"], set_=changes).returning(*BUYERS.c)
 
 
+@cache
+def _update(interaction: bool, subscribed: bool | None, scene: bool) -> Any:
+    """The same changes as :func:`_upsert` for a buyer already known, as a plain UPDATE.
+
+    Tried first: an upsert makes the database build the whole 45-column new row (defaults
+    and all) only to find the conflict, which made it the costliest statement per message."""
+    c = BUYERS.c
+    now = bindparam("now", type_=c.last_interaction_at.type)
+    changes: dict[str, Any] = {}
+    if interaction:
+        changes["last_interaction_at"] = now
+    if subscribed is True:
+        changes.update(subscribed=True, subscribed_at=now)
+        if scene:
+            changes["qr_scene"] = bindparam("qr_scene", type_=c.qr_scene.type)
+    elif subscribed is False:
+        changes.update(subscribed=False, unsubscribed_at=now)
+    if not changes:  # a no-op update still returns the row
+        changes["openid"] = c.openid
+    return (
+        BUYERS.update()
+        .where(c.openid == bindparam("match_openid", type_=c.openid.type))
+        .values(changes)
+        .returning(*BUYERS.c)
+    )
+
+
 def touch_buyer(
     conn: Connection,
     openid: str,
@@ -75,6 +103,13 @@ def touch_buyer(
 
     `subscribed` is True for a follow, False for an unfollow, None for anything else; a follow
     through a parametric QR code passes its scene (a later follow without one keeps it)."""
+    # No parameter named like a column the UPDATE does not set: Core would add it to SET.
+    changes: dict[str, Any] = {"match_openid": openid, "now": now}
+    if qr_scene:
+        changes["qr_scene"] = qr_scene
+    known = run(conn, _update(interaction, subscribed, bool(qr_scene)), changes)
+    if known:
+        return known[0]
     stmt = _upsert(conn.dialect.name, interaction, subscribed, bool(qr_scene))
     params = {
         "openid": openid,

@@ -101,7 +101,16 @@ class CardConfig(Section):
     notice_version: str = "2026-11"
     interest_categories: list[str] = Field(
         default_factory=lambda: [
-            "女装", "男装", "童装", "鞋靴", "箱包", "饰品", "美妆", "家居", "食品", "数码",
+            "女装",
+            "男装",
+            "童装",
+            "鞋靴",
+            "箱包",
+            "饰品",
+            "美妆",
+            "家居",
+            "食品",
+            "数码",
         ]
     )
     reminder_interval_days: int = Field(7, ge=1)
@@ -151,8 +160,16 @@ class OrdersConfig(Section):
     # An order whose status contains one of these never counts (cancelled, refunded, unpaid).
     not_counted: list[str] = Field(
         default_factory=lambda: [
-            "关闭", "取消", "退款", "等待买家付款", "待付款", "未付款",
-            "closed", "cancel", "refund", "unpaid",
+            "关闭",
+            "取消",
+            "退款",
+            "等待买家付款",
+            "待付款",
+            "未付款",
+            "closed",
+            "cancel",
+            "refund",
+            "unpaid",
         ]
     )
 

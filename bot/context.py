@@ -1,14 +1,15 @@
 """What a handler receives (one Context) and what it returns (a Reply).
 
-The context carries the buyer row, the parsed message, the open database session (one
-transaction per inbound message, committed by the webhook after the reply is stored) and the
-services (renderer, WeChat API client, clock, configuration). Handlers reach services only
+The context carries the buyer row, the parsed message, the database session (one
+transaction per inbound message, committed by the webhook after the reply is stored; the
+webhook opens it on first use of ``ctx.session``) and the services (renderer, WeChat API client, clock, configuration). Handlers reach services only
 through it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -48,16 +49,46 @@ class Services:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(init=False)
 class Context:
     message: Any  # a wechatpy message object (TextMessage, SubscribeEvent …)
     buyer: Buyer
-    session: AsyncSession
     services: Services
-    dialog_state: str | None = None
-    match: re.Match[str] | None = None
+    dialog_state: str | None
+    match: re.Match[str] | None
     # Free-form scratch space a reply hook can read (e.g. "card reminder already shown").
-    notes: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any]
+
+    def __init__(
+        self,
+        message: Any,
+        buyer: Buyer,
+        session: AsyncSession | None = None,
+        services: Services | None = None,  # type: ignore[assignment]
+        dialog_state: str | None = None,
+        match: re.Match[str] | None = None,
+        notes: dict[str, Any] | None = None,
+        *,
+        open_session: Callable[[], AsyncSession] | None = None,
+    ) -> None:
+        self.message, self.buyer, self.services = message, buyer, services  # type: ignore[assignment]
+        self.dialog_state, self.match = dialog_state, match
+        self.notes = {} if notes is None else notes
+        self._session, self._open_session = session, open_session
+
+    # --- the database -----------------------------------------------------------------
+    @property
+    def session(self) -> AsyncSession:
+        """The message's session. Given `open_session` instead of a session, it is opened on
+        first use: most messages only render a reply and never need one."""
+        if self._session is None and self._open_session is not None:
+            self._session = self._open_session()
+        return self._session  # type: ignore[return-value]
+
+    @property
+    def opened_session(self) -> AsyncSession | None:
+        """The session if a handler (or the webhook) has opened it, else None."""
+        return self._session
 
     # --- the message, in the shape handlers ask about ---------------------------------
     @property

@@ -26,7 +26,7 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -48,6 +48,7 @@ from bot.dedup import (
 )
 from bot.groupcommit import GroupCommit
 from bot.logs import mask_openid
+from bot.models import Buyer
 from bot.wechat_api import WeChatAPIError
 
 log = logging.getLogger("laoke.webhook")
@@ -214,15 +215,18 @@ class Handling:
     async def run(self, job: Job) -> str | None:
         """Dispatch one claimed message in the handler's session and store its outcome."""
         async with self.turn(job.message.source) as waited:
-            session = self.handler_sessions()
+            buyer = buyer_from_row(job.buyer_row)
+            # The session is opened on first use of ctx.session: most messages only render a
+            # reply, and a session (created, buyer added, closed) is a good part of their cost.
+            ctx = Context(
+                message=job.message,
+                buyer=buyer,
+                services=self.services,
+                open_session=partial(self._open_session, buyer),
+            )
             try:
-                buyer = buyer_from_row(job.buyer_row)
-                session.add(buyer)
                 if waited or job.stale:  # read before an earlier message's handler committed
-                    await session.refresh(buyer)
-                ctx = Context(
-                    message=job.message, buyer=buyer, session=session, services=self.services
-                )
+                    await ctx.session.refresh(buyer)
                 started = time.perf_counter()
                 try:
                     reply, name = await self.app[DISPATCHER].dispatch(ctx)
@@ -232,14 +236,23 @@ class Handling:
                         "handler failed",
                         extra={"fields": {"openid": mask_openid(buyer.openid), "key": job.key}},
                     )
-                    await session.rollback()
+                    if ctx.opened_session is not None:
+                        await ctx.opened_session.rollback()
                     text, name, status = self.apology(), "error", "failed"
                 self.metrics.handler_seconds.labels(handler=name).observe(
                     time.perf_counter() - started
                 )
-                return await self.finish(job, session, text, name, status)
+                if status == "done" and ctx.opened_session is None and inspect(buyer).modified:
+                    ctx.session  # noqa: B018 - the buyer was changed: open, so it is committed
+                return await self.finish(job, ctx.opened_session, text, name, status)
             finally:
-                await session.close()
+                if ctx.opened_session is not None:
+                    await ctx.opened_session.close()
+
+    def _open_session(self, buyer: Buyer) -> AsyncSession:
+        session = self.handler_sessions()
+        session.add(buyer)  # persistent with no query; changes made so far are kept
+        return session
 
     async def finish(
         self, job: Job, session: AsyncSession | None, text: str | None, name: str, status: str

@@ -5,8 +5,9 @@ Why not hand the body straight to wechatpy: ``wechatpy.parser.parse_message`` (a
 internal entity declaration can blow up in memory (billion laughs, quadratic blow-up) and an
 external entity can make the parser reach for files or URLs. Any body — and, in the encrypted
 modes, the decrypted inner document too — is therefore first read by ``defusedxml`` with DTDs
-forbidden (which also forbids every entity declaration and external reference). Only a
-document that passes is given to wechatpy, which then cannot meet a DTD or an entity.
+forbidden (which also forbids every entity declaration and external reference). The parsed
+tree is then turned into the dict xmltodict would have made and given to wechatpy's message
+classes, so wechatpy never parses anything and each document is parsed once.
 
 This module raises; it does not decide what to answer (``bot/webhook.py`` does: 403 for an
 unauthentic body, `success` for an unreadable one).
@@ -15,14 +16,14 @@ unauthentic body, `success` for an unreadable one).
 from __future__ import annotations
 
 from typing import Any
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from wechatpy.crypto import WeChatCrypto
+from wechatpy.events import EVENT_TYPES
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
-from wechatpy.messages import BaseMessage
-from wechatpy.parser import parse_message
+from wechatpy.messages import MESSAGE_TYPES, BaseMessage, UnknownMessage
 
 
 class Unauthentic(Exception):
@@ -33,14 +34,20 @@ class Unreadable(Exception):
     """The body is authentic but cannot be understood (answer `success`, never a 5xx)."""
 
 
-def read_fields(document: bytes | str) -> dict[str, str]:
-    """The top-level fields of a WeChat ``<xml>`` document, read with DTDs and entities forbidden."""
+def read_document(document: bytes | str) -> Element:
+    """The ``<xml>`` root of a WeChat document, read with DTDs and entities forbidden."""
     try:
         root = fromstring(document, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException, ValueError) as exc:
         raise Unreadable(f"not a safe XML document: {type(exc).__name__}: {exc}") from None
     if root.tag != "xml":
         raise Unreadable(f"root element is <{root.tag}>, not <xml>")
+    return root
+
+
+def read_fields(document: bytes | str | Element) -> dict[str, str]:
+    """The top-level fields of a WeChat ``<xml>`` document (or of its parsed root)."""
+    root = document if isinstance(document, Element) else read_document(document)
     return {child.tag: child.text or "" for child in root}
 
 
@@ -62,15 +69,59 @@ def decrypt(
         raise Unauthentic(f"cannot decrypt: {type(exc).__name__}") from None
 
 
-def to_message(document: str | bytes) -> BaseMessage:
+def to_message(document: str | bytes | Element) -> BaseMessage:
     """A wechatpy message (TextMessage, SubscribeScanEvent, UnknownMessage …) from safe XML."""
-    fields = read_fields(document)  # the safety check; raises before wechatpy sees anything
-    if not fields.get("MsgType") or not fields.get("FromUserName"):
+    root = document if isinstance(document, Element) else read_document(document)
+    fields: Any = _xmltodict(root)
+    if not isinstance(fields, dict) or not isinstance(fields.get("MsgType"), str):
+        raise Unreadable("no MsgType")
+    if not fields.get("FromUserName"):
         raise Unreadable("no MsgType or FromUserName")
     try:
-        message: Any = parse_message(document)
-    except Exception as exc:  # xmltodict or wechatpy choking on an odd but safe document
+        message: Any = _message_class(fields)(fields)
+    except Exception as exc:  # wechatpy choking on an odd but safe document
         raise Unreadable(f"wechatpy cannot parse it: {type(exc).__name__}: {exc}") from None
-    if message is None or not isinstance(message.source, str):
+    if not isinstance(message.source, str):
         raise Unreadable("no sender")
     return message
+
+
+def _xmltodict(element: Element) -> Any:
+    """What ``xmltodict.parse`` makes of an element (whitespace stripped, repeats as lists)."""
+    text = element.text.strip() if element.text else ""
+    if not len(element) and not element.attrib:
+        return text or None
+    value: dict[str, Any] = {f"@{k}": v for k, v in element.attrib.items()}
+    for child in element:
+        item = _xmltodict(child)
+        if child.tag in value:
+            known = value[child.tag]
+            if isinstance(known, list):
+                known.append(item)
+            else:
+                value[child.tag] = [known, item]
+        else:
+            value[child.tag] = item
+    if text:
+        value["#text"] = text
+    return value
+
+
+def _message_class(message: dict[str, Any]) -> type[BaseMessage]:
+    """The class ``wechatpy.parser.parse_message`` picks (it may rewrite Event and EventKey)."""
+    message_type = str(message["MsgType"]).lower()
+    if message_type != "event" and not message_type.startswith("device_"):
+        return MESSAGE_TYPES.get(message_type, UnknownMessage)
+    event_type = str(message["Event"]).lower() if "Event" in message else None
+    if event_type is None and message_type.startswith("device_"):
+        event_type = message_type
+    elif message_type.startswith("device_"):
+        event_type = f"device_{event_type}"
+    if event_type == "subscribe" and message.get("EventKey"):
+        event_key = str(message["EventKey"])
+        if event_key.startswith(("scanbarcode|", "scanimage|")):
+            event_type = message["Event"] = "subscribe_scan_product"
+        elif event_key.startswith("qrscene_"):
+            event_type = message["Event"] = "subscribe_scan"
+            message["EventKey"] = event_key[len("qrscene_") :]
+    return EVENT_TYPES.get(event_type, UnknownMessage)

@@ -136,7 +136,8 @@ class OutboundMessage(Base):
     openid: Mapped[str] = mapped_column(String(64))
     # reply (passive, in the HTTP answer), custom (customer-service API), template
     channel: Mapped[str] = mapped_column(String(16))
-    purpose: Mapped[str] = mapped_column(String(32))  # reply, deferred_reply, tier_change, campaign …
+    # reply, deferred_reply, tier_change, campaign …
+    purpose: Mapped[str] = mapped_column(String(32))
     content: Mapped[str | None] = mapped_column(Text)  # erased by 删除我的资料
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
     created_at: Mapped[datetime]

@@ -18,7 +18,6 @@ from typing import Any
 
 from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.replies import TextReply
 
 from bot import inbound
 from bot.appkeys import CLOCK, CONFIG
@@ -52,33 +51,45 @@ class Webhook:
         encrypted = query.get("encrypt_type") == "aes" and mode != "plain"
         if mode == "safe" and not encrypted:
             raise inbound.Unauthentic("safe mode accepts encrypted messages only")
-        fields = inbound.read_fields(body)
+        root = inbound.read_document(body)
         if encrypted:
             assert self.crypto is not None  # config requires the key outside plain mode
-            document: str | bytes = inbound.decrypt(
+            inner = inbound.decrypt(
                 self.crypto,
-                fields,
+                inbound.read_fields(root),
                 query.get("msg_signature", ""),
                 query.get("timestamp", ""),
                 query.get("nonce", ""),
             )
-        else:
-            document = body
-        return inbound.to_message(document), encrypted
+            root = inbound.read_document(inner)  # the inner document is checked just the same
+        return inbound.to_message(root), encrypted
 
     # --- handling ---------------------------------------------------------------------
     def render(self, text: str | None, message: Any, encrypted: bool, nonce: str) -> web.Response:
         if text is None:
             return web.Response(text=SUCCESS)
-        # wechatpy puts the text in CDATA as is; a "]]>" in it would end the section early.
-        safe = text.replace("]]>", "]]]]><![CDATA[>")
-        xml = TextReply(
-            content=safe, message=message, time=int(self.clock.now().timestamp())
-        ).render()
+        now = int(self.clock.now().timestamp())
+        xml = text_reply(to=message.source, sender=message.target, create_time=now, text=text)
         if encrypted:
             assert self.crypto is not None
-            xml = self.crypto.encrypt_message(xml, nonce, str(int(self.clock.now().timestamp())))
+            xml = self.crypto.encrypt_message(xml, nonce, str(now))
         return web.Response(text=xml, content_type="application/xml")
+
+
+def _cdata(value: str) -> str:
+    # A "]]>" inside would end the section early: split it across two sections.
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def text_reply(*, to: str, sender: str, create_time: int, text: str) -> str:
+    """The passive text reply, as wechatpy's TextReply renders it but with every CDATA
+    section escaped (wechatpy escapes none) and without building a reply object per message."""
+    return (
+        f"<xml>\n<ToUserName>{_cdata(str(to))}</ToUserName>\n"
+        f"<FromUserName>{_cdata(str(sender))}</FromUserName>\n"
+        f"<CreateTime>{create_time}</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n"
+        f"<Content>{_cdata(text)}</Content>\n</xml>"
+    )
 
 
 WEBHOOK = web.AppKey("webhook", Webhook)

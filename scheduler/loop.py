@@ -86,6 +86,21 @@ class _OverlappingTicks(logging.Filter):
 logging.getLogger("apscheduler.scheduler").addFilter(_OverlappingTicks())
 
 
+class _QuietTicks(logging.Filter):
+    """APScheduler logs every run of every job at INFO; for the 1-second tick that would
+    drown ``laoke serve``'s output, so its "Running job"/"executed" lines become DEBUG (the
+    tick itself logs at INFO when it did something)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or "_safe_tick" not in record.getMessage():
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+logging.getLogger("apscheduler.executors.default").addFilter(_QuietTicks())
+
+
 def process_id(role: str) -> str:
     """A name for this process in leases and claims: role, host, pid and a random suffix."""
     return f"{role}:{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -196,10 +211,20 @@ class CampaignScheduler:
         )
         if not self.is_leader:
             return False
-        await self.run_due_steps(now)
-        await self.close_finished(now)
+        steps = await self.run_due_steps(now)
+        finished = await self.close_finished(now)
         async with self.sessionmaker() as session, session.begin():
-            await mark_in_flight_uncertain(session, now, self.cfg)
+            uncertain = await mark_in_flight_uncertain(session, now, self.cfg)
+        # Most ticks find nothing to do: log those at DEBUG so the log shows only real work.
+        level = logging.INFO if steps or finished or uncertain else logging.DEBUG
+        log.log(
+            level,
+            "scheduler tick: %d due steps handled, %d campaigns finished, "
+            "%d in-flight deliveries marked uncertain",
+            steps,
+            finished,
+            uncertain,
+        )
         return True
 
     async def run_due_steps(self, now: datetime) -> int:
@@ -247,8 +272,10 @@ class CampaignScheduler:
                 )
         return len(due)
 
-    async def close_finished(self, now: datetime) -> None:
-        """Steps with no unsettled delivery are done; campaigns with no open step are done."""
+    async def close_finished(self, now: datetime) -> int:
+        """Steps with no unsettled delivery are done; campaigns with no open step are done.
+
+        Returns how many campaigns finished."""
         async with self.sessionmaker() as session, session.begin():
             unsettled = (
                 select(Delivery.id)
@@ -272,11 +299,12 @@ class CampaignScheduler:
                 )
                 .exists()
             )
-            await session.execute(
+            result = await session.execute(
                 update(Campaign)
                 .where(Campaign.status.in_((SCHEDULED, RUNNING)), ~open_step)
                 .values(status=DONE, finished_at=now, updated_at=now)
             )
+        return result.rowcount or 0
 
     # --- APScheduler ----------------------------------------------------------------------
     async def _safe_tick(self) -> None:

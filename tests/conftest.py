@@ -10,20 +10,22 @@ table before each test. Without the variable, PostgreSQL tests skip and say why.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.clock import FakeClock
 from bot.config import Config, parse_config
-from bot.database import upgrade
+from bot.database import create_engine, sessionmaker, upgrade
 from bot.schema import metadata
 
 PG_ENV = "LAOKE_TEST_POSTGRES_URL"
@@ -58,19 +60,34 @@ async def _pg_admin(url: str, sql: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def pg_session_url() -> Iterator[str]:
+@contextlib.contextmanager
+def _new_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server, dropped afterwards (skips without one)."""
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)")
-    name = f"laoke_test_{uuid.uuid4().hex[:10]}"
+        pytest.skip(
+            f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
+        )
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
-        yield url
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_session_url() -> Iterator[str]:
+    with _new_pg_database("laoke_test") as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def empty_pg_url() -> Iterator[str]:
+    """A PostgreSQL database with nothing in it, not even migrations (for migration tests)."""
+    with _new_pg_database("laoke_mig") as url:
+        yield url
 
 
 @pytest.fixture
@@ -91,6 +108,21 @@ def db_url(request) -> str:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+async def sessions(db_url) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A sessionmaker on the migrated test database (once on SQLite, once on PostgreSQL)."""
+    engine = create_engine(db_url)
+    yield sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client session, e.g. for a WeChatAPI talking to ``fake_wechat``."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture

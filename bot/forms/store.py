@@ -5,8 +5,10 @@ buyer that arrive together must not corrupt it, so:
 
 * on PostgreSQL the row is read ``FOR UPDATE``: the second message's transaction waits for
   the first to commit and then sees its result;
-* on SQLite there is one writer at a time (the webhook writes the inbound message before
-  dispatching, so a second message from anyone waits for the first transaction);
+* within one process, a buyer's messages are handled one at a time in arrival order (the
+  per-buyer turn in ``bot/handling.py``). The webhook commits its claim before dispatching,
+  so no write lock is held while a handler runs; SQLite, which cannot lock a row, relies on
+  that order and, when two servers share one file, on the version check below;
 * on both, the ``version`` column is SQLAlchemy's ``version_id_col``: every update is a
   compare-and-swap (``WHERE version = :seen``), so a writer that read a state another
   transaction has since changed fails with ``StaleDataError`` instead of overwriting it.

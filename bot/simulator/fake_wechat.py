@@ -104,7 +104,11 @@ async def post_stable_token(request: web.Request) -> web.Response:
     return web.json_response({"access_token": token, "expires_in": expires_in})
 
 
-async def custom_send(request: web.Request) -> web.Response:
+async def _send_request(
+    request: web.Request,
+) -> tuple[FakeWeChat, dict[str, Any], str] | web.Response:
+    """What every send API checks first: injected faults, the token, a JSON body with a
+    recipient. Returns the error response, or (fake, body, openid)."""
     fake = request.app[FAKE]
     if failed := await _faults(request, "send"):
         return failed
@@ -113,9 +117,18 @@ async def custom_send(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if body is None:
         return _error(47001)
-    openid, msgtype = body.get("touser"), body.get("msgtype")
+    openid = body.get("touser")
     if not openid or not isinstance(openid, str):
         return _error(40003)
+    return fake, body, openid
+
+
+async def custom_send(request: web.Request) -> web.Response:
+    checked = await _send_request(request)
+    if isinstance(checked, web.Response):
+        return checked
+    fake, body, openid = checked
+    msgtype = body.get("msgtype")
     payload = body.get(msgtype) if isinstance(msgtype, str) else None
     if not isinstance(payload, dict):
         return _error(47001)
@@ -127,17 +140,11 @@ async def custom_send(request: web.Request) -> web.Response:
 
 
 async def template_send(request: web.Request) -> web.Response:
-    fake = request.app[FAKE]
-    if failed := await _faults(request, "send"):
-        return failed
-    if code := fake.check_token(request.query.get("access_token")):
-        return _error(code)
-    body = await _json_body(request)
-    if body is None:
-        return _error(47001)
-    openid, template_id = body.get("touser"), body.get("template_id")
-    if not openid or not isinstance(openid, str):
-        return _error(40003)
+    checked = await _send_request(request)
+    if isinstance(checked, web.Response):
+        return checked
+    fake, body, openid = checked
+    template_id = body.get("template_id")
     if not template_id or not isinstance(body.get("data"), dict):
         return _error(47001)
     entry = fake.record(

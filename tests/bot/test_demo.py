@@ -18,13 +18,6 @@ from bot.models import Buyer
 from bot.wechat_api import WeChatAPIError
 
 
-@pytest.fixture
-async def sessions(db_url):
-    engine = create_engine(db_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
-
-
 async def all_buyers(sessions) -> list[Buyer]:
     async with sessions() as session:
         return list((await session.scalars(select(Buyer))).all())

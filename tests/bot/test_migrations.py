@@ -7,16 +7,12 @@ migration (or the reverse) fails here.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.database import alembic_config, create_engine, current_revision, head_revision, upgrade
 from bot.schema import metadata
@@ -43,30 +39,12 @@ async def revision(url: str) -> str | None:
         await engine.dispose()
 
 
-async def _admin(url: str, sql: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def empty_db_url(request, tmp_path):
     """A database with nothing in it, on each engine."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/fresh.db"
-        return
-    base = os.environ.get("LAOKE_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("PostgreSQL tests need LAOKE_TEST_POSTGRES_URL")
-    name = f"laoke_mig_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        return f"sqlite+aiosqlite:///{tmp_path}/fresh.db"
+    return request.getfixturevalue("empty_pg_url")
 
 
 def test_upgrade_builds_exactly_the_models(empty_db_url):

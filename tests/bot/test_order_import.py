@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import OrdersConfig
-from bot.database import create_engine, sessionmaker
 from bot.order_csv import OrderFileError, normalize_phone, parse_amount, parse_time
 from bot.order_import import import_csv
 from bot.orders import Order
@@ -26,20 +25,13 @@ TAOBAO = (
 )
 
 
-@pytest.fixture
-async def maker(db_url):
-    engine = create_engine(db_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
-
-
-async def run(maker, text: str | bytes, file_encoding: str = "utf-8", **kw):
+async def run(sessions, text: str | bytes, file_encoding: str = "utf-8", **kw):
     data = text.encode(file_encoding) if isinstance(text, str) else text
-    return await import_csv(maker, io.BytesIO(data), kw.pop("config", OrdersConfig()), NOW, **kw)
+    return await import_csv(sessions, io.BytesIO(data), kw.pop("config", OrdersConfig()), NOW, **kw)
 
 
-async def stored(maker) -> dict[str, Order]:
-    async with maker() as session:
+async def stored(sessions) -> dict[str, Order]:
+    async with sessions() as session:
         return {o.order_no: o for o in (await session.scalars(select(Order))).all()}
 
 
@@ -77,10 +69,10 @@ def test_masked_or_foreign_phones_are_not_used_for_matching():
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
-async def test_exports_in_utf8_utf8_bom_and_gbk_are_read(maker, encoding):
-    result = await run(maker, TAOBAO, encoding)
+async def test_exports_in_utf8_utf8_bom_and_gbk_are_read(sessions, encoding):
+    result = await run(sessions, TAOBAO, encoding)
     assert (result.rows, result.inserted, result.bad_count) == (2, 2, 0)
-    orders = await stored(maker)
+    orders = await stored(sessions)
     first = orders["3312000001"]  # the ="…" spreadsheet guard is stripped
     assert (first.account, first.phone, first.amount_cents, first.counted) == (
         "小王的店",
@@ -93,7 +85,7 @@ async def test_exports_in_utf8_utf8_bom_and_gbk_are_read(maker, encoding):
     assert (closed.amount_cents, closed.status, closed.counted) == (48050, "交易关闭", False)
 
 
-async def test_bad_rows_are_reported_by_line_and_the_good_rows_imported(maker):
+async def test_bad_rows_are_reported_by_line_and_the_good_rows_imported(sessions):
     text = (
         "订单编号,买家账号,实付金额,下单时间,订单状态\n"
         "A1,buyer1,100,2026-05-01 10:00,交易成功\n"
@@ -104,7 +96,7 @@ async def test_bad_rows_are_reported_by_line_and_the_good_rows_imported(maker):
         "\n"
         "A6,buyer6,100,2026-05-01 10:00,交易成功\n"
     )
-    result = await run(maker, text)
+    result = await run(sessions, text)
     assert (result.rows, result.inserted) == (2, 2)
     assert [(b.line, b.reason) for b in result.bad_rows] == [
         (3, "order number is empty"),
@@ -112,16 +104,16 @@ async def test_bad_rows_are_reported_by_line_and_the_good_rows_imported(maker):
         (5, "created time '昨天' is not a date and time"),
         (6, "neither a buyer account name nor a usable phone number"),
     ]
-    assert set(await stored(maker)) == {"A1", "A6"}
+    assert set(await stored(sessions)) == {"A1", "A6"}
 
 
-async def test_a_missing_column_stops_the_import_and_names_it(maker):
+async def test_a_missing_column_stops_the_import_and_names_it(sessions):
     with pytest.raises(OrderFileError, match="missing column\\(s\\): amount"):
-        await run(maker, "订单编号,买家会员名,订单创建时间\nA1,b,2026-05-01\n")
-    assert await stored(maker) == {}
+        await run(sessions, "订单编号,买家会员名,订单创建时间\nA1,b,2026-05-01\n")
+    assert await stored(sessions) == {}
 
 
-async def test_other_headers_are_read_through_the_column_mapping(maker):
+async def test_other_headers_are_read_through_the_column_mapping(sessions):
     text = "单号,客户,成交金额,时间,状态\nX1,老张,¥99.00,2026-05-01 10:00,已完成\n"
     mapping = {
         "order_no": "单号",
@@ -130,45 +122,45 @@ async def test_other_headers_are_read_through_the_column_mapping(maker):
         "created_at": "时间",
         "status": "状态",
     }
-    result = await run(maker, text, mapping=mapping)
+    result = await run(sessions, text, mapping=mapping)
     assert (result.inserted, result.bad_count) == (1, 0)
-    assert (await stored(maker))["X1"].amount_cents == 9900
+    assert (await stored(sessions))["X1"].amount_cents == 9900
 
 
-async def test_the_mapping_can_come_from_the_configuration(maker):
+async def test_the_mapping_can_come_from_the_configuration(sessions):
     text = "订单编号,旺旺名,实付款,下单时间\nX1,老张,10,2026-05-01 10:00\n"
     config = OrdersConfig(columns={"account": "旺旺名"})
-    assert (await run(maker, text, config=config)).inserted == 1
+    assert (await run(sessions, text, config=config)).inserted == 1
 
 
-async def test_a_mapping_to_a_column_the_file_lacks_is_named(maker):
+async def test_a_mapping_to_a_column_the_file_lacks_is_named(sessions):
     with pytest.raises(OrderFileError, match="'客户'"):
-        await run(maker, TAOBAO, mapping={"account": "客户"})
+        await run(sessions, TAOBAO, mapping={"account": "客户"})
 
 
-async def test_reimporting_the_same_file_changes_nothing(maker):
-    await run(maker, TAOBAO)
-    before = {k: (o.updated_at, o.last_import) for k, o in (await stored(maker)).items()}
-    again = await run(maker, TAOBAO)
+async def test_reimporting_the_same_file_changes_nothing(sessions):
+    await run(sessions, TAOBAO)
+    before = {k: (o.updated_at, o.last_import) for k, o in (await stored(sessions)).items()}
+    again = await run(sessions, TAOBAO)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
-    after = {k: (o.updated_at, o.last_import) for k, o in (await stored(maker)).items()}
+    after = {k: (o.updated_at, o.last_import) for k, o in (await stored(sessions)).items()}
     assert after == before
 
 
-async def test_a_changed_status_updates_the_order(maker):
-    await run(maker, TAOBAO)
+async def test_a_changed_status_updates_the_order(sessions):
+    await run(sessions, TAOBAO)
     refunded = TAOBAO.replace("交易成功", "已退款")
-    result = await run(maker, refunded)
+    result = await run(sessions, refunded)
     assert (result.inserted, result.updated, result.unchanged) == (0, 1, 1)
-    order = (await stored(maker))["3312000001"]
+    order = (await stored(sessions))["3312000001"]
     assert (order.status, order.counted) == ("已退款", False)
 
 
-async def test_an_undecodable_file_is_refused_with_a_hint(maker):
+async def test_an_undecodable_file_is_refused_with_a_hint(sessions):
     with pytest.raises(OrderFileError, match="encoding"):
-        await run(maker, TAOBAO.encode("gbk"), encoding="utf-8")
+        await run(sessions, TAOBAO.encode("gbk"), encoding="utf-8")
 
 
-async def test_an_empty_file_is_refused(maker):
+async def test_an_empty_file_is_refused(sessions):
     with pytest.raises(OrderFileError, match="empty"):
-        await run(maker, b"")
+        await run(sessions, b"")

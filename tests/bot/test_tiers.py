@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import pytest
 from sqlalchemy import select
+from tiers_fixture import tiers
 
 from bot.config import ConfigError, TiersConfig, parse_config
 from bot.context import Services
-from bot.database import create_engine, sessionmaker
 from bot.metrics import Metrics
 from bot.models import Buyer, OutboundMessage
 from bot.order_import import import_orders
@@ -28,36 +27,7 @@ from bot.tiers import (
 )
 from bot.wechat_api import WeChatAPI
 
-TIERS = {
-    "levels": [
-        {
-            "key": "silver",
-            "name": "银卡会员",
-            "rank": 1,
-            "min_spend": 5000,
-            "perks": ["满500减20"],
-            "badge": "【银卡会员】",
-        },
-        {
-            "key": "gold",
-            "name": "金卡会员",
-            "rank": 2,
-            "min_spend": 20000,
-            "min_orders": 30,
-            "perks": ["专属客服", "优先发货"],
-            "badge": "【金卡会员】",
-            "grace_days": 30,
-        },
-        {
-            "key": "diamond",
-            "name": "钻石会员",
-            "rank": 3,
-            "min_spend": 50000,
-            "perks": ["新品先拿"],
-            "badge": "【钻石会员】",
-        },
-    ]
-}
+TIERS = tiers(min_spend=50000)
 LADDER = Ladder(TiersConfig.model_validate(TIERS))
 NOW = datetime(2026, 5, 18, 2, 0, tzinfo=UTC)
 
@@ -189,33 +159,20 @@ def test_tier_configuration_names_a_duplicate_key_or_rank():
 
 
 @pytest.fixture
-async def maker(db_url):
-    engine = create_engine(db_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def http():
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def make_services(make_config, clock, maker, http, fake_wechat):
+def make_services(make_config, clock, sessions, http, fake_wechat):
     def build(tiers=None, template_id: str | None = None, **tier_options) -> Services:
         wechat = {**fake_wechat.wechat_config(), "busy_backoff_s": 0.0}
         if template_id:
             wechat["template_ids"] = {"tier_change": template_id}
         config = make_config(tiers={**(tiers or TIERS), **tier_options}, wechat=wechat)
-        api = WeChatAPI(config.wechat, maker, clock, http, Metrics())
+        api = WeChatAPI(config.wechat, sessions, clock, http, Metrics())
         return Services(config, Renderer(), api, clock, Metrics())
 
     return build
 
 
-async def add_buyer(maker, openid: str, account: str | None = None, **fields) -> int:
-    async with maker() as session:
+async def add_buyer(sessions, openid: str, account: str | None = None, **fields) -> int:
+    async with sessions() as session:
         buyer = Buyer(
             openid=openid,
             first_seen_at=datetime(2026, 1, 1, tzinfo=UTC),
@@ -227,10 +184,10 @@ async def add_buyer(maker, openid: str, account: str | None = None, **fields) ->
         return buyer.id
 
 
-async def add_orders(maker, services: Services, *rows: tuple) -> None:
+async def add_orders(sessions, services: Services, *rows: tuple) -> None:
     """rows: (order_no, account, amount, local time, status)."""
     result = await import_orders(
-        maker,
+        sessions,
         [
             (i, (no, acc, None, amount, when, status))
             for i, (no, acc, amount, when, status) in enumerate(rows, 1)
@@ -241,85 +198,85 @@ async def add_orders(maker, services: Services, *rows: tuple) -> None:
     assert result.bad_count == 0, result.bad_rows
 
 
-async def buyer(maker, openid: str) -> Buyer:
-    async with maker() as session:
+async def buyer(sessions, openid: str) -> Buyer:
+    async with sessions() as session:
         return await session.scalar(select(Buyer).where(Buyer.openid == openid))
 
 
-async def changes(maker) -> list[tuple]:
-    async with maker() as session:
+async def changes(sessions) -> list[tuple]:
+    async with sessions() as session:
         rows = await session.scalars(select(TierChange).order_by(TierChange.id))
         return [(c.from_key, c.to_key, c.reason, c.notice) for c in rows]
 
 
-async def test_only_orders_inside_the_trailing_window_count(maker, make_services):
+async def test_only_orders_inside_the_trailing_window_count(sessions, make_services):
     services = make_services()  # the fake clock says 2026-05-18 10:00 in Shanghai
-    await add_buyer(maker, "oA", "tb_a")
+    await add_buyer(sessions, "oA", "tb_a")
     await add_orders(
-        maker,
+        sessions,
         services,
         ("1", "tb_a", "4000", "2025-05-18 11:00:00", "交易成功"),  # inside
         ("2", "tb_a", "4000", "2025-05-18 09:00:00", "交易成功"),
     )  # just outside
-    await recompute_tiers(maker, services.config.tiers, services.clock.now())
-    b = await buyer(maker, "oA")
+    await recompute_tiers(sessions, services.config.tiers, services.clock.now())
+    b = await buyer(sessions, "oA")
     assert (b.orders_12m, b.spend_12m, b.orders_total, b.tier_key) == (1, 4000.0, 2, None)
 
 
-async def test_cancelled_and_refunded_orders_do_not_count(maker, make_services):
+async def test_cancelled_and_refunded_orders_do_not_count(sessions, make_services):
     services = make_services()
-    await add_buyer(maker, "oA", "tb_a")
+    await add_buyer(sessions, "oA", "tb_a")
     await add_orders(
-        maker,
+        sessions,
         services,
         ("1", "tb_a", "¥3,000.00", "2026-05-01 10:00", "交易成功"),
         ("2", "tb_a", "¥3,000.00", "2026-05-02 10:00", "交易关闭"),
         ("3", "tb_a", "¥3,000.00", "2026-05-03 10:00", "已退款"),
         ("4", "tb_a", "¥3,000.00", "2026-05-04 10:00", "已取消"),
     )
-    await recompute_tiers(maker, services.config.tiers, services.clock.now())
-    b = await buyer(maker, "oA")
+    await recompute_tiers(sessions, services.config.tiers, services.clock.now())
+    b = await buyer(sessions, "oA")
     assert (b.orders_12m, b.spend_12m, b.tier_key) == (1, 3000.0, None)
 
 
-async def test_recompute_records_each_change_once(maker, make_services):
+async def test_recompute_records_each_change_once(sessions, make_services):
     services = make_services()
-    await add_buyer(maker, "oA", "tb_a")
-    await add_orders(maker, services, ("1", "tb_a", "20000", "2026-05-01 10:00", "交易成功"))
-    first = await recompute_tiers(maker, services.config.tiers, services.clock.now())
-    again = await recompute_tiers(maker, services.config.tiers, services.clock.now())
+    await add_buyer(sessions, "oA", "tb_a")
+    await add_orders(sessions, services, ("1", "tb_a", "20000", "2026-05-01 10:00", "交易成功"))
+    first = await recompute_tiers(sessions, services.config.tiers, services.clock.now())
+    again = await recompute_tiers(sessions, services.config.tiers, services.clock.now())
     assert (first.changes, first.upgrades, again.changes) == (1, 1, 0)
-    assert await changes(maker) == [(None, "gold", "orders", "pending")]
-    b = await buyer(maker, "oA")
+    assert await changes(sessions) == [(None, "gold", "orders", "pending")]
+    b = await buyer(sessions, "oA")
     assert (b.tier_key, b.tier_since) == ("gold", services.clock.now())
 
 
-async def test_downgrade_after_the_window_slides_waits_for_grace(maker, make_services, clock):
+async def test_downgrade_after_the_window_slides_waits_for_grace(sessions, make_services, clock):
     services = make_services()
-    await add_buyer(maker, "oA", "tb_a")
+    await add_buyer(sessions, "oA", "tb_a")
     await add_orders(
-        maker,
+        sessions,
         services,
         ("1", "tb_a", "20000", "2025-06-01 10:00", "交易成功"),
         ("2", "tb_a", "6000", "2026-05-01 10:00", "交易成功"),
     )
-    await recompute_tiers(maker, services.config.tiers, clock.now())
+    await recompute_tiers(sessions, services.config.tiers, clock.now())
     clock.advance(days=20)  # the ¥20,000 order leaves the window
-    await recompute_tiers(maker, services.config.tiers, clock.now())
-    b = await buyer(maker, "oA")
+    await recompute_tiers(sessions, services.config.tiers, clock.now())
+    b = await buyer(sessions, "oA")
     assert (b.tier_key, b.tier_below_since) == ("gold", clock.now())
     clock.advance(days=30)
-    await recompute_tiers(maker, services.config.tiers, clock.now())
-    b = await buyer(maker, "oA")
+    await recompute_tiers(sessions, services.config.tiers, clock.now())
+    b = await buyer(sessions, "oA")
     assert (b.tier_key, b.tier_below_since) == ("silver", None)
     # Downgrades are not announced unless configured.
-    assert (await changes(maker))[-1] == ("gold", "silver", "grace_ended", "none")
+    assert (await changes(sessions))[-1] == ("gold", "silver", "grace_ended", "none")
 
 
-async def test_manual_tier_is_recorded_with_the_reason_and_expires(maker, make_services, clock):
+async def test_manual_tier_is_recorded_with_the_reason_and_expires(sessions, make_services, clock):
     services = make_services()
-    await add_buyer(maker, "oA", "tb_a")
-    async with maker() as session:
+    await add_buyer(sessions, "oA", "tb_a")
+    async with sessions() as session:
         b = await session.scalar(select(Buyer).where(Buyer.openid == "oA"))
         await set_manual_tier(
             session,
@@ -330,13 +287,13 @@ async def test_manual_tier_is_recorded_with_the_reason_and_expires(maker, make_s
             services=services,
         )
         await session.commit()
-    await recompute_tiers(maker, services.config.tiers, clock.now())
-    assert (await buyer(maker, "oA")).tier_key == "diamond"
+    await recompute_tiers(sessions, services.config.tiers, clock.now())
+    assert (await buyer(sessions, "oA")).tier_key == "diamond"
     clock.advance(days=7)
-    await recompute_tiers(maker, services.config.tiers, clock.now())
-    b = await buyer(maker, "oA")
+    await recompute_tiers(sessions, services.config.tiers, clock.now())
+    b = await buyer(sessions, "oA")
     assert (b.tier_key, b.tier_manual_key, b.tier_manual_until) == (None, None, None)
-    async with maker() as session:
+    async with sessions() as session:
         rows = (await session.scalars(select(TierChange).order_by(TierChange.id))).all()
     assert [(c.to_key, c.reason, c.note) for c in rows] == [
         ("diamond", "manual", "展会大客户"),
@@ -344,27 +301,27 @@ async def test_manual_tier_is_recorded_with_the_reason_and_expires(maker, make_s
     ]
 
 
-async def test_manual_tier_rejects_an_unknown_key_naming_the_known_ones(maker, make_services):
+async def test_manual_tier_rejects_an_unknown_key_naming_the_known_ones(sessions, make_services):
     services = make_services()
-    await add_buyer(maker, "oA")
-    async with maker() as session:
+    await add_buyer(sessions, "oA")
+    async with sessions() as session:
         b = await session.scalar(select(Buyer).where(Buyer.openid == "oA"))
         with pytest.raises(TierError, match="silver, gold, diamond"):
             await set_manual_tier(session, b, "vip", reason="x", until=None, services=services)
 
 
-async def test_manual_tier_handed_back_returns_to_the_earned_tier(maker, make_services):
+async def test_manual_tier_handed_back_returns_to_the_earned_tier(sessions, make_services):
     services = make_services()
-    await add_buyer(maker, "oA", "tb_a")
-    await add_orders(maker, services, ("1", "tb_a", "6000", "2026-05-01 10:00", "交易成功"))
-    await recompute_tiers(maker, services.config.tiers, services.clock.now())
-    async with maker() as session:
+    await add_buyer(sessions, "oA", "tb_a")
+    await add_orders(sessions, services, ("1", "tb_a", "6000", "2026-05-01 10:00", "交易成功"))
+    await recompute_tiers(sessions, services.config.tiers, services.clock.now())
+    async with sessions() as session:
         b = await session.scalar(select(Buyer).where(Buyer.openid == "oA"))
         await set_manual_tier(session, b, "gold", reason="试用", until=None, services=services)
         await set_manual_tier(session, b, None, reason="试用结束", until=None, services=services)
         await session.commit()
-    assert (await buyer(maker, "oA")).tier_key == "silver"
-    assert [c[:3] for c in await changes(maker)][-2:] == [
+    assert (await buyer(sessions, "oA")).tier_key == "silver"
+    assert [c[:3] for c in await changes(sessions)][-2:] == [
         ("silver", "gold", "manual"),
         ("gold", "silver", "manual_cleared"),
     ]
@@ -373,113 +330,113 @@ async def test_manual_tier_handed_back_returns_to_the_earned_tier(maker, make_se
 # --- notices -----------------------------------------------------------------------------
 
 
-async def upgrade_to_gold(maker, services, openid="oA", **buyer_fields) -> None:
-    await add_buyer(maker, openid, f"tb_{openid}", **buyer_fields)
+async def upgrade_to_gold(sessions, services, openid="oA", **buyer_fields) -> None:
+    await add_buyer(sessions, openid, f"tb_{openid}", **buyer_fields)
     await add_orders(
-        maker, services, (f"n{openid}", f"tb_{openid}", "20000", "2026-05-01 10:00", "交易成功")
+        sessions, services, (f"n{openid}", f"tb_{openid}", "20000", "2026-05-01 10:00", "交易成功")
     )
 
 
-async def outbound(maker) -> list[tuple]:
-    async with maker() as session:
+async def outbound(sessions) -> list[tuple]:
+    async with sessions() as session:
         rows = await session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))
         return [(o.channel, o.purpose, o.result, o.errcode) for o in rows]
 
 
 async def test_upgrade_inside_the_window_is_a_customer_service_message_with_perks(
-    maker, make_services, fake_wechat, clock
+    sessions, make_services, fake_wechat, clock
 ):
     services = make_services()
-    await upgrade_to_gold(maker, services, last_interaction_at=clock.now() - timedelta(hours=47))
+    await upgrade_to_gold(sessions, services, last_interaction_at=clock.now() - timedelta(hours=47))
     fake_wechat.open_window("oA", clock.now() - timedelta(hours=47))
-    result = await recompute_all_tiers(maker, services)
+    result = await recompute_all_tiers(sessions, services)
     assert result.notices == {"custom": 1}
     [sent] = fake_wechat.messages("oA")
     assert sent["kind"] == "custom"
     assert "金卡会员" in sent["content"] and "专属客服" in sent["content"]
-    assert await outbound(maker) == [("custom", "tier_change", "ok", None)]
-    assert (await changes(maker))[0][3] == "custom"
+    assert await outbound(sessions) == [("custom", "tier_change", "ok", None)]
+    assert (await changes(sessions))[0][3] == "custom"
 
 
 async def test_upgrade_outside_the_window_uses_the_template_when_configured(
-    maker, make_services, fake_wechat, clock
+    sessions, make_services, fake_wechat, clock
 ):
     services = make_services(template_id="TPL_TIER")
-    await upgrade_to_gold(maker, services, last_interaction_at=clock.now() - timedelta(hours=49))
-    result = await recompute_all_tiers(maker, services)
+    await upgrade_to_gold(sessions, services, last_interaction_at=clock.now() - timedelta(hours=49))
+    result = await recompute_all_tiers(sessions, services)
     assert result.notices == {"template": 1}
     [sent] = fake_wechat.messages("oA")
     assert (sent["kind"], sent["template_id"]) == ("template", "TPL_TIER")
     assert sent["data"]["keyword1"]["value"] == "金卡会员"
-    assert (await buyer(maker, "oA")).pending_notice is None
+    assert (await buyer(sessions, "oA")).pending_notice is None
 
 
 async def test_without_a_window_or_template_the_notice_waits_on_the_buyer(
-    maker, make_services, fake_wechat, clock
+    sessions, make_services, fake_wechat, clock
 ):
     services = make_services()
-    await upgrade_to_gold(maker, services, last_interaction_at=clock.now() - timedelta(days=5))
-    result = await recompute_all_tiers(maker, services)
+    await upgrade_to_gold(sessions, services, last_interaction_at=clock.now() - timedelta(days=5))
+    result = await recompute_all_tiers(sessions, services)
     assert result.notices == {"stored": 1}
     assert fake_wechat.messages("oA") == []
-    assert "金卡会员" in (await buyer(maker, "oA")).pending_notice
+    assert "金卡会员" in (await buyer(sessions, "oA")).pending_notice
 
 
 async def test_a_refused_customer_service_message_falls_back_to_the_template(
-    maker, make_services, fake_wechat, clock
+    sessions, make_services, fake_wechat, clock
 ):
     # Our record says the window is open, WeChat says it is not (45015): try the template.
     services = make_services(template_id="TPL_TIER")
-    await upgrade_to_gold(maker, services, last_interaction_at=clock.now() - timedelta(hours=1))
-    result = await recompute_all_tiers(maker, services)
+    await upgrade_to_gold(sessions, services, last_interaction_at=clock.now() - timedelta(hours=1))
+    result = await recompute_all_tiers(sessions, services)
     assert result.notices == {"template": 1}
-    assert await outbound(maker) == [
+    assert await outbound(sessions) == [
         ("custom", "tier_change", "failed", 45015),
         ("template", "tier_change", "ok", None),
     ]
 
 
-async def test_unfollowed_buyers_are_sent_nothing(maker, make_services, fake_wechat, clock):
+async def test_unfollowed_buyers_are_sent_nothing(sessions, make_services, fake_wechat, clock):
     services = make_services(template_id="TPL_TIER")
-    await upgrade_to_gold(maker, services, subscribed=False)
-    assert (await recompute_all_tiers(maker, services)).notices == {"stored": 1}
+    await upgrade_to_gold(sessions, services, subscribed=False)
+    assert (await recompute_all_tiers(sessions, services)).notices == {"stored": 1}
     assert fake_wechat.messages("oA") == []
 
 
 async def test_downgrades_are_announced_only_when_configured(
-    maker, make_services, fake_wechat, clock
+    sessions, make_services, fake_wechat, clock
 ):
     for announce, expected in ((False, []), (True, ["custom"])):
         services = make_services(announce_downgrades=announce)
         openid = f"o{announce}"
         await add_buyer(
-            maker, openid, f"tb_{openid}", tier_key="silver", last_interaction_at=clock.now()
+            sessions, openid, f"tb_{openid}", tier_key="silver", last_interaction_at=clock.now()
         )
         fake_wechat.open_window(openid)
-        await recompute_all_tiers(maker, services)
+        await recompute_all_tiers(sessions, services)
         assert [m["kind"] for m in fake_wechat.messages(openid)] == expected
     [sent] = fake_wechat.messages("oTrue")
     assert "银卡会员" in sent["content"] and "调整为" in sent["content"]
 
 
 async def test_several_pending_changes_are_announced_as_one(
-    maker, make_services, fake_wechat, clock
+    sessions, make_services, fake_wechat, clock
 ):
     services = make_services()
-    await add_buyer(maker, "oA", "tb_a", last_interaction_at=clock.now())
+    await add_buyer(sessions, "oA", "tb_a", last_interaction_at=clock.now())
     fake_wechat.open_window("oA")
-    await add_orders(maker, services, ("1", "tb_a", "6000", "2026-05-01 10:00", "交易成功"))
-    await recompute_tiers(maker, services.config.tiers, clock.now())
-    await add_orders(maker, services, ("2", "tb_a", "50000", "2026-05-02 10:00", "交易成功"))
-    await recompute_all_tiers(maker, services)
+    await add_orders(sessions, services, ("1", "tb_a", "6000", "2026-05-01 10:00", "交易成功"))
+    await recompute_tiers(sessions, services.config.tiers, clock.now())
+    await add_orders(sessions, services, ("2", "tb_a", "50000", "2026-05-02 10:00", "交易成功"))
+    await recompute_all_tiers(sessions, services)
     [sent] = fake_wechat.messages("oA")
     assert "钻石会员" in sent["content"]
-    assert [c[3] for c in await changes(maker)] == ["superseded", "custom"]
+    assert [c[3] for c in await changes(sessions)] == ["superseded", "custom"]
 
 
-async def test_without_tiers_configured_a_recompute_clears_old_tiers(maker, make_services):
+async def test_without_tiers_configured_a_recompute_clears_old_tiers(sessions, make_services):
     services = make_services(tiers={"levels": []})
-    await add_buyer(maker, "oA", "tb_a", tier_key="gold")
-    await add_orders(maker, services, ("1", "tb_a", "20000", "2026-05-01 10:00", "交易成功"))
-    result = await recompute_tiers(maker, services.config.tiers, services.clock.now())
-    assert (result.changes, (await buyer(maker, "oA")).tier_key) == (1, None)
+    await add_buyer(sessions, "oA", "tb_a", tier_key="gold")
+    await add_orders(sessions, services, ("1", "tb_a", "20000", "2026-05-01 10:00", "交易成功"))
+    result = await recompute_tiers(sessions, services.config.tiers, services.clock.now())
+    assert (result.changes, (await buyer(sessions, "oA")).tier_key) == (1, None)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import pytest
-
-from bot.database import create_engine, sessionmaker
 from bot.token_cache import (
     CachedToken,
     TokenCache,
@@ -19,13 +16,6 @@ from bot.token_cache import (
 
 APPID = "wx_cache"
 LEASE = f"access_token:{APPID}"
-
-
-@pytest.fixture
-async def sessions(db_url):
-    engine = create_engine(db_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
 
 
 class Fetcher:

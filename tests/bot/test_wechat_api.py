@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import pytest
 
-from bot.database import create_engine, sessionmaker
 from bot.metrics import Metrics
 from bot.wechat_api import WeChatAPI, WeChatAPIError, WeChatAPITimeout
 
 BUYER = "o_buyer_1"
-
-
-@pytest.fixture
-async def sessions(db_url):
-    engine = create_engine(db_url)
-    yield sessionmaker(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def http():
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture

@@ -7,41 +7,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from tiers_fixture import tiers
 
 from bot.models import Buyer
 from bot.order_import import import_orders
 from bot.tiers import TierChange, recompute_all_tiers
 
-TIERS = {
-    "levels": [
-        {
-            "key": "silver",
-            "name": "银卡会员",
-            "rank": 1,
-            "min_spend": 5000,
-            "perks": ["满500减20"],
-            "badge": "【银卡会员】",
-        },
-        {
-            "key": "gold",
-            "name": "金卡会员",
-            "rank": 2,
-            "min_spend": 20000,
-            "min_orders": 30,
-            "perks": ["专属客服", "优先发货"],
-            "badge": "【金卡会员】",
-            "grace_days": 30,
-        },
-        {
-            "key": "diamond",
-            "name": "钻石会员",
-            "rank": 3,
-            "min_orders": 100,
-            "perks": ["新品先拿"],
-            "badge": "【钻石会员】",
-        },
-    ]
-}
+TIERS = tiers(min_orders=100)
 
 
 @pytest.fixture

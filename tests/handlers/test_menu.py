@@ -9,7 +9,8 @@ from bot.simulator.chat import MENU
 
 
 @pytest.mark.parametrize(
-    ("key", "keyword"), [("MEMBERSHIP", "会员"), ("LIVE", "直播"), ("HELP", "帮助"), ("CARD", "名片")]
+    ("key", "keyword"),
+    [("MEMBERSHIP", "会员"), ("LIVE", "直播"), ("HELP", "帮助"), ("CARD", "名片")],
 )
 async def test_menu_click_is_answered_like_its_keyword(wechat, key, keyword):
     clicked = await wechat.send_event("oMenu", "CLICK", key=key)

@@ -8,6 +8,7 @@ simulator's log.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -144,6 +145,21 @@ class Harness:
 
     def sent_log(self) -> list[dict[str, Any]]:
         return self.fake.messages()
+
+    async def act(self, campaign_id: int, move: Callable[..., Awaitable[Any]]) -> None:
+        """An operator's move (``pause_campaign``, ``resume_campaign`` …) in its own transaction."""
+        async with self.sm() as session, session.begin():
+            await move(session, campaign_id, self.clock)
+
+
+def iso(clock: FakeClock, **delta: Any) -> str:
+    """The clock's time plus ``delta``, as a campaign spec takes it."""
+    return (clock.now() + timedelta(**delta)).isoformat()
+
+
+def broadcast(clock: FakeClock, **delta: Any) -> dict[str, Any]:
+    """A one-message broadcast to everyone, due at the clock's time plus ``delta``."""
+    return {"kind": "broadcast", "name": "b", "send_at": iso(clock, **delta), "text": "t"}
 
 
 def assert_no_duplicates(log: list[dict[str, Any]]) -> None:

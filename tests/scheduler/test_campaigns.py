@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from campaign_harness import Harness, assert_no_duplicates, config_for
+from campaign_harness import Harness, assert_no_duplicates, broadcast, config_for, iso
 from sqlalchemy import update
 
 from bot.models import Buyer
@@ -43,8 +45,20 @@ async def h(make_config, fake_wechat, clock):
         yield harness
 
 
-def iso(clock, **delta):
-    return (clock.now() + timedelta(**delta)).isoformat()
+@pytest.fixture
+def fanned_out(make_config, fake_wechat, clock):
+    """A broadcast to ``buyers`` buyers, fanned out, sent ``batch_size`` at a time: (h, id)."""
+
+    @contextlib.asynccontextmanager
+    async def start(*, buyers: int, batch_size: int) -> AsyncIterator[tuple[Harness, int]]:
+        config = config_for(make_config, fake_wechat, batch_size=batch_size)
+        async with Harness(config, clock, fake_wechat) as h:
+            await h.add_buyers(buyers)
+            cid = await h.campaign(broadcast(clock))
+            await h.tick()
+            yield h, cid
+
+    return start
 
 
 def livestream(clock, **extra):
@@ -307,43 +321,24 @@ async def test_naive_times_are_read_in_the_campaign_time_zone(h, clock):
     assert campaign.params["send_at"] == "2026-05-18T12:00:00+00:00"
 
 
-async def test_pause_stops_sending_mid_campaign_and_resume_finishes_it(
-    make_config, fake_wechat, clock
-):
-    config = config_for(make_config, fake_wechat, batch_size=10)
-    async with Harness(config, clock, fake_wechat) as h:
-        await h.add_buyers(35)
-        cid = await h.campaign(
-            {"kind": "broadcast", "name": "b", "send_at": iso(clock), "text": "t"}
-        )
-        await h.tick()
+async def test_pause_stops_sending_mid_campaign_and_resume_finishes_it(fanned_out):
+    async with fanned_out(buyers=35, batch_size=10) as (h, cid):
         assert await h.sender.run_once() == 10
-        async with h.sm() as session, session.begin():
-            await pause_campaign(session, cid, clock)
+        await h.act(cid, pause_campaign)
         assert await h.drain() == 0
         assert len(h.sent_log()) == 10
-        async with h.sm() as session, session.begin():
-            await resume_campaign(session, cid, clock)
+        await h.act(cid, resume_campaign)
         await h.run(cid)
         assert (await h.statuses(cid)) == {"sent": 35}
         assert_no_duplicates(h.sent_log())
         assert (await h.get(cid)).status == "done"
 
 
-async def test_cancel_mid_send_skips_the_rest_and_accounts_for_everyone(
-    make_config, fake_wechat, clock
-):
-    config = config_for(make_config, fake_wechat, batch_size=10)
-    async with Harness(config, clock, fake_wechat) as h:
-        await h.add_buyers(35)
-        cid = await h.campaign(
-            {"kind": "broadcast", "name": "b", "send_at": iso(clock), "text": "t"}
-        )
-        await h.tick()
+async def test_cancel_mid_send_skips_the_rest_and_accounts_for_everyone(fanned_out):
+    async with fanned_out(buyers=35, batch_size=10) as (h, cid):
         await h.sender.run_once()
         await h.sender.run_once()
-        async with h.sm() as session, session.begin():
-            await cancel_campaign(session, cid, clock)
+        await h.act(cid, cancel_campaign)
         await h.run(cid)
         assert (await h.reasons(cid)) == {("sent", None): 20, ("skipped", "cancelled"): 15}
         assert len(h.sent_log()) == 20
@@ -367,22 +362,13 @@ async def test_demo_schedules_a_livestream_and_a_recall_that_arrive_within_minut
     assert_no_duplicates(h.sent_log())
 
 
-async def test_pause_or_cancel_arriving_while_a_batch_is_claimed_holds_that_batch(
-    make_config, fake_wechat, clock
-):
-    config = config_for(make_config, fake_wechat, batch_size=5)
-    async with Harness(config, clock, fake_wechat) as h:
-        await h.add_buyers(10)
-        cid = await h.campaign(
-            {"kind": "broadcast", "name": "b", "send_at": iso(clock), "text": "t"}
-        )
-        await h.tick()
+async def test_pause_or_cancel_arriving_while_a_batch_is_claimed_holds_that_batch(fanned_out):
+    async with fanned_out(buyers=10, batch_size=5) as (h, cid):
         handle = h.sender._handle
 
         async def operator_acts_first(action):
             async def wrapped(*args):
-                async with h.sm() as session, session.begin():
-                    await action(session, cid, clock)
+                await h.act(cid, action)
                 return await handle(*args)
 
             h.sender._handle = wrapped
@@ -391,8 +377,7 @@ async def test_pause_or_cancel_arriving_while_a_batch_is_claimed_holds_that_batc
         assert await h.sender.run_once() == 5
         h.sender._handle = handle
         assert (await h.statuses(cid)) == {"pending": 10} and h.sent_log() == []
-        async with h.sm() as session, session.begin():
-            await resume_campaign(session, cid, clock)
+        await h.act(cid, resume_campaign)
         await operator_acts_first(cancel_campaign)
         await h.sender.run_once()
         await h.tick()

@@ -6,17 +6,13 @@ import asyncio
 from datetime import time, timedelta
 
 import pytest
-from campaign_harness import Harness, assert_no_duplicates, config_for
+from campaign_harness import Harness, assert_no_duplicates, config_for, iso
 from sqlalchemy import func, select, update
 
 from bot.models import Buyer, OutboundMessage
 from scheduler.delivery import claim_deliveries, mark_in_flight_uncertain
 from scheduler.models import Delivery
 from scheduler.sender import Sender
-
-
-def iso(clock, **delta):
-    return (clock.now() + timedelta(**delta)).isoformat()
 
 
 def broadcast(clock, **extra):

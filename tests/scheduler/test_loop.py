@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from campaign_harness import Harness, config_for
+from campaign_harness import Harness, broadcast, config_for
 from sqlalchemy import func, select
 
 from scheduler.campaigns import pause_campaign, resume_campaign
 from scheduler.loop import CampaignScheduler, fan_out
 from scheduler.models import Campaign, CampaignStep, Delivery
-
-
-def iso(clock, **delta):
-    return (clock.now() + timedelta(**delta)).isoformat()
 
 
 @pytest.fixture
@@ -27,9 +21,7 @@ async def h(make_config, fake_wechat, clock):
 
 async def test_step_due_while_down_runs_at_start_within_the_grace_period(h, clock):
     await h.add_buyers(3)
-    cid = await h.campaign(
-        {"kind": "broadcast", "name": "b", "send_at": iso(clock, hours=1), "text": "t"}
-    )
+    cid = await h.campaign(broadcast(clock, hours=1))
     clock.advance(hours=1, minutes=9)  # the process was down; it restarts 9 minutes late
     restarted = CampaignScheduler(h.sm, h.services, holder="scheduler:restarted")
     assert await restarted.tick()
@@ -39,9 +31,7 @@ async def test_step_due_while_down_runs_at_start_within_the_grace_period(h, cloc
 
 async def test_step_due_long_before_the_restart_is_marked_missed_not_sent_late(h, clock):
     await h.add_buyers(3)
-    cid = await h.campaign(
-        {"kind": "broadcast", "name": "b", "send_at": iso(clock, hours=1), "text": "t"}
-    )
+    cid = await h.campaign(broadcast(clock, hours=1))
     clock.advance(hours=2)
     await h.run(cid)
     [step] = await h.steps(cid)
@@ -55,7 +45,7 @@ async def test_only_one_scheduler_acts_and_another_takes_over_when_it_stops_rene
     first = CampaignScheduler(h.sm, h.services, holder="scheduler:a")
     second = CampaignScheduler(h.sm, h.services, holder="scheduler:b")
     assert await first.tick()
-    cid = await h.campaign({"kind": "broadcast", "name": "b", "send_at": iso(clock), "text": "t"})
+    cid = await h.campaign(broadcast(clock))
     assert not await second.tick()  # a holds the lease: b does nothing
     assert (await h.statuses(cid)) == {}
     assert await first.tick()
@@ -69,7 +59,7 @@ async def test_only_one_scheduler_acts_and_another_takes_over_when_it_stops_rene
 
 async def test_fan_out_twice_writes_each_recipient_once(h, clock):
     await h.add_buyers(5)
-    cid = await h.campaign({"kind": "broadcast", "name": "b", "send_at": iso(clock), "text": "t"})
+    cid = await h.campaign(broadcast(clock))
     async with h.sm() as session, session.begin():
         campaign = await session.get(Campaign, cid)
         [step] = list(
@@ -82,16 +72,12 @@ async def test_fan_out_twice_writes_each_recipient_once(h, clock):
 
 async def test_a_step_due_while_paused_runs_on_resume(h, clock):
     await h.add_buyers(2)
-    cid = await h.campaign(
-        {"kind": "broadcast", "name": "b", "send_at": iso(clock, hours=1), "text": "t"}
-    )
-    async with h.sm() as session, session.begin():
-        await pause_campaign(session, cid, clock)
+    cid = await h.campaign(broadcast(clock, hours=1))
+    await h.act(cid, pause_campaign)
     clock.advance(hours=3)
     await h.run(cid)
     assert h.sent_log() == []
-    async with h.sm() as session, session.begin():
-        await resume_campaign(session, cid, clock)
+    await h.act(cid, resume_campaign)
     await h.run(cid)
     assert (await h.statuses(cid)) == {"sent": 2}
 
@@ -111,6 +97,43 @@ async def test_apscheduler_drives_ticks_and_stop_releases_the_lease(h, clock):
         await scheduler.stop()
     other = CampaignScheduler(h.sm, h.services, holder="scheduler:other")
     assert await other.tick()
+
+
+async def test_idle_ticks_stay_out_of_the_info_log_and_ticks_that_act_show(h, clock, caplog):
+    import asyncio
+    import logging
+
+    caplog.set_level(logging.INFO)
+    scheduler = CampaignScheduler(h.sm, h.services, holder="scheduler:aps", tick_s=0.02)
+    ticks = 0
+    tick = scheduler.tick
+
+    async def counted_tick() -> bool:
+        nonlocal ticks
+        ticks += 1
+        return await tick()
+
+    scheduler.tick = counted_tick
+    scheduler.start()
+    try:
+        for _ in range(200):  # let APScheduler run a few idle ticks
+            if ticks >= 3:
+                break
+            await asyncio.sleep(0.02)
+        assert ticks >= 3
+    finally:
+        await scheduler.stop()
+    assert not [
+        r
+        for r in caplog.records
+        if r.levelno == logging.INFO
+        and (r.name == "apscheduler.executors.default" or r.name == "scheduler.loop")
+    ]
+    await h.add_buyers(2)
+    await h.campaign(broadcast(clock))
+    assert await CampaignScheduler(h.sm, h.services, holder="scheduler:b").tick()
+    [acted] = [r for r in caplog.records if r.getMessage().startswith("scheduler tick")]
+    assert acted.levelno == logging.INFO and "1 due steps handled" in acted.getMessage()
 
 
 async def test_serve_runs_the_scheduler_and_a_sender_in_the_background(

@@ -1,7 +1,7 @@
 """core tables: buyers, inbound and outbound messages, tokens, leases
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 11:36:17.757449
 """
 
