@@ -117,6 +117,9 @@ class Handling:
         self.in_flight: dict[str, Job] = {}
         self.turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self.tasks: set[asyncio.Task] = set()
+        # Metric children by label value: ``.labels()`` is a locked lookup on every call.
+        self._messages_by_kind: dict[str, Any] = {}
+        self._seconds_by_handler: dict[str, Any] = {}
 
     async def handle(self, message: Any, deadline: float) -> str | None:
         """The reply text for one authentic message (None = `success`), exactly once."""
@@ -168,7 +171,10 @@ class Handling:
             )
         # Label values stay a known set: anything wechatpy does not know counts as "unknown".
         kind = "unknown" if message.type == "unknown" else event_name or msg_type
-        self.metrics.messages.labels(type=kind).inc()
+        counter = self._messages_by_kind.get(kind)
+        if counter is None:
+            counter = self._messages_by_kind[kind] = self.metrics.messages.labels(type=kind)
+        counter.inc()
 
         # Another message of this buyer is being handled: its writes may land after this row
         # was read, so the handler re-reads the row when its turn comes.
@@ -182,7 +188,7 @@ class Handling:
         task.add_done_callback(self.tasks.discard)
         loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(asyncio.shield(task), deadline - loop.time())
+            return await _within(task, deadline, loop)
         except TimeoutError:
             if job.committing:  # the reply is being stored right now: answer it
                 return await asyncio.shield(task)
@@ -239,9 +245,11 @@ class Handling:
                     if ctx.opened_session is not None:
                         await ctx.opened_session.rollback()
                     text, name, status = self.apology(), "error", "failed"
-                self.metrics.handler_seconds.labels(handler=name).observe(
-                    time.perf_counter() - started
-                )
+                histogram = self._seconds_by_handler.get(name)
+                if histogram is None:
+                    histogram = self.metrics.handler_seconds.labels(handler=name)
+                    self._seconds_by_handler[name] = histogram
+                histogram.observe(time.perf_counter() - started)
                 if status == "done" and ctx.opened_session is None and inspect(buyer).modified:
                     ctx.session  # noqa: B018 - the buyer was changed: open, so it is committed
                 return await self.finish(job, ctx.opened_session, text, name, status)
@@ -359,6 +367,31 @@ class Handling:
             for task in pending:
                 task.cancel()
         await self.writer.close()
+
+
+async def _within(task: asyncio.Task, deadline: float, loop: asyncio.AbstractEventLoop) -> Any:
+    """``wait_for(shield(task), deadline - now)`` without its two extra futures (it runs for
+    every message): the task's result by `deadline` (loop time), else TimeoutError. The task
+    is never cancelled here, not even when the caller is."""
+    if not task.done():
+        if deadline <= loop.time():
+            raise TimeoutError
+        waiter = loop.create_future()
+
+        def wake(_: Any = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        timer = loop.call_at(deadline, wake)
+        task.add_done_callback(wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            task.remove_done_callback(wake)
+        if not task.done():
+            raise TimeoutError
+    return task.result()
 
 
 def _claim(

@@ -113,8 +113,9 @@ async def match_orders_for_buyer(session: AsyncSession, buyer: Buyer, services=N
     """Link the unmatched orders carrying this buyer's platform account name or phone.
 
     Called when a buyer's card is confirmed or edited. Orders already linked to someone
-    else are left alone. With ``services`` (the handler's ``ctx.services``) the buyer's
-    figures and tier are refreshed at once; without, the nightly recompute does it.
+    else are left alone. With ``services`` (the handler's ``ctx.services``), when orders were
+    linked, the buyer's figures and tier are refreshed at once; without, the nightly
+    recompute does it.
     Returns the number of orders linked.
     """
     keys = []
@@ -133,7 +134,8 @@ async def match_orders_for_buyer(session: AsyncSession, buyer: Buyer, services=N
             .execution_options(synchronize_session=False)
         )
         linked += max(result.rowcount or 0, 0)
-    if services is not None:
+    if services is not None and linked:
+        # Nothing newly linked leaves the figures as they are: no recompute on this turn.
         from bot.tiers import refresh_buyer_tier  # tiers builds on orders, not the reverse
 
         await refresh_buyer_tier(session, buyer, services, in_conversation=True)

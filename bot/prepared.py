@@ -43,6 +43,7 @@ class Prepared:
         returning = compiled.effective_returning or ()
         self.keys = [column.key for column in returning]
         self.results = [column.type._cached_result_processor(dialect, None) for column in returning]
+        self.pairs = list(zip(self.keys, self.results, strict=True))
 
     def values(self, params: Mapping[str, Any]) -> list[Any]:
         out = []
@@ -52,7 +53,7 @@ class Prepared:
         return out
 
     def rows(self, raw_rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-        pairs = list(zip(self.keys, self.results, strict=True))
+        pairs = self.pairs  # built once: this runs for every claimed message
         return [
             {
                 key: (process(value) if process else value)

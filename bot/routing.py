@@ -13,6 +13,11 @@ key, dialog state); a handler runs when all of its filters match. The dispatcher
 (``bot/dispatch.py``) tries routers in the order it was given them and, inside a router,
 handlers by their ``order`` then declaration order. A handler that returns ``None`` declines
 and the search goes on. Nothing here touches HTTP or XML.
+
+Filters built here also say statically which messages they can never match (``types``: the
+message types they need; ``words``: the normalised keywords), so the dispatcher can skip, by
+one dict lookup, handlers that cannot answer a message without running their filters. A
+filter without these marks (any custom callable) is simply always run.
 """
 
 from __future__ import annotations
@@ -46,17 +51,34 @@ def normalize(text: str) -> str:
 
 # --- filters -----------------------------------------------------------------------------
 
+TEXT_TYPES = frozenset(("text", "voice"))  # the only messages with a ``ctx.text``
+EVENT_TYPES = frozenset(("event",))  # the only messages with a ``ctx.event``
+
+
+def _marked(
+    check: Filter, types: frozenset[str] | None = None, words: frozenset[str] | None = None
+) -> Filter:
+    """`check`, noting that it is False unless the message type is in `types` and (for a
+    keyword filter) the normalised text is in `words` (see ``bot/dispatch.py``)."""
+    check.types = types  # type: ignore[attr-defined]
+    check.words = words  # type: ignore[attr-defined]
+    return check
+
 
 def msg_type(*types: str) -> Filter:
     """The message type is one of `types` (text, image, voice, event …)."""
     wanted = frozenset(types)
-    return lambda ctx: ctx.msg_type in wanted
+    return _marked(lambda ctx: ctx.msg_type in wanted, types=wanted)
 
 
 def keyword(*words: str) -> Filter:
     """The text (or voice recognition) is exactly one of `words`, after normalisation."""
     wanted = frozenset(normalize(w) for w in words)
-    return lambda ctx: ctx.text is not None and normalize(ctx.text) in wanted
+    return _marked(
+        lambda ctx: ctx.text is not None and normalize(ctx.text) in wanted,
+        types=TEXT_TYPES,
+        words=wanted,
+    )
 
 
 def pattern(regex: str | re.Pattern[str]) -> Filter:
@@ -77,13 +99,13 @@ def pattern(regex: str | re.Pattern[str]) -> Filter:
 def event(*names: str) -> Filter:
     """The event is one of `names` (lower-case, as wechatpy names them: subscribe, click …)."""
     wanted = frozenset(n.lower() for n in names)
-    return lambda ctx: ctx.event is not None and ctx.event in wanted
+    return _marked(lambda ctx: ctx.event is not None and ctx.event in wanted, types=EVENT_TYPES)
 
 
 def menu_key(*keys: str) -> Filter:
     """A CLICK menu event with one of `keys`."""
     wanted = frozenset(keys)
-    return lambda ctx: ctx.event == "click" and ctx.event_key in wanted
+    return _marked(lambda ctx: ctx.event == "click" and ctx.event_key in wanted, types=EVENT_TYPES)
 
 
 def dialog(state: str | None) -> Filter:
@@ -92,8 +114,10 @@ def dialog(state: str | None) -> Filter:
     A state ending in ``*`` matches by prefix (``"card*"`` matches "card:phone")."""
     if state is not None and state.endswith("*"):
         prefix = state[:-1]
-        return lambda ctx: ctx.dialog_state is not None and ctx.dialog_state.startswith(prefix)
-    return lambda ctx: ctx.dialog_state == state
+        return _marked(
+            lambda ctx: ctx.dialog_state is not None and ctx.dialog_state.startswith(prefix)
+        )
+    return _marked(lambda ctx: ctx.dialog_state == state)
 
 
 # --- routers -----------------------------------------------------------------------------
@@ -111,7 +135,26 @@ class HandlerSpec:
         return f"{self.func.__module__.rsplit('.', 1)[-1]}.{self.func.__name__}"
 
     def matches(self, ctx: Context) -> bool:
-        return all(f(ctx) for f in self.filters)
+        for f in self.filters:
+            if not f(ctx):
+                return False
+        return True
+
+    def can_match(self, msg_type: str, word: str | None) -> bool:
+        """False if a marked filter rules out a message of `msg_type` whose normalised text
+        is `word` (None: no text, or a text no keyword filter knows).
+
+        Only the marked filters (side-effect free) before the first unmarked one count: an
+        unmarked filter (``pattern`` sets ``ctx.match``) would have run before a later one
+        declined, so the handler is kept and its filters run as usual."""
+        for f in self.filters:
+            if not hasattr(f, "types"):
+                return True
+            if f.types is not None and msg_type not in f.types:
+                return False
+            if f.words is not None and word not in f.words:
+                return False
+        return True
 
 
 @dataclass
@@ -120,6 +163,8 @@ class Router:
 
     name: str
     handlers: list[HandlerSpec] = field(default_factory=list)
+    # Bumped on every registration: the dispatcher's index of handlers is rebuilt then.
+    version: int = 0
 
     def handler(self, *filters: Filter, order: int = 0) -> Callable[[HandlerFunc], HandlerFunc]:
         """Register a handler that runs when all `filters` match."""
@@ -127,6 +172,7 @@ class Router:
         def register(func: HandlerFunc) -> HandlerFunc:
             self.handlers.append(HandlerSpec(func, tuple(filters), order, len(self.handlers)))
             self.handlers.sort(key=lambda h: (h.order, h.seq))
+            self.version += 1
             return func
 
         return register
@@ -139,7 +185,7 @@ class Router:
         order: int = 0,
     ) -> Callable[[HandlerFunc], HandlerFunc]:
         """A text (or recognised voice) message, optionally by keyword or pattern."""
-        fs: list[Filter] = [lambda ctx: ctx.text is not None]
+        fs: list[Filter] = [_marked(lambda ctx: ctx.text is not None, types=TEXT_TYPES)]
         if keywords is not None:
             fs.append(keyword(*keywords))
         if regex is not None:

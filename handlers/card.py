@@ -312,25 +312,27 @@ async def answer_field(ctx: Context) -> Reply:
 
 async def offer_to_continue(ctx: Context, reply: Reply) -> Reply:
     """Another command answered in the middle of the card: add the offer to continue."""
-    if reply.text is None or ctx.notes.get("card_turn"):
+    # Cheapest first: most messages come outside any dialog.
+    if ctx.dialog_state is None or reply.text is None or ctx.notes.get("card_turn"):
         return reply
     state = _state(ctx)
     if state is None or state.status != ACTIVE or state.step in ("edit", "delete_confirm"):
         return reply
-    if ctx.dialog_state is None or not ctx.dialog_state.startswith("card:"):
+    if not ctx.dialog_state.startswith("card:"):
         return reply
     return Reply(reply.text + "\n\n" + ctx.render("card_continue_offer"))
 
 
 async def remind_incomplete_card(ctx: Context, reply: Reply) -> Reply:
     """A buyer who writes and has no finished card is reminded, at most once per interval."""
-    buyer, now = ctx.buyer, ctx.now()
-    if reply.text is None or ctx.notes.get("card_turn") or ctx.text is None:
+    if reply.text is None or ctx.dialog_state is not None or ctx.text is None:
         return reply
-    if buyer.card_completed_at is not None or buyer.card_declined_at is not None:
+    buyer = ctx.buyer
+    if ctx.notes.get("card_turn") or buyer.card_completed_at is not None:
         return reply
-    if ctx.dialog_state is not None:
+    if buyer.card_declined_at is not None:
         return reply
+    now = ctx.now()  # only now: most messages are ruled out above
     interval = ctx.config.card.reminder_interval_days
     # The welcome invited them; a reminder makes sense only after a quiet interval.
     since = buyer.card_reminded_at or buyer.first_seen_at

@@ -160,3 +160,80 @@ async def test_state_loader_sets_the_dialog_state_before_filters_run():
 
     dispatcher = Dispatcher([router], fallback=_help, state_loader=loader)
     assert (await dispatcher.dispatch(text("老王贸易")))[0].text == "in card:company"
+
+
+# --- the dispatcher's keyword index --------------------------------------------------------
+
+
+async def test_a_declining_keyword_handler_lets_the_next_candidate_answer_in_order():
+    first, second = Router("first"), Router("second")
+    tried = []
+
+    @first.text(keywords=("会员",))
+    async def declines(ctx):
+        tried.append("declines")
+        return None
+
+    @first.text(order=5)
+    async def general_but_later(ctx):
+        tried.append("general")
+        return None
+
+    @second.text(keywords=("会员", "等级"))
+    async def answers(ctx):
+        tried.append("answers")
+        return "member card"
+
+    @first.text(keywords=("名片",))
+    async def other_keyword(ctx):
+        tried.append("other")
+        return "card"
+
+    dispatcher = build(first, second)
+    reply, name = await dispatcher.dispatch(text(" 会员\u3000"))
+    assert (reply.text, name) == ("member card", "test_routing.answers")
+    assert tried == ["declines", "general", "answers"]
+
+
+async def test_keyword_index_sees_handlers_registered_after_the_first_message():
+    router = Router("r")
+    dispatcher = build(router)
+    assert (await dispatcher.dispatch(text("会员")))[0].text == "help"
+
+    @router.text(keywords=("会员",))
+    async def member(ctx):
+        return "member"
+
+    assert (await dispatcher.dispatch(text("会员")))[0].text == "member"
+    assert (await dispatcher.dispatch(text("别的")))[0].text == "help"
+
+
+async def test_events_and_texts_only_reach_handlers_of_their_kind():
+    router = Router("r")
+
+    @router.click("HELP")
+    async def menu(ctx):
+        return "menu"
+
+    @router.text(keywords=("help",))
+    async def word(ctx):
+        return "word"
+
+    dispatcher = build(router)
+    assert (await dispatcher.dispatch(event("CLICK", "HELP")))[0].text == "menu"
+    assert (await dispatcher.dispatch(text("HELP")))[0].text == "word"
+    assert (await dispatcher.dispatch(text("HELP me")))[0].text == "help"
+
+
+async def test_a_pattern_before_a_declining_filter_still_runs_as_before():
+    router = Router("r")
+
+    @router.handler(pattern(r"(\d+)"), keyword("不会匹配"))
+    async def never(ctx):
+        return "never"
+
+    @router.text()
+    async def echo(ctx):
+        return ctx.match.group(1) if ctx.match else "no match"
+
+    assert (await build(router).dispatch(text("订单 42")))[0].text == "42"
