@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     case,
     func,
+    or_,
     select,
     text,
     update,
@@ -125,15 +126,13 @@ async def match_orders_for_buyer(session: AsyncSession, buyer: Buyer, services=N
         keys.append(Order.phone == buyer.phone)
     if not keys or buyer.id is None:
         return 0
-    linked = 0
-    for key in keys:
-        result = await session.execute(
-            update(Order)
-            .where(Order.buyer_id.is_(None), key)
-            .values(buyer_id=buyer.id)
-            .execution_options(synchronize_session=False)
-        )
-        linked += max(result.rowcount or 0, 0)
+    result = await session.execute(
+        update(Order)
+        .where(Order.buyer_id.is_(None), or_(*keys))
+        .values(buyer_id=buyer.id)
+        .execution_options(synchronize_session=False)
+    )
+    linked = max(result.rowcount or 0, 0)
     if services is not None and linked:
         # Nothing newly linked leaves the figures as they are: no recompute on this turn.
         from bot.tiers import refresh_buyer_tier  # tiers builds on orders, not the reverse
