@@ -14,29 +14,39 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.messages = Counter(
-            "laoke_messages_total", "Inbound messages and events by type", ["type"],
+            "laoke_messages_total",
+            "Inbound messages and events by type",
+            ["type"],
             registry=self.registry,
         )
         self.handler_seconds = Histogram(
-            "laoke_handler_seconds", "Time to produce a reply, by handler", ["handler"],
+            "laoke_handler_seconds",
+            "Time to produce a reply, by handler",
+            ["handler"],
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 4, 10),
             registry=self.registry,
         )
         self.dedup_hits = Counter(
-            "laoke_dedup_hits_total", "Retries answered from the stored reply",
+            "laoke_dedup_hits_total",
+            "Retries answered from the stored reply",
             registry=self.registry,
         )
         self.deferred_replies = Counter(
-            "laoke_deferred_replies_total", "Replies that missed the deadline and went by the CS API",
+            "laoke_deferred_replies_total",
+            "Replies that missed the deadline and went by the CS API",
             registry=self.registry,
         )
         self.api_errors = Counter(
-            "laoke_wechat_api_errors_total", "WeChat API errors by errcode", ["code"],
+            "laoke_wechat_api_errors_total",
+            "WeChat API errors by errcode",
+            ["code"],
             registry=self.registry,
         )
         self.deliveries = Counter(
-            "laoke_deliveries_total", "Campaign deliveries by result and channel",
-            ["result", "channel"], registry=self.registry,
+            "laoke_deliveries_total",
+            "Campaign deliveries by result and channel",
+            ["result", "channel"],
+            registry=self.registry,
         )
 
     def render(self) -> bytes:
