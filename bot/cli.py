@@ -10,21 +10,33 @@ import asyncio
 import gc
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
+import aiohttp
 import click
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.config import Config, ConfigError, load_config
+from bot.context import Services
 from bot.database import (
     SchemaOutOfDate,
     check_schema,
     create_engine,
     current_revision,
     head_revision,
+    sessionmaker,
     upgrade,
 )
 from bot.logs import setup_logging
+from bot.metrics import Metrics
+from bot.rendering import Renderer
+from bot.wechat_api import WeChatAPI
+
+T = TypeVar("T")
 
 config_option = click.option(
     "-c",
@@ -44,6 +56,39 @@ def load_or_exit(path: Path) -> Config:
     except ConfigError as exc:
         click.echo(f"laoke: {exc}", err=True)
         sys.exit(2)
+
+
+def run_with_database(
+    config: Config,
+    work: Callable[[async_sessionmaker[AsyncSession], Services], Awaitable[T]],
+    operator_errors: tuple[type[Exception], ...],
+) -> T:
+    """Run an operator command's `work` against the configured database and WeChat API.
+
+    An out-of-date schema exits 3 naming the fix; errors the operator caused (`operator_errors`)
+    print ``laoke: <message>`` and exit 1.
+    """
+
+    async def go() -> T:
+        engine = create_engine(config.database)
+        try:
+            await check_schema(engine)
+            maker = sessionmaker(engine)
+            async with aiohttp.ClientSession() as http:
+                clock, metrics = Clock(), Metrics()
+                api = WeChatAPI(config.wechat, maker, clock, http, metrics)
+                return await work(maker, Services(config, Renderer(), api, clock, metrics))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(go())
+    except SchemaOutOfDate as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(3)
+    except operator_errors as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(1)
 
 
 @click.group()

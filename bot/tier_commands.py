@@ -8,64 +8,30 @@ Importing this module adds the commands to ``laoke`` (``bot/cli.py`` imports it 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import click
 from sqlalchemy import select
 
-from bot.cli import config_option, load_or_exit, main
-from bot.clock import Clock
+from bot.cli import config_option, load_or_exit, main, run_with_database
 from bot.config import Config
 from bot.context import Services
-from bot.database import SchemaOutOfDate, check_schema, create_engine, sessionmaker
-from bot.metrics import Metrics
 from bot.models import Buyer
 from bot.order_csv import FIELDS, OrderFileError
 from bot.order_import import import_csv
-from bot.rendering import Renderer
 from bot.tier_notices import deliver_pending_notices
 from bot.tiers import TierError, recompute_all_tiers, set_manual_tier, tier_changes_for
-from bot.wechat_api import WeChatAPI
 
 T = TypeVar("T")
 
 
-@asynccontextmanager
-async def _services(config: Config):
-    engine = create_engine(config.database)
-    try:
-        await check_schema(engine)
-        maker = sessionmaker(engine)
-        async with aiohttp.ClientSession() as http:
-            clock, metrics = Clock(), Metrics()
-            api = WeChatAPI(config.wechat, maker, clock, http, metrics)
-            yield maker, Services(config, Renderer(), api, clock, metrics)
-    finally:
-        await engine.dispose()
-
-
 def _run(config: Config, work: Callable[..., Awaitable[T]]) -> T:
-    async def go() -> T:
-        async with _services(config) as (maker, services):
-            return await work(maker, services)
-
-    try:
-        return asyncio.run(go())
-    except SchemaOutOfDate as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(3)
-    except (OrderFileError, TierError, LookupError) as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(1)
+    return run_with_database(config, work, (OrderFileError, TierError, LookupError))
 
 
 def _echo(data: dict[str, Any]) -> None:

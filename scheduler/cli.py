@@ -9,7 +9,6 @@ plain ``import`` there keeps either import order free of a circular-import error
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,10 +19,9 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import config_option, load_or_exit, main
+from bot.cli import config_option, load_or_exit, main, run_with_database
 from bot.clock import Clock
 from bot.config import Config
-from bot.database import SchemaOutOfDate, check_schema, create_engine, sessionmaker
 from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, list_steps
 from scheduler.campaigns_api import ACTIONS, create_any, move_campaign, step_to_dict
 from scheduler.models import KINDS, Campaign
@@ -51,23 +49,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the AP
 
 def run(config: Config, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
     """Run `work` with a sessionmaker on the configured database; operator errors exit 1."""
-
-    async def go() -> T:
-        engine = create_engine(config.database)
-        try:
-            await check_schema(engine)
-            return await work(sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(go())
-    except SchemaOutOfDate as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(3)
-    except OPERATOR_ERRORS as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(1)
+    return run_with_database(config, lambda maker, _services: work(maker), OPERATOR_ERRORS)
 
 
 def read_json(text: str | None, what: str) -> Any:
