@@ -152,6 +152,15 @@ async def record_results(session: AsyncSession, worker: str, results: list[Resul
         )
 
 
+async def live_senders(session: AsyncSession, now: datetime) -> int:
+    """How many senders hold a live lease (they share the account's rate limit)."""
+    return await session.scalar(
+        select(func.count())
+        .select_from(Lease)
+        .where(Lease.name.like(f"{SENDER_LEASE_PREFIX}%"), Lease.expires_at > now)
+    )
+
+
 async def mark_in_flight_uncertain(
     session: AsyncSession, now: datetime, cfg: CampaignsConfig | None = None
 ) -> int:

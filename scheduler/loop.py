@@ -19,11 +19,13 @@ send anything.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,6 +73,8 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
 LEASE_TTL = timedelta(seconds=30)
+# How long `stop` waits for jobs in progress (a large fan-out) before cutting them off.
+STOP_WAIT_S = 30.0
 
 NightlyJob = Callable[[], Awaitable[Any]]
 
@@ -201,6 +205,8 @@ class CampaignScheduler:
         self.nightly = nightly
         self.is_leader = False
         self._aps: AsyncIOScheduler | None = None
+        # The jobs APScheduler is running now (tick, nightly), so `stop` can let them finish.
+        self._running: set[asyncio.Task] = set()
 
     # --- one pass -------------------------------------------------------------------------
     async def tick(self) -> bool:
@@ -308,10 +314,22 @@ class CampaignScheduler:
 
     # --- APScheduler ----------------------------------------------------------------------
     async def _safe_tick(self) -> None:
+        if self._aps is None:  # stopping: no new pass
+            return
+        with self._job():
+            try:
+                await self.tick()
+            except Exception:  # a failed pass is retried by the next one; never kill the job
+                log.exception("scheduler tick failed")
+
+    @contextlib.contextmanager
+    def _job(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        self._running.add(task)
         try:
-            await self.tick()
-        except Exception:  # a failed pass is retried by the next one; never kill the job
-            log.exception("scheduler tick failed")
+            yield
+        finally:
+            self._running.discard(task)
 
     def start(self) -> None:
         """Start APScheduler: `tick` every `tick_s`, the nightly job at 03:00 local time."""
@@ -335,18 +353,31 @@ class CampaignScheduler:
         self._aps = aps
 
     async def _nightly(self) -> None:
-        if not self.is_leader or self.nightly is None:
+        if not self.is_leader or self.nightly is None or self._aps is None:
             return  # one process recomputes tiers, the same one that schedules
-        try:
-            await self.nightly()
-        except Exception:
-            log.exception("nightly job failed")
+        with self._job():
+            try:
+                await self.nightly()
+            except Exception:
+                log.exception("nightly job failed")
 
     async def stop(self) -> None:
-        """Stop APScheduler and give the lease back so another process takes over at once."""
-        if self._aps is not None:
-            self._aps.shutdown(wait=False)
-            self._aps = None
+        """Let a pass in progress finish, stop APScheduler, and give the lease back so another
+        process takes over at once.
+
+        APScheduler's shutdown cancels the job tasks still running: a fan-out cut off that way
+        rolls back (harmless, it reruns) but logs a CancelledError as a failed job, and the
+        lease would be released while the pass still writes. So new passes are refused first,
+        then the running ones get up to ``STOP_WAIT_S`` to end.
+        """
+        aps, self._aps = self._aps, None
+        if aps is not None:
+            aps.pause()
+            if self._running:
+                _, late = await asyncio.wait(set(self._running), timeout=STOP_WAIT_S)
+                if late:
+                    log.warning("scheduler: %d job(s) still running are cut off", len(late))
+            aps.shutdown(wait=False)
         if self.is_leader:
             await release_lease(self.sessionmaker, LEASE_NAME, self.holder)
             self.is_leader = False

@@ -1,9 +1,9 @@
 """A token bucket: at most `rate` sends per second, with a small burst, shared by a sender's tasks.
 
-WeChat rate-limits an account as a whole (45009 when exceeded); this keeps one process under
-the configured rate. Each ``laoke worker`` has its own bucket, so the configured rate is per
-process: divide it by the number of workers when scaling out. It does not count anything
-else (quotas and caps are per buyer, in ``scheduler/sender.py``).
+WeChat rate-limits an account as a whole (45009 when exceeded). Each sender process has its
+own bucket and sets it to its share of the configured account rate (``set_rate``, from the
+number of live senders: ``scheduler/sender.py``). It does not count anything else (quotas
+and caps are per buyer, in ``scheduler/sender.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class TokenBucket:
     ) -> None:
         self.rate = rate
         # A tenth of a second's worth by default: smooth, yet no stall per message.
+        self._fixed_burst = burst
         self.burst = burst if burst is not None else max(1.0, rate / 10)
         self.tokens = self.burst
         self._monotonic, self._sleep = monotonic, sleep
@@ -34,6 +35,13 @@ class TokenBucket:
         now = self._monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
         self._last = now
+
+    def set_rate(self, rate: float) -> None:
+        """Change the rate from now on (tokens banked so far are kept, up to the new burst)."""
+        self._refill()
+        self.rate = rate
+        self.burst = self._fixed_burst if self._fixed_burst is not None else max(1.0, rate / 10)
+        self.tokens = min(self.tokens, self.burst)
 
     async def acquire(self) -> None:
         """Wait until one send is allowed (waiters are served in arrival order)."""

@@ -9,7 +9,9 @@ applied when claiming); then the channel: a customer-service message inside the 
 message when the campaign has a template id, else skipped ``outside_window`` (or
 ``quota_exhausted``).
 
-Sends run concurrently (``concurrency`` tasks) under a token bucket (``rate_limit_per_s``).
+Sends run concurrently (``concurrency`` tasks) under a token bucket. ``rate_limit_per_s`` is
+the account's rate, as WeChat counts it: each sender takes an equal share of it, by the
+number of senders with a live lease, counted at every heartbeat.
 -1, 45009 and timeouts are retried later with exponential backoff up to ``max_retries``
 (the API client has already retried -1/45009 briefly and refreshed a rejected token); 45015
 and 45047 fall back to the template channel when there is one; other codes fail the row.
@@ -40,6 +42,7 @@ from scheduler.delivery import (
     Claimed,
     Result,
     claim_deliveries,
+    live_senders,
     load_buyers,
     mark_in_flight_uncertain,
     record_results,
@@ -100,17 +103,34 @@ class Sender:
         self.messages: CampaignMessages = services.extra.setdefault(
             "campaign_messages", CampaignMessages(services)
         )
-        # A batch is a few seconds of sending, so pause/cancel act quickly and a crash
-        # leaves few rows uncertain.
-        self.batch = max(1, min(self.cfg.batch_size, int(self.cfg.rate_limit_per_s * 5)))
+        self.batch = self._batch_for(self.cfg.rate_limit_per_s)
         self._steps: dict[int, CampaignStep] = {}
 
     # --- liveness -------------------------------------------------------------------------
     async def heartbeat(self) -> None:
-        """Renew this sender's lease; rows it holds stay its own while the lease is live."""
+        """Renew this sender's lease (rows it holds stay its own while the lease is live) and
+        take its share of the account's rate limit.
+
+        A sender that died without releasing its lease still counts until the lease lapses
+        (at most ``SENDER_LEASE_TTL``): the others send slower for that long, never faster.
+        """
+        now = self.clock.now()
         await acquire_lease(
-            self.sessionmaker, self.worker_id, self.worker_id, self.clock.now(), SENDER_LEASE_TTL
+            self.sessionmaker, self.worker_id, self.worker_id, now, SENDER_LEASE_TTL
         )
+        async with self.sessionmaker() as session:
+            self._share(max(1, await live_senders(session, now)))
+
+    def _share(self, senders: int) -> None:
+        rate = self.cfg.rate_limit_per_s / senders
+        if rate != self.bucket.rate:
+            self.bucket.set_rate(rate)
+            self.batch = self._batch_for(rate)
+
+    def _batch_for(self, rate: float) -> int:
+        # A batch is a few seconds of sending, so pause/cancel act quickly and a crash
+        # leaves few rows uncertain.
+        return max(1, min(self.cfg.batch_size, int(rate * 5)))
 
     async def settle_dead_senders(self) -> int:
         """Mark rows left in flight by senders that died as uncertain (run at start)."""

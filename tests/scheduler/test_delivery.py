@@ -277,3 +277,23 @@ async def test_an_unexpected_send_error_is_reported_uncertain_never_resent(harne
         await h.run(cid)
         assert (await h.reasons(cid)) == {("sent", None): 2, ("uncertain", "send_error"): 1}
         assert (await h.get(cid)).status == "done"
+
+
+async def test_senders_alive_share_the_account_rate_limit(harness, clock, db_url):
+    async with harness(db_url, rate_limit_per_s=300.0, batch_size=1000) as h:
+        first = h.sender
+        second = Sender(h.sm, h.services, worker_id="sender:second")
+        third = Sender(h.sm, h.services, worker_id="sender:third")
+        for sender in (first, second, third, first):
+            await sender.heartbeat()
+        assert first.bucket.rate == 100.0  # WeChat counts the account: 300/s over three
+        assert first.batch == 500  # a batch stays ~5 s of this sender's share
+        stopped = asyncio.Event()
+        stopped.set()
+        await second.run(stopped)  # a sender that stops gives its lease back
+        assert first.bucket.rate == 100.0  # until the next heartbeat
+        await first.heartbeat()
+        assert first.bucket.rate == 150.0
+        clock.advance(seconds=61)  # third died without releasing: its lease lapses
+        await first.heartbeat()
+        assert first.bucket.rate == 300.0

@@ -167,3 +167,32 @@ async def test_serve_runs_the_scheduler_and_a_sender_in_the_background(
             break
         await asyncio.sleep(0.05)
     assert sorted(m["openid"] for m in fake_wechat.messages()) == ["o0", "o1", "o2"]
+
+
+async def test_stop_lets_a_pass_in_progress_finish_then_hands_the_lease_over(h, clock, caplog):
+    import asyncio
+    import logging
+
+    await h.add_buyers(3)
+    cid = await h.campaign(broadcast(clock))
+    scheduler = CampaignScheduler(h.sm, h.services, holder="scheduler:stopping", tick_s=60)
+    started, finished = asyncio.Event(), []
+    real_tick = scheduler.tick
+
+    async def slow_tick() -> bool:  # a pass that is still fanning out when shutdown begins
+        started.set()
+        await asyncio.sleep(0.2)
+        finished.append(await real_tick())
+        return finished[-1]
+
+    scheduler.tick = slow_tick
+    caplog.set_level(logging.INFO)
+    scheduler.start()
+    await asyncio.wait_for(started.wait(), 5)
+    await scheduler.stop()
+    assert finished == [True]  # the pass ran to its end instead of being cancelled
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    [step] = await h.steps(cid)
+    assert step.status == "fanned_out"
+    other = CampaignScheduler(h.sm, h.services, holder="scheduler:next")
+    assert await other.tick()  # the lease was given back after the pass, not during it

@@ -35,3 +35,11 @@ async def test_an_idle_bucket_refills_only_up_to_its_burst():
     assert t.now == 60.0
     await bucket.acquire()
     assert abs(t.now - 60.01) < 1e-9
+
+
+async def test_a_new_rate_applies_from_now_and_trims_the_burst():
+    t = FakeTime()
+    bucket = TokenBucket(100, monotonic=t.monotonic, sleep=t.sleep)  # burst 10
+    bucket.set_rate(20)  # burst 2: the 10 banked tokens shrink to 2
+    await asyncio.gather(*(bucket.acquire() for _ in range(22)))
+    assert abs(t.now - 1.0) < 1e-9  # 2 at once, then 20 at 20/s
