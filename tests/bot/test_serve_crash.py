@@ -11,20 +11,18 @@ off — claimed but never answered, or never stored at all — are answered now.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import aiohttp
+from laoke_process import start_laoke
 from sqlalchemy import func, select
 
 from bot.database import create_engine, sessionmaker
 from bot.models import InboundMessage, OutboundMessage
 from bot.simulator.callback import CallbackSigner
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN, APPID = "crashtoken", "wxcrashserve00001"
 BUYERS = 30
 
@@ -56,18 +54,7 @@ url = "{db_url}"
 
 
 async def start_server(config: Path, log: Path, url: str) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        "-c",
-        str(config),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log.open("ab"),
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    proc = await start_laoke("serve", "-c", str(config), log=log)
     async with aiohttp.ClientSession() as http:
         for _ in range(1500):  # 30 s
             try:

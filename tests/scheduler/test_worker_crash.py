@@ -10,21 +10,19 @@ WeChat were reported, not resent.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from campaign_harness import Harness, broadcast, config_for
+from laoke_process import start_laoke
 from sqlalchemy import select
 
 from bot.clock import Clock
 from scheduler.delivery import SENDER_LEASE_TTL, mark_in_flight_uncertain
 from scheduler.models import Delivery
 
-ROOT = Path(__file__).resolve().parents[2]
 BUYERS, BATCH = 200, 40
 
 
@@ -61,18 +59,7 @@ cap_per_week = 0
 
 
 async def start_worker(config: Path, log: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "worker",
-        "-c",
-        str(config),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    return await start_laoke("worker", "-c", str(config), log=log)
 
 
 async def until(condition, what: str) -> None:
