@@ -1,16 +1,18 @@
 """The ``laoke`` command: serve, db, demo, fake-wechat, worker and the operator commands.
 
 Each command loads and validates the configuration first; a bad configuration stops here
-with a message naming the key (exit status 2), before anything is opened.
+with a message naming the key (exit status 2), before anything is opened. A database that
+cannot be opened exits 4, and an out-of-date schema 3, each with one line saying why.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,8 +25,10 @@ from bot.clock import Clock
 from bot.config import Config, ConfigError, load_config
 from bot.context import Services
 from bot.database import (
+    DatabaseUnreachable,
     SchemaOutOfDate,
     check_schema,
+    connect,
     create_engine,
     current_revision,
     head_revision,
@@ -58,6 +62,20 @@ def load_or_exit(path: Path) -> Config:
         sys.exit(2)
 
 
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn a database that cannot be opened (exit 4) or an out-of-date schema (exit 3) into
+    one line on stderr instead of a traceback."""
+    try:
+        yield
+    except SchemaOutOfDate as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(3)
+    except DatabaseUnreachable as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(4)
+
+
 def run_with_database(
     config: Config,
     work: Callable[[async_sessionmaker[AsyncSession], Services], Awaitable[T]],
@@ -65,8 +83,8 @@ def run_with_database(
 ) -> T:
     """Run an operator command's `work` against the configured database and WeChat API.
 
-    An out-of-date schema exits 3 naming the fix; errors the operator caused (`operator_errors`)
-    print ``laoke: <message>`` and exit 1.
+    Database errors exit as ``database_errors`` says; errors the operator caused
+    (`operator_errors`) print ``laoke: <message>`` and exit 1.
     """
 
     async def go() -> T:
@@ -82,10 +100,8 @@ def run_with_database(
             await engine.dispose()
 
     try:
-        return asyncio.run(go())
-    except SchemaOutOfDate as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(3)
+        with database_errors():
+            return asyncio.run(go())
     except operator_errors as exc:
         click.echo(f"laoke: {exc}", err=True)
         sys.exit(1)
@@ -113,11 +129,8 @@ def serve(config_path: Path) -> None:
         finally:
             await engine.dispose()
 
-    try:
+    with database_errors():
         asyncio.run(schema_ok())
-    except SchemaOutOfDate as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(3)
     app = create_app(config)
     # Everything imported and built so far lives as long as the process: keep it out of the
     # cyclic collector's full passes (shorter GC pauses under load).
@@ -152,7 +165,17 @@ def db() -> None:
 def db_upgrade(config_path: Path) -> None:
     """Apply all migrations (creates the SQLite file if needed)."""
     config = load_or_exit(config_path)
-    create_engine(config.database)  # creates the SQLite folder
+
+    async def reachable() -> None:
+        engine = create_engine(config.database)  # creates the SQLite folder
+        try:
+            async with connect(engine):
+                pass
+        finally:
+            await engine.dispose()
+
+    with database_errors():
+        asyncio.run(reachable())  # a clear message first, rather than Alembic's traceback
     upgrade(config.database.url)
     click.echo(f"database at {head_revision()}")
 
@@ -170,7 +193,8 @@ def db_current(config_path: Path) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(show())
+    with database_errors():
+        asyncio.run(show())
 
 
 @main.command()
@@ -180,11 +204,8 @@ def worker(config_path: Path) -> None:
     from scheduler.engine import run_worker, worker_runner
 
     config = load_or_exit(config_path)
-    try:
+    with database_errors():
         worker_runner()(run_worker(config))
-    except SchemaOutOfDate as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(3)
 
 
 @main.command("fake-wechat")

@@ -7,6 +7,8 @@ version; it holds no queries of its own (those live next to the domain that owns
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alembic.config import Config as AlembicConfig
@@ -14,7 +16,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -28,6 +32,32 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 class SchemaOutOfDate(Exception):
     """The database schema is not at the latest migration."""
+
+
+class DatabaseUnreachable(Exception):
+    """The configured database cannot be opened: server down, wrong host, port or database
+    name, login refused, or a SQLite file that cannot be created."""
+
+
+@contextlib.asynccontextmanager
+async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection, or DatabaseUnreachable naming the database (password hidden).
+
+    Only opening is covered: an error in a statement afterwards is not a reachability problem.
+    """
+    conn = engine.connect()
+    try:
+        await conn.start()
+    except (OSError, DBAPIError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachable(
+            f"cannot open the database {where}: {reason or type(reason).__name__}"
+        ) from exc
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 def is_sqlite(url: str) -> bool:
@@ -66,7 +96,13 @@ def create_engine(
     url = make_url(cfg.url)
     if is_sqlite(cfg.url):
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnreachable(
+                    f"cannot create {folder} for the SQLite database: {exc.strerror or exc}"
+                ) from exc
         # An overflow connection is closed when returned, and an aiosqlite connection is a
         # thread and a file open: keep enough pooled for a busy webhook (16+ concurrent).
         engine = create_async_engine(
@@ -104,7 +140,7 @@ def head_revision() -> str | None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    async with engine.connect() as conn:
+    async with connect(engine) as conn:
         return await conn.run_sync(
             lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
         )

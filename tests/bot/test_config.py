@@ -117,6 +117,45 @@ def test_serve_refuses_an_out_of_date_schema_and_names_the_fix(tmp_path):
     assert "laoke db upgrade" in result.output
 
 
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again on leaving: nothing listens there
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["worker"], ["db", "upgrade"], ["db", "current"], ["campaign", "list"]],
+)
+def test_a_database_that_cannot_be_opened_is_one_clear_line_not_a_traceback(tmp_path, command):
+    path = tmp_path / "c.toml"
+    url = f"postgresql+asyncpg://laoke:hunter2@127.0.0.1:{_closed_port()}/laoke"
+    path.write_text(
+        f'[wechat]\nappid = "wx1"\nsecret = "s"\ntoken = "t"\n[database]\nurl = "{url}"\n'
+    )
+    result = CliRunner().invoke(main, [*command, "-c", str(path)], env={})
+    assert result.exit_code == 4, result.output
+    assert "laoke: cannot open the database postgresql+asyncpg://laoke:***@127.0.0.1" in (
+        result.output
+    )
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
+def test_a_sqlite_folder_that_cannot_be_created_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[wechat]\nappid = "wx1"\nsecret = "s"\ntoken = "t"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{blocker}/data/laoke.db"\n'
+    )
+    result = CliRunner().invoke(main, ["db", "upgrade", "-c", str(path)], env={})
+    assert result.exit_code == 4
+    assert f"laoke: cannot create {blocker}/data for the SQLite database" in result.output
+
+
 # --- config.example.toml -------------------------------------------------------------------
 
 
