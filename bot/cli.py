@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -76,6 +78,21 @@ def database_errors() -> Iterator[None]:
         sys.exit(4)
 
 
+@contextlib.contextmanager
+def listening(host: str, port: int, fix: str) -> Iterator[None]:
+    """A port that is taken or not ours to bind stops the command with one line saying which
+    and how to choose another (`fix`), exit 5, instead of a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        click.echo(
+            f"laoke: cannot listen on {host}:{port}: {os.strerror(exc.errno)}; {fix}", err=True
+        )
+        sys.exit(5)
+
+
 def run_with_database(
     config: Config,
     work: Callable[[async_sessionmaker[AsyncSession], Services], Awaitable[T]],
@@ -136,13 +153,14 @@ def serve(config_path: Path) -> None:
     # cyclic collector's full passes (shorter GC pauses under load).
     gc.collect()
     gc.freeze()
-    web.run_app(
-        app,
-        host=config.server.host,
-        port=config.server.port,
-        access_log=None,
-        loop=fast_event_loop(),
-    )
+    with listening(config.server.host, config.server.port, "set [server] host/port"):
+        web.run_app(
+            app,
+            host=config.server.host,
+            port=config.server.port,
+            access_log=None,
+            loop=fast_event_loop(),
+        )
 
 
 def fast_event_loop() -> asyncio.AbstractEventLoop | None:
@@ -234,8 +252,9 @@ def fake_wechat(
     app = create_fake_wechat(appid=appid, secret=secret, open_windows=open_windows)
     if latency_ms:
         app[FAKE].inject(latency_ms=latency_ms)
-    click.echo(f"fake WeChat API at http://{host}:{port}/ (appid {appid}, secret {secret})")
-    web.run_app(app, host=host, port=port, access_log=None, print=None)
+    ready = f"fake WeChat API at http://{host}:{port}/ (appid {appid}, secret {secret})"
+    with listening(host, port, "choose another with --port"):
+        web.run_app(app, host=host, port=port, access_log=None, print=lambda _: click.echo(ready))
 
 
 @main.command()
@@ -253,7 +272,8 @@ def demo(data_dir: Path, host: str, port: int) -> None:
     """Run everything on one machine with no WeChat account (see docs/simulators.md)."""
     from bot.demo import run_demo
 
-    run_demo(data_dir, host, port, echo=click.echo)
+    with listening(host, port, "choose another with --port"):
+        run_demo(data_dir, host, port, echo=click.echo)
 
 
 # `laoke segment` and `laoke campaign` add themselves to `main` when imported; they use

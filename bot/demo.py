@@ -294,7 +294,11 @@ async def start_demo(data_dir: Path, host: str = "127.0.0.1", port: int = 8080) 
     # Bind first: the configuration must name the port the app calls itself on.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     port = sock.getsockname()[1]
     config = await asyncio.to_thread(prepare_demo, data_dir, host, port)
     runner = web.AppRunner(create_demo_app(config), access_log=None)

@@ -156,6 +156,30 @@ def test_a_sqlite_folder_that_cannot_be_created_is_named(tmp_path):
     assert f"laoke: cannot create {blocker}/data for the SQLite database" in result.output
 
 
+@pytest.mark.parametrize("command", ["serve", "demo", "fake-wechat"])
+def test_a_port_in_use_is_one_clear_line_naming_it(tmp_path, sqlite_url, command):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        if command == "serve":
+            path = tmp_path / "c.toml"
+            path.write_text(
+                f'[server]\nport = {port}\n[wechat]\nappid = "wx1"\nsecret = "s"\ntoken = "t"\n'
+                f'[database]\nurl = "{sqlite_url}"\n'
+            )
+            args = ["serve", "-c", str(path)]
+        elif command == "demo":
+            args = ["demo", "--data", str(tmp_path / "demo"), "--port", str(port)]
+        else:
+            args = ["fake-wechat", "--port", str(port)]
+        result = CliRunner().invoke(main, args, env={})
+    assert result.exit_code == 5, result.output
+    assert f"laoke: cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
+
+
 # --- config.example.toml -------------------------------------------------------------------
 
 
