@@ -60,7 +60,12 @@ async def run(buyers: int, concurrency: int, workdir: Path) -> Figures:
     upgrade(url)
     config = parse_config(
         {
-            "server": {"port": 0, "run_senders": False, "run_scheduler": False},
+            "server": {
+                "port": 0,
+                "run_senders": False,
+                "run_scheduler": False,
+                "spool_dir": str(workdir / "spool"),
+            },
             "wechat": {"appid": "wxbenchcard000000", "secret": "s", "token": "bench-token",
                        "api_base_url": "http://127.0.0.1:9/"},
             "database": {"url": url},

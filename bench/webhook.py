@@ -261,6 +261,7 @@ def write_config(folder: Path, port: int) -> Path:
 [server]
 host = "127.0.0.1"
 port = {port}
+spool_dir = "{folder / "spool"}"
 run_senders = false
 run_scheduler = false
 

@@ -40,6 +40,7 @@ from bot.database import (
 from bot.logs import setup_logging
 from bot.metrics import Metrics
 from bot.rendering import Renderer
+from bot.spool import Spool, SpoolError
 from bot.wechat_api import WeChatAPI
 
 T = TypeVar("T")
@@ -148,6 +149,11 @@ def serve(config_path: Path) -> None:
 
     with database_errors():
         asyncio.run(schema_ok())
+    try:
+        Spool(Path(config.server.spool_dir)).prepare()
+    except SpoolError as exc:
+        click.echo(f"laoke: server.spool_dir: {exc}", err=True)
+        sys.exit(2)
     app = create_app(config)
     # Everything imported and built so far lives as long as the process: keep it out of the
     # cyclic collector's full passes (shorter GC pauses under load).

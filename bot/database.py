@@ -7,6 +7,7 @@ version; it holds no queries of its own (those live next to the domain that owns
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -58,6 +59,17 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield conn
     finally:
         await conn.close()
+
+
+async def unavailable(engine: AsyncEngine, timeout_s: float = 2.0) -> str | None:
+    """Why the database does not answer a trivial query within `timeout_s`, or None if it does."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def is_sqlite(url: str) -> bool:
@@ -112,8 +124,15 @@ def create_engine(
         if background_checkpoints:
             event.listen(engine.sync_engine, "connect", _no_autocheckpoint)
     else:
+        # pool_pre_ping: after a PostgreSQL restart or failover every pooled connection is
+        # dead; checking one on checkout (a round trip) replaces it instead of failing the
+        # first requests that draw it.
         engine = create_async_engine(
-            cfg.url, echo=cfg.echo, pool_size=cfg.pool_size, max_overflow=cfg.pool_size * 2
+            cfg.url,
+            echo=cfg.echo,
+            pool_size=cfg.pool_size,
+            max_overflow=cfg.pool_size * 2,
+            pool_pre_ping=True,
         )
     return engine
 

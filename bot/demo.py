@@ -211,7 +211,12 @@ def demo_config_text(data_dir: Path, host: str, port: int, keep: dict[str, Any])
     aes_key = wechat.get("encoding_aes_key") or base64.b64encode(secrets.token_bytes(32)).decode()
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     values = {
-        "server": {"host": host, "port": port, "public_url": f"http://{local}:{port}/"},
+        "server": {
+            "host": host,
+            "port": port,
+            "public_url": f"http://{local}:{port}/",
+            "spool_dir": str((data_dir / "spool").resolve()),
+        },
         "wechat": {
             "appid": DEMO_APPID,
             "secret": wechat.get("secret") or secrets.token_hex(16),

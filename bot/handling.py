@@ -81,6 +81,11 @@ def wrote(session: AsyncSession) -> bool:
     return bool(session.info.get("wrote") or session.new or session.dirty or session.deleted)
 
 
+class NotStored(Exception):
+    """The claim could not be written (the database is unavailable): nothing of the message
+    is stored, so answering `success` now would lose it (the webhook spools it instead)."""
+
+
 @dataclass
 class Job:
     """One claimed message on its way through a handler."""
@@ -121,8 +126,12 @@ class Handling:
         self._messages_by_kind: dict[str, Any] = {}
         self._seconds_by_handler: dict[str, Any] = {}
 
-    async def handle(self, message: Any, deadline: float) -> str | None:
-        """The reply text for one authentic message (None = `success`), exactly once."""
+    async def handle(self, message: Any, deadline: float, *, late: bool = False) -> str | None:
+        """The reply text for one authentic message (None = `success`), exactly once.
+
+        Raises NotStored when the claim cannot be written. `late`: a message from the spool,
+        for which WeChat got `success` long ago: it is handled to the end and its reply goes
+        out through the customer-service API (None is returned)."""
         openid = message.source
         if not openid or len(openid) > MAX_OPENID:
             raise inbound.Unreadable("sender is not an openid")
@@ -154,13 +163,16 @@ class Handling:
             ),
             buyer=buyer,
         )
-        inbound_id, buyer_row = await self.writer.run(claim)
+        try:  # inline, not through _store: this runs for every message
+            inbound_id, buyer_row = await self.writer.run(claim)
+        except Exception as exc:
+            raise NotStored(f"{type(exc).__name__}: {exc}") from exc
         if inbound_id is None:
             self.metrics.dedup_hits.inc()
             stored = await self.replay(key, deadline, abandoned_before=now - self.abandon_after)
             if stored.abandoned is None:
-                return stored.reply
-            inbound_id, buyer_row = await self.writer.run(
+                return None if late else stored.reply
+            inbound_id, buyer_row = await self._store(
                 partial(_take_over, abandoned=stored.abandoned, now=now, buyer=buyer)
             )
             if inbound_id is None:  # another retry took it over first
@@ -180,12 +192,20 @@ class Handling:
         # was read, so the handler re-reads the row when its turn comes.
         job = Job(inbound_id, key, message, buyer_row, stale=openid in self.turns)
         self.in_flight[key] = job
+        if late:
+            # The reply goes by API. The row is not marked deferred before the outcome: if
+            # this process dies meanwhile, the next replay finds the claim abandoned and
+            # takes it over.
+            job.deferred = True
         if message.type == "unknown":  # nothing to route: record it and answer `success`
             task = asyncio.create_task(self.finish(job, None, None, "unknown", "done"))
         else:
             task = asyncio.create_task(self.run(job))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        if late:
+            await asyncio.shield(task)
+            return None
         loop = asyncio.get_running_loop()
         try:
             return await _within(task, deadline, loop)
@@ -202,6 +222,12 @@ class Handling:
             )
             await self.writer.run(partial(mark_deferred, inbound_id=inbound_id))
             return None
+
+    async def _store(self, claim: Any) -> tuple[int | None, dict[str, Any] | None]:
+        try:
+            return await self.writer.run(claim)
+        except Exception as exc:
+            raise NotStored(f"{type(exc).__name__}: {exc}") from exc
 
     @contextlib.asynccontextmanager
     async def turn(self, openid: str) -> AsyncIterator[bool]:

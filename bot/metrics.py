@@ -36,6 +36,11 @@ class Metrics:
             "Replies that missed the deadline and went by the CS API",
             registry=self.registry,
         )
+        self.spooled = Counter(
+            "laoke_spooled_messages_total",
+            "Messages kept in the spool because the database could not store them",
+            registry=self.registry,
+        )
         self.api_errors = Counter(
             "laoke_wechat_api_errors_total",
             "WeChat API errors by errcode",

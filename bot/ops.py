@@ -6,14 +6,13 @@ server to a private interface or filter these paths at the proxy if that matters
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
 from bot.appkeys import ENGINE, METRICS
+from bot.database import unavailable
 
 log = logging.getLogger("laoke.ops")
 
@@ -22,12 +21,9 @@ HEALTH_TIMEOUT_S = 2.0
 
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers a trivial query within a short timeout, else 503."""
-    try:
-        async with asyncio.timeout(HEALTH_TIMEOUT_S):
-            async with request.app[ENGINE].connect() as conn:
-                await conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        log.warning("health check failed: %s: %s", type(exc).__name__, exc)
+    reason = await unavailable(request.app[ENGINE], HEALTH_TIMEOUT_S)
+    if reason is not None:
+        log.warning("health check failed: %s", reason)
         return web.json_response({"status": "fail", "database": "unreachable"}, status=503)
     return web.json_response({"status": "ok", "database": "ok"})
 

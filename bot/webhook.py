@@ -6,28 +6,37 @@ unreadable) → exactly-once handling within the reply budget (``bot/handling.py
 answer, encrypted when the request was.
 
 Nothing a sender does reaches a 5xx: errors past authentication are logged and answered with
-`success` (or, when a handler fails, a short apology from ``messages/sorry.j2``).
+`success` (or, when a handler fails, a short apology from ``messages/sorry.j2``). A message
+the database cannot store is kept in the spool (``bot/spool.py``) and answered `success`; a
+background task here hands spooled messages back to the handling once the database answers.
+Only when the spool cannot be written either is WeChat answered 503.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
 
 from bot import inbound
-from bot.appkeys import CLOCK, CONFIG
-from bot.handling import Handling
+from bot.appkeys import CLOCK, CONFIG, ENGINE, METRICS
+from bot.database import unavailable
+from bot.handling import Handling, NotStored
 from bot.logs import mask_openid
 from bot.signature import verify_query
+from bot.spool import Spool, SpoolError
 
 log = logging.getLogger("laoke.webhook")
 
 SUCCESS = "success"
+SPOOL_POLL_S = 1.0  # how often the spool is looked at for messages to hand back
 
 
 class Webhook:
@@ -44,9 +53,17 @@ class Webhook:
         self.clock = app[CLOCK]
         self.budget = self.config.server.reply_budget_s
         self.handling = Handling(app)
+        self.engine = app[ENGINE]
+        self.metrics = app[METRICS]
+        self.spool = Spool(Path(self.config.server.spool_dir))
 
     def open(self, body: bytes, query: Any) -> tuple[Any, bool]:
         """The message in the body and whether it came encrypted (raises inbound errors)."""
+        root, encrypted = self._document(body, query)
+        return inbound.to_message(root), encrypted
+
+    def _document(self, body: bytes, query: Any) -> tuple[Any, bool]:
+        """The message's XML element, decrypted in the encrypted modes."""
         mode = self.config.wechat.encrypt_mode
         encrypted = query.get("encrypt_type") == "aes" and mode != "plain"
         if mode == "safe" and not encrypted:
@@ -62,7 +79,66 @@ class Webhook:
                 query.get("nonce", ""),
             )
             root = inbound.read_document(inner)  # the inner document is checked just the same
-        return inbound.to_message(root), encrypted
+        return root, encrypted
+
+    # --- the spool ----------------------------------------------------------------------
+    async def keep(self, body: bytes, query: Any, message: Any, why: NotStored) -> web.Response:
+        """Spool a message the database could not store, and answer `success` for it."""
+        openid = mask_openid(str(message.source))
+        xml = ElementTree.tostring(self._document(body, query)[0], encoding="unicode")
+        try:
+            await asyncio.to_thread(self.spool.put, xml)
+        except SpoolError as exc:
+            log.error(
+                "database and spool both unavailable; answered 503 (%s; %s)",
+                why,
+                exc,
+                extra={"fields": {"openid": openid}},
+            )
+            return web.Response(status=503, text="unavailable")
+        self.metrics.spooled.inc()
+        log.warning(
+            "database unavailable; message spooled (%s)", why, extra={"fields": {"openid": openid}}
+        )
+        return web.Response(text=SUCCESS)
+
+    async def replay_spool(self) -> int:
+        """Hand spooled messages, oldest first, to the handling; returns how many were stored.
+
+        Stops at the first message the database still cannot store, unless the database
+        answers: then that message is the problem (it can never be stored), and it is set
+        aside for a human instead of blocking the rest."""
+        handled = 0
+        for path in await asyncio.to_thread(self.spool.pending):
+            xml = await asyncio.to_thread(self.spool.read, path)
+            if xml is None:  # another process took it
+                continue
+            try:
+                message = inbound.to_message(xml)
+                await self.handling.handle(message, asyncio.get_running_loop().time(), late=True)
+            except inbound.Unreadable as exc:
+                bad = await asyncio.to_thread(self.spool.set_aside, path)
+                log.error("spooled file is not a message (%s); kept as %s", exc, bad)
+                continue
+            except NotStored as exc:
+                if await unavailable(self.engine) is not None:
+                    return handled  # still down: next round
+                bad = await asyncio.to_thread(self.spool.set_aside, path)
+                log.error("spooled message cannot be stored (%s); kept as %s", exc, bad)
+                continue
+            await asyncio.to_thread(self.spool.done, path)
+            handled += 1
+        if handled:
+            log.info("handled %d spooled messages", handled)
+        return handled
+
+    async def _replaying(self) -> None:
+        while True:
+            try:
+                await self.replay_spool()
+            except Exception:
+                log.exception("spool replay failed")
+            await asyncio.sleep(SPOOL_POLL_S)
 
     # --- handling ---------------------------------------------------------------------
     def render(self, text: str | None, message: Any, encrypted: bool, nonce: str) -> web.Response:
@@ -133,6 +209,8 @@ async def receive(request: web.Request) -> web.Response:
         return web.Response(text=SUCCESS)
     try:
         text = await hook.handling.handle(message, deadline)
+    except NotStored as exc:
+        return await hook.keep(body, request.query, message, exc)
     except inbound.Unreadable as exc:
         log.warning("unreadable callback answered with success: %s", exc)
         return web.Response(text=SUCCESS)
@@ -147,8 +225,13 @@ async def receive(request: web.Request) -> web.Response:
 
 async def _webhook_ctx(app: web.Application) -> AsyncIterator[None]:
     hook = app[WEBHOOK] = Webhook(app)
+    hook.spool.prepare()  # a spool folder that cannot be created stops the start
     hook.handling.writer.start()
+    replaying = asyncio.create_task(hook._replaying(), name="spool-replay")
     yield
+    replaying.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await replaying
     await hook.handling.close()
 
 

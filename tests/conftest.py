@@ -83,6 +83,34 @@ def pg_session_url() -> Iterator[str]:
         yield url
 
 
+class OwnPostgres:
+    """A migrated PostgreSQL database of one test's own, which the test may take down."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.name = make_url(url).database
+        self.admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+    async def down(self) -> None:
+        """An outage: every connection cut, new ones refused."""
+        await _pg_admin(self.admin, f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false')
+        await _pg_admin(
+            self.admin,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{self.name}' AND pid <> pg_backend_pid()",
+        )
+
+    async def up(self) -> None:
+        await _pg_admin(self.admin, f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')
+
+
+@pytest.fixture
+def own_pg() -> Iterator[OwnPostgres]:
+    with _new_pg_database("laoke_own") as url:
+        upgrade(url)
+        yield OwnPostgres(url)
+
+
 @pytest.fixture
 def empty_pg_url() -> Iterator[str]:
     """A PostgreSQL database with nothing in it, not even migrations (for migration tests)."""
@@ -126,13 +154,18 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-def make_config(sqlite_url) -> Callable[..., Config]:
+def make_config(sqlite_url, tmp_path) -> Callable[..., Config]:
     """Build a validated Config; keyword args are sections to merge, e.g. wechat={...}."""
 
     def build(**sections: dict) -> Config:
         data: dict = {
             # Tests drive the campaign scheduler and senders by hand (tests/scheduler).
-            "server": {"port": 0, "run_scheduler": False, "run_senders": False},
+            "server": {
+                "port": 0,
+                "run_scheduler": False,
+                "run_senders": False,
+                "spool_dir": str(tmp_path / "spool"),
+            },
             "wechat": {
                 "appid": APPID,
                 "secret": SECRET,

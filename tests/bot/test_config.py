@@ -167,7 +167,8 @@ def test_a_port_in_use_is_one_clear_line_naming_it(tmp_path, sqlite_url, command
         if command == "serve":
             path = tmp_path / "c.toml"
             path.write_text(
-                f'[server]\nport = {port}\n[wechat]\nappid = "wx1"\nsecret = "s"\ntoken = "t"\n'
+                f'[server]\nport = {port}\nspool_dir = "{tmp_path / "spool"}"\n'
+                '[wechat]\nappid = "wx1"\nsecret = "s"\ntoken = "t"\n'
                 f'[database]\nurl = "{sqlite_url}"\n'
             )
             args = ["serve", "-c", str(path)]

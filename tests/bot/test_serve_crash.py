@@ -37,6 +37,7 @@ def write_config(path: Path, port: int, db_url: str) -> Path:
     path.write_text(
         f"""[server]
 port = {port}
+spool_dir = "{path.parent / "spool"}"
 reply_budget_s = 0.5
 run_scheduler = false
 run_senders = false

@@ -1,0 +1,109 @@
+"""Messages that arrive while the database is down are spooled, then handled once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from bot.models import InboundMessage, OutboundMessage
+from bot.spool import Spool, SpoolError
+from bot.webhook import WEBHOOK
+
+
+def test_spooled_messages_come_back_oldest_first_and_go_when_done(tmp_path):
+    spool = Spool(tmp_path / "spool")
+    spool.prepare()
+    first, second = spool.put("<xml>1</xml>"), spool.put("<xml>2</xml>")
+    assert spool.pending() == [first, second]
+    assert [spool.read(p) for p in spool.pending()] == ["<xml>1</xml>", "<xml>2</xml>"]
+    spool.done(first)
+    assert spool.pending() == [second] and spool.read(first) is None
+    bad = spool.set_aside(second)
+    assert spool.pending() == [] and bad.read_text() == "<xml>2</xml>"  # kept for a human
+    assert not [p for p in spool.folder.iterdir() if p.name.startswith(".")]  # no temp files
+
+
+def test_a_spool_that_cannot_be_written_says_where(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SpoolError, match=f"cannot create the spool folder {blocker}/spool"):
+        Spool(blocker / "spool").prepare()
+    spool = Spool(tmp_path / "gone")
+    with pytest.raises(SpoolError, match="cannot write to the spool"):
+        spool.put("<xml/>")  # the folder is not there
+
+
+async def _until(condition, what: str) -> None:
+    for _ in range(500):  # 10 s; the replay task looks every second
+        if await condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_a_database_outage_loses_no_message(make_wechat, fake_wechat, own_pg):
+    wechat = await make_wechat(database={"url": own_pg.url}, wechat=fake_wechat.wechat_config())
+    hook = wechat.app[WEBHOOK]
+    assert "会员" in (await wechat.send_text("oAlice", "会员") or "")  # all well: answered at once
+    for openid in ("oAlice", "oBob"):
+        fake_wechat.open_window(openid)  # they wrote: their 48-hour windows are open
+
+    await own_pg.down()
+    during = [
+        wechat.signer.text("oBob", "会员"),
+        wechat.signer.text("oAlice", "你好"),
+    ]
+    answers = [await wechat.request(*message) for message in during]
+    # WeChat is told `success` (no retries, no error shown to the buyer) …
+    assert answers == [(200, b"success"), (200, b"success")]
+    assert (await wechat.request(*during[0])) == (200, b"success")  # … also for its retry
+    assert len(hook.spool.pending()) == 3
+    assert wechat.services.metrics.spooled._value.get() == 3
+    assert await hook.replay_spool() == 0  # still down: everything stays
+    assert len(hook.spool.pending()) == 3
+
+    await own_pg.up()
+
+    async def spool_empty() -> bool:
+        return not hook.spool.pending()
+
+    await _until(spool_empty, "the spool to be replayed")  # by the server's own replay task
+    async with wechat.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(InboundMessage.openid, InboundMessage.content, InboundMessage.status)
+            )
+        ).all()
+        late = (
+            await session.scalars(
+                select(OutboundMessage.purpose).where(OutboundMessage.openid == "oBob")
+            )
+        ).all()
+    # Each message once — the retry spooled twice counts once — and handled to the end.
+    assert sorted(rows) == [
+        ("oAlice", "会员", "done"),
+        ("oAlice", "你好", "done"),
+        ("oBob", "会员", "done"),
+    ]
+    assert late == ["deferred_reply"]  # Bob's reply went by the customer-service API …
+    [sent] = fake_wechat.messages("oBob")
+    assert "会员" in sent["content"] or "等级" in sent["content"]  # … and reached him, once
+
+
+async def test_with_the_spool_unwritable_too_wechat_gets_503_not_success(
+    make_wechat, fake_wechat, own_pg
+):
+    wechat = await make_wechat(database={"url": own_pg.url}, wechat=fake_wechat.wechat_config())
+    hook = wechat.app[WEBHOOK]
+    await own_pg.down()
+    hook.spool.folder.rmdir()
+    hook.spool.folder.write_text("the disk is not what it was")  # the folder is gone
+    message = wechat.signer.text("oCarol", "会员")
+    # Not `success`: that would tell WeChat the message was taken care of.
+    assert (await wechat.request(*message))[0] == 503
+    hook.spool.folder.unlink()
+    hook.spool.prepare()
+    assert (await wechat.request(*message)) == (200, b"success")  # WeChat's retry is kept
+    assert len(hook.spool.pending()) == 1
