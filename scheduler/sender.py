@@ -36,6 +36,7 @@ from bot.context import Services
 from bot.token_cache import acquire_lease, release_lease
 from bot.wechat_api import WeChatAPIError
 from scheduler.delivery import (
+    CLAIM_TIMEOUT,
     SENDER_LEASE_TTL,
     WINDOW,
     BuyerState,
@@ -150,10 +151,38 @@ class Sender:
         # If this raises (or the process dies) the rows stay claimed and the sweep marks them
         # uncertain: some of them may have been sent.
         results = await self._handle(claimed, now, quiet)
-        async with self.sessionmaker() as session, session.begin():
-            await record_results(session, self.worker_id, results)
+        await self._record(results)
         self._count(results)
         return len(claimed)
+
+    async def _record(self, results: list[Result]) -> None:
+        """Write the batch's results, retrying while the database is unavailable.
+
+        The messages are out: giving up would leave their rows claimed until the sweep marks
+        them uncertain, although this process knows exactly what happened. So it keeps trying
+        (backing off to 5 s) for as long as a claim may live (``CLAIM_TIMEOUT``), holding off
+        new batches meanwhile; only then are the results let go.
+        """
+        delay = 0.2
+        give_up = asyncio.get_running_loop().time() + CLAIM_TIMEOUT.total_seconds()
+        while True:
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await record_results(session, self.worker_id, results)
+                return
+            except Exception as exc:
+                if asyncio.get_running_loop().time() + delay > give_up:
+                    raise
+                log.warning(
+                    "sender %s: %d results not recorded yet (%s: %s); retrying in %.1fs",
+                    self.worker_id,
+                    len(results),
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _handle(self, claimed: list[Claimed], now: datetime, quiet: bool) -> list[Result]:
         async with self.sessionmaker() as session:

@@ -297,3 +297,32 @@ async def test_senders_alive_share_the_account_rate_limit(harness, clock, db_url
         clock.advance(seconds=61)  # third died without releasing: its lease lapses
         await first.heartbeat()
         assert first.bucket.rate == 300.0
+
+
+async def test_a_batch_sent_during_a_database_outage_is_recorded_when_it_is_back(
+    make_config, fake_wechat, clock, own_pg
+):
+    config = config_for(make_config, fake_wechat, own_pg.url, concurrency=5)
+    async with Harness(config, clock, fake_wechat) as h:
+        await h.add_buyers(20)
+        cid = await h.campaign(broadcast(clock))
+        await h.tick()
+        fake_wechat.inject(latency_ms=100)  # 20 sends, 5 at a time: ~0.4 s
+        batch = asyncio.create_task(h.sender.run_once())
+
+        async def sent(n: int) -> None:
+            for _ in range(500):
+                if len(h.sent_log()) >= n:
+                    return
+                await asyncio.sleep(0.01)
+            raise AssertionError(f"{n} messages were not sent")
+
+        await sent(5)
+        await own_pg.down()  # the batch is on its way out
+        await sent(20)
+        await asyncio.sleep(0.5)
+        assert not batch.done()  # the results wait for the database, not dropped
+        await own_pg.up()
+        assert await asyncio.wait_for(batch, 30) == 20
+        assert await h.statuses(cid) == {"sent": 20}  # recorded, none left claimed or uncertain
+        assert_no_duplicates(h.sent_log())
