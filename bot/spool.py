@@ -84,5 +84,6 @@ class Spool:
     def set_aside(self, path: Path) -> Path:
         """Keep a file that is not a message any more (renamed ``.bad``) for a human to read."""
         bad = path.with_suffix(".bad")
-        path.replace(bad)
+        with contextlib.suppress(FileNotFoundError):  # another process set it aside first
+            path.replace(bad)
         return bad

@@ -37,6 +37,7 @@ log = logging.getLogger("laoke.webhook")
 
 SUCCESS = "success"
 SPOOL_POLL_S = 1.0  # how often the spool is looked at for messages to hand back
+REFUSALS_BEFORE_SET_ASIDE = 3
 
 
 class Webhook:
@@ -56,6 +57,7 @@ class Webhook:
         self.engine = app[ENGINE]
         self.metrics = app[METRICS]
         self.spool = Spool(Path(self.config.server.spool_dir))
+        self._refused: dict[Path, int] = {}  # spooled files refused while the database answered
 
     def open(self, body: bytes, query: Any) -> tuple[Any, bool]:
         """The message in the body and whether it came encrypted (raises inbound errors)."""
@@ -106,8 +108,9 @@ class Webhook:
         """Hand spooled messages, oldest first, to the handling; returns how many were stored.
 
         Stops at the first message the database still cannot store, unless the database
-        answers: then that message is the problem (it can never be stored), and it is set
-        aside for a human instead of blocking the rest."""
+        answers: then that message may be the problem (it can never be stored), and after
+        ``REFUSALS_BEFORE_SET_ASIDE`` rounds it is set aside for a human instead of blocking
+        the rest."""
         handled = 0
         for path in await asyncio.to_thread(self.spool.pending):
             xml = await asyncio.to_thread(self.spool.read, path)
@@ -123,9 +126,16 @@ class Webhook:
             except NotStored as exc:
                 if await unavailable(self.engine) is not None:
                     return handled  # still down: next round
+                # The database answers, yet this message was refused: once may be the
+                # database coming back; three times in a row is the message.
+                self._refused[path] = refused = self._refused.get(path, 0) + 1
+                if refused < REFUSALS_BEFORE_SET_ASIDE:
+                    continue
+                del self._refused[path]
                 bad = await asyncio.to_thread(self.spool.set_aside, path)
                 log.error("spooled message cannot be stored (%s); kept as %s", exc, bad)
                 continue
+            self._refused.pop(path, None)
             await asyncio.to_thread(self.spool.done, path)
             handled += 1
         if handled:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
+from bot.handling import NotStored
 from bot.models import InboundMessage, OutboundMessage
 from bot.spool import Spool, SpoolError
 from bot.webhook import WEBHOOK
@@ -107,3 +108,34 @@ async def test_with_the_spool_unwritable_too_wechat_gets_503_not_success(
     hook.spool.prepare()
     assert (await wechat.request(*message)) == (200, b"success")  # WeChat's retry is kept
     assert len(hook.spool.pending()) == 1
+
+
+async def test_a_spooled_message_refused_while_the_database_answers_is_set_aside(
+    make_wechat, monkeypatch
+):
+    import bot.webhook
+
+    monkeypatch.setattr(bot.webhook, "SPOOL_POLL_S", 3600)  # rounds driven by the test
+    wechat = await make_wechat()
+    hook = wechat.app[WEBHOOK]
+    handle = hook.handling.handle
+
+    async def refuse_one_buyer(message, deadline, **kw):  # e.g. a value the database rejects
+        if message.source == "oPoison":
+            raise NotStored("DataError: value out of range")
+        return await handle(message, deadline, **kw)
+
+    monkeypatch.setattr(hook.handling, "handle", refuse_one_buyer)
+    poison = hook.spool.put(wechat.signer.text("oPoison", "会员")[1].decode())
+    garbage = hook.spool.put("<xml><Content>no sender</Content></xml>")
+    good = hook.spool.put(wechat.signer.text("oFine", "会员")[1].decode())
+
+    assert await hook.replay_spool() == 1  # the good one; the garbage is set aside at once
+    assert hook.spool.pending() == [poison]  # refused once: perhaps the database coming back
+    assert garbage.with_suffix(".bad").exists() and not good.exists()
+    assert await hook.replay_spool() == 0
+    assert hook.spool.pending() == [poison]
+    await hook.replay_spool()  # the third refusal with the database answering: the message
+    assert hook.spool.pending() == [] and poison.with_suffix(".bad").exists()
+    async with wechat.sessionmaker() as session:
+        assert (await session.scalars(select(InboundMessage.openid))).all() == ["oFine"]
