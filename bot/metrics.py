@@ -7,7 +7,7 @@ senders (deliveries by result and channel).
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
@@ -39,6 +39,11 @@ class Metrics:
         self.spooled = Counter(
             "laoke_spooled_messages_total",
             "Messages kept in the spool because the database could not store them",
+            registry=self.registry,
+        )
+        self.spool_pending = Gauge(
+            "laoke_spool_pending",
+            "Spooled messages waiting for the database (as of the last look, every second)",
             registry=self.registry,
         )
         self.api_errors = Counter(

@@ -112,7 +112,9 @@ class Webhook:
         ``REFUSALS_BEFORE_SET_ASIDE`` rounds it is set aside for a human instead of blocking
         the rest."""
         handled = 0
-        for path in await asyncio.to_thread(self.spool.pending):
+        pending = await asyncio.to_thread(self.spool.pending)
+        self.metrics.spool_pending.set(len(pending))
+        for path in pending:
             xml = await asyncio.to_thread(self.spool.read, path)
             if xml is None:  # another process took it
                 continue
@@ -140,6 +142,7 @@ class Webhook:
             handled += 1
         if handled:
             log.info("handled %d spooled messages", handled)
+            self.metrics.spool_pending.set(len(pending) - handled)
         return handled
 
     async def _replaying(self) -> None:

@@ -64,11 +64,12 @@ async def test_a_database_outage_loses_no_message(make_wechat, fake_wechat, own_
     assert wechat.services.metrics.spooled._value.get() == 3
     assert await hook.replay_spool() == 0  # still down: everything stays
     assert len(hook.spool.pending()) == 3
+    assert wechat.services.metrics.spool_pending._value.get() == 3  # an operator sees them wait
 
     await own_pg.up()
 
-    async def spool_empty() -> bool:
-        return not hook.spool.pending()
+    async def spool_empty() -> bool:  # and said so on /metrics
+        return not hook.spool.pending() and not wechat.services.metrics.spool_pending._value.get()
 
     await _until(spool_empty, "the spool to be replayed")  # by the server's own replay task
     async with wechat.sessionmaker() as session:
