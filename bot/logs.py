@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
+import time
 
 _OPENID = re.compile(r"\b(o[A-Za-z0-9_-]{3})[A-Za-z0-9_-]{12,}([A-Za-z0-9_-]{4})\b")
 
@@ -40,3 +42,45 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+class Outage:
+    """The log of a loop that keeps failing (a database outage): the first failure with its
+    traceback, then one line a minute while it lasts, and one line when it is over — not a
+    traceback every second.
+
+    ``failed()`` inside an ``except`` block, ``ok()`` after a pass that worked."""
+
+    REPEAT_S = 60.0
+
+    def __init__(self, logger: logging.Logger, what: str, monotonic=time.monotonic) -> None:
+        self.log, self.what, self.monotonic = logger, what, monotonic
+        self.since: float | None = None
+        self.failures = 0
+        self._said = 0.0
+
+    def failed(self) -> None:
+        now = self.monotonic()
+        self.failures += 1
+        if self.since is None:
+            self.since, self._said = now, now
+            self.log.exception("%s failed", self.what)
+        elif now - self._said >= self.REPEAT_S:
+            self._said = now
+            self.log.error(
+                "%s still failing (%d times in %.0fs): %s",
+                self.what,
+                self.failures,
+                now - self.since,
+                sys.exc_info()[1],
+            )
+
+    def ok(self) -> None:
+        if self.since is not None:
+            self.log.warning(
+                "%s works again after %.0fs (%d failures)",
+                self.what,
+                self.monotonic() - self.since,
+                self.failures,
+            )
+            self.since, self.failures = None, 0

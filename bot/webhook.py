@@ -29,7 +29,7 @@ from bot import inbound
 from bot.appkeys import CLOCK, CONFIG, ENGINE, METRICS
 from bot.database import unavailable
 from bot.handling import Handling, NotStored
-from bot.logs import mask_openid
+from bot.logs import Outage, mask_openid
 from bot.signature import verify_query
 from bot.spool import Spool, SpoolError
 
@@ -146,11 +146,14 @@ class Webhook:
         return handled
 
     async def _replaying(self) -> None:
+        outage = Outage(log, "spool replay")
         while True:
             try:
                 await self.replay_spool()
             except Exception:
-                log.exception("spool replay failed")
+                outage.failed()
+            else:
+                outage.ok()
             await asyncio.sleep(SPOOL_POLL_S)
 
     # --- handling ---------------------------------------------------------------------

@@ -47,6 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Services
+from bot.logs import Outage
 from bot.models import Buyer, UTCDateTime
 from bot.token_cache import acquire_lease, release_lease
 from scheduler.delivery import mark_in_flight_uncertain
@@ -207,6 +208,7 @@ class CampaignScheduler:
         self._aps: AsyncIOScheduler | None = None
         # The jobs APScheduler is running now (tick, nightly), so `stop` can let them finish.
         self._running: set[asyncio.Task] = set()
+        self._outage = Outage(log, "scheduler tick")
 
     # --- one pass -------------------------------------------------------------------------
     async def tick(self) -> bool:
@@ -320,7 +322,9 @@ class CampaignScheduler:
             try:
                 await self.tick()
             except Exception:  # a failed pass is retried by the next one; never kill the job
-                log.exception("scheduler tick failed")
+                self._outage.failed()
+            else:
+                self._outage.ok()
 
     @contextlib.contextmanager
     def _job(self) -> Iterator[None]:

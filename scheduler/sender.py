@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Services
+from bot.logs import Outage
 from bot.token_cache import acquire_lease, release_lease
 from bot.wechat_api import WeChatAPIError
 from scheduler.delivery import (
@@ -105,6 +106,7 @@ class Sender:
             "campaign_messages", CampaignMessages(services)
         )
         self.batch = self._batch_for(self.cfg.rate_limit_per_s)
+        self._outage = Outage(log, f"sender {self.worker_id}: batch")
         self._steps: dict[int, CampaignStep] = {}
 
     # --- liveness -------------------------------------------------------------------------
@@ -328,8 +330,10 @@ class Sender:
                 try:
                     handled = await self.run_once()
                 except Exception:
-                    log.exception("sender %s: batch failed", self.worker_id)
+                    self._outage.failed()
                     handled = 0
+                else:
+                    self._outage.ok()
                 if not handled:
                     try:
                         await asyncio.wait_for(stop.wait(), self.poll_s)
@@ -337,13 +341,19 @@ class Sender:
                         pass
         finally:
             beat.cancel()
-            await release_lease(self.sessionmaker, self.worker_id, self.worker_id)
+            try:
+                await release_lease(self.sessionmaker, self.worker_id, self.worker_id)
+            except Exception as exc:  # the database is down: the lease lapses by itself
+                log.warning("sender %s: lease not released: %s", self.worker_id, exc)
 
     async def _beat(self, stop: asyncio.Event) -> None:
         # Long batches (slow WeChat, many retries) must not look like a dead sender.
+        beats = Outage(log, f"sender {self.worker_id}: heartbeat")
         while not stop.is_set():
             await asyncio.sleep(SENDER_LEASE_TTL.total_seconds() / 4)
             try:
                 await self.heartbeat()
             except Exception:
-                log.exception("sender %s: heartbeat failed", self.worker_id)
+                beats.failed()
+            else:
+                beats.ok()
