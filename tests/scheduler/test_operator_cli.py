@@ -159,3 +159,16 @@ def test_campaign_report_reads_even_before_sending(laoke):
     assert json.loads(out)["recipients"] == 0
     code, out = laoke("campaign", "report", "99")
     assert code == 1 and "no campaign with id 99" in out
+
+
+def test_tables_line_up_chinese_names_by_display_width():
+    from scheduler.cli import _width, table
+
+    lines = table([["王姐", "gold"], ["徐老板", "silver"], ["Amy", "-"]], ["NAME", "TIER"]).split(
+        "\n"
+    )
+    columns = {
+        _width(line[: line.index(tier)])
+        for line, tier in zip(lines, ["TIER", "gold", "silver", "-"], strict=True)
+    }
+    assert columns == {8}  # "徐老板" is 6 columns wide, plus the 2-space gap
