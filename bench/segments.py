@@ -116,11 +116,12 @@ async def time_counts(path: Path) -> None:
             async with make() as session:
                 await count_segment(session, spec, NOW)  # warm the page cache once
                 started, cpu_started = time.perf_counter(), time.process_time()
-                count = await count_segment(session, spec, NOW)
+                counts = await count_segment(session, spec, NOW)
                 took, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             verdict = "ok" if took < 1.0 else "OVER 1 s"
             print(
-                f"  {took * 1000:7.0f} ms (cpu {cpu * 1000:5.0f} ms)  {count:>9,} buyers  "
+                f"  {took * 1000:7.0f} ms (cpu {cpu * 1000:5.0f} ms)  {counts.matching:>9,} buyers "
+                f"({counts.reachable:,} reachable, {counts.in_window:,} in window)  "
                 f"{label}  [{verdict}]"
             )
     finally:

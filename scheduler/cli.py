@@ -31,7 +31,6 @@ from scheduler.saved_segments import (
     SegmentExists,
     SegmentInUse,
     SegmentNotFound,
-    buyer_summary,
     create_segment,
     delete_segment,
     get_segment,
@@ -40,7 +39,7 @@ from scheduler.saved_segments import (
     update_segment,
 )
 from scheduler.segments import FIELDS, SegmentError
-from scheduler.segments_api import segment_to_dict
+from scheduler.segments_api import preview_to_dict, segment_to_dict
 
 T = TypeVar("T")
 OPERATOR_ERRORS = (SegmentError, SegmentExists, SegmentInUse, SegmentNotFound, CampaignError)
@@ -102,7 +101,12 @@ def _preview_text(data: dict[str, Any]) -> str:
     ]
     header = ["ID", "OPENID", "NAME", "TIER", "REGION", "DAYS QUIET"]
     sample = table(rows, header) if rows else "(no buyers)"
-    return f"{data['count']:,} buyers match.\n{sample}"
+    outside = data["reachable"] - data["in_window"]
+    return (
+        f"{data['count']:,} buyers match; {data['reachable']:,} can receive campaigns "
+        f"(subscribed, not opted out): {data['in_window']:,} inside the 48-hour window, "
+        f"{outside:,} outside it (reached only by a template message).\n{sample}"
+    )
 
 
 def _segment_text(data: dict[str, Any]) -> str:
@@ -198,11 +202,7 @@ def segment_preview(
         now = Clock().now()
         async with make() as session:
             chosen = parsed if name is None else (await get_segment(session, name)).spec
-            preview = await preview_segment(session, chosen, now, sample)
-            return {
-                "count": preview.count,
-                "sample": [buyer_summary(b, now) for b in preview.sample],
-            }
+            return preview_to_dict(await preview_segment(session, chosen, now, sample), now)
 
     emit(run(load_or_exit(config_path), work), as_json, _preview_text)
 

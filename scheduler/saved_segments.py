@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, delete, func, select
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models import Base, Buyer
+from scheduler.delivery import WINDOW
 from scheduler.models import CANCELLED, DONE, Campaign
 from scheduler.segments import SegmentError, compile_segment
 
@@ -51,10 +52,22 @@ class SegmentInUse(ValueError):
 
 
 @dataclass(frozen=True)
-class Preview:
-    """How many buyers a segment matches now, and the first few of them."""
+class Counts:
+    """How many buyers a segment matches now, and how a campaign would reach them."""
 
-    count: int
+    matching: int
+    # Subscribed and not opted out: who a campaign to this segment writes to.
+    reachable: int
+    # Of those, inside WeChat's 48-hour window: reached by a customer-service message; the
+    # others only by a template message (when the campaign has one) or not at all.
+    in_window: int
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The counts of a segment now, and the first few buyers it matches."""
+
+    counts: Counts
     sample: list[Buyer]
 
 
@@ -129,22 +142,32 @@ async def delete_segment(session: AsyncSession, name: str) -> None:
         raise SegmentNotFound(f"no segment named {name!r}")
 
 
-async def count_segment(session: AsyncSession, spec: dict[str, Any], now: datetime) -> int:
-    """How many buyers match `spec` now (one COUNT in the database)."""
-    where = compile_segment(spec, now)
-    return int(await session.scalar(select(func.count()).select_from(Buyer).where(where)) or 0)
+async def count_segment(session: AsyncSession, spec: dict[str, Any], now: datetime) -> Counts:
+    """How many buyers match `spec` now, reachable and in the window (one scan, three counts)."""
+    reachable = and_(Buyer.subscribed.is_(True), Buyer.opted_out.is_(False))
+    in_window = and_(reachable, Buyer.last_interaction_at > now - WINDOW)  # as the sender
+    matching, can, window = (
+        await session.execute(
+            select(func.count(), func.count().filter(reachable), func.count().filter(in_window))
+            .select_from(Buyer)
+            .where(compile_segment(spec, now))
+        )
+    ).one()
+    return Counts(int(matching), int(can or 0), int(window or 0))
 
 
 async def preview_segment(
     session: AsyncSession, spec: dict[str, Any], now: datetime, sample_size: int = 10
 ) -> Preview:
-    """The count of matching buyers and the first `sample_size` of them (by id)."""
-    where = compile_segment(spec, now)
-    count = await session.scalar(select(func.count()).select_from(Buyer).where(where))
+    """The segment's counts and the first `sample_size` buyers it matches (by id)."""
+    counts = await count_segment(session, spec, now)
     sample = await session.scalars(
-        select(Buyer).where(where).order_by(Buyer.id).limit(max(0, sample_size))
+        select(Buyer)
+        .where(compile_segment(spec, now))
+        .order_by(Buyer.id)
+        .limit(max(0, sample_size))
     )
-    return Preview(int(count or 0), list(sample))
+    return Preview(counts, list(sample))
 
 
 def buyer_summary(buyer: Buyer, now: datetime) -> dict[str, Any]:

@@ -7,6 +7,7 @@ spec, naming its path), 404 (no such segment) or 409 (name taken, segment in use
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.api import ApiError, ApiRoutes, json_response
 from bot.appkeys import CLOCK, SESSIONMAKER
 from scheduler.saved_segments import (
+    Preview,
     Segment,
     SegmentExists,
     SegmentInUse,
@@ -67,6 +69,18 @@ def segment_to_dict(segment: Segment) -> dict[str, Any]:
     }
 
 
+def preview_to_dict(preview: Preview, now: datetime) -> dict[str, Any]:
+    """A segment preview as the API and CLI show it: ``count`` matching buyers, of whom
+    ``reachable`` can receive campaigns and ``in_window`` by customer-service message."""
+    counts = preview.counts
+    return {
+        "count": counts.matching,
+        "reachable": counts.reachable,
+        "in_window": counts.in_window,
+        "sample": [buyer_summary(b, now) for b in preview.sample],
+    }
+
+
 def spec_error(exc: SegmentError, prefix: str = "spec") -> ApiError:
     """A bad spec as a 400 naming where in the body it is wrong."""
     field = exc.path if exc.path == "name" else f"{prefix}.{exc.path}".replace(".(segment)", "")
@@ -89,7 +103,7 @@ async def _preview(request: web.Request, spec: dict[str, Any], sample: int) -> d
             preview = await preview_segment(session, spec, now, sample)
         except SegmentError as exc:
             raise spec_error(exc) from None
-    return {"count": preview.count, "sample": [buyer_summary(b, now) for b in preview.sample]}
+    return preview_to_dict(preview, now)
 
 
 @routes.route("POST", "/segments", "Save a new segment", body=SegmentBody)

@@ -92,9 +92,10 @@ def test_bad_segment_is_refused_with_its_path(laoke):
 def test_segment_preview_prints_count_and_sample(laoke, buyers):
     laoke("segment", "save", "gold", GOLD)
     code, out = laoke("segment", "preview", "gold", "--sample", "1")
-    assert code == 0 and "2 buyers match." in out and "oB0" in out and "oB1" not in out
+    assert code == 0 and "2 buyers match; 2 can receive campaigns" in out
+    assert "oB0" in out and "oB1" not in out
     code, out = laoke("segment", "preview", "--spec", GOLD, "--json")
-    assert json.loads(out)["count"] == 2
+    assert json.loads(out)["count"] == 2 and json.loads(out)["reachable"] == 2
 
 
 def test_segment_fields_lists_every_field(laoke):

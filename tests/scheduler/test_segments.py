@@ -12,8 +12,10 @@ from bot.database import create_engine, sessionmaker
 from bot.models import Buyer
 from scheduler.models import Campaign, Rsvp
 from scheduler.saved_segments import (
+    Counts,
     SegmentExists,
     SegmentNotFound,
+    count_segment,
     create_segment,
     delete_segment,
     get_segment,
@@ -237,6 +239,16 @@ async def test_day_counts_follow_the_clock(db, clock):
     assert await matching(make, spec, clock.now()) == ALL  # nobody: 33 days since first seen
 
 
+async def test_counts_say_who_a_campaign_would_reach_and_how(db, clock):
+    make, _ = db
+    everyone = {"any": [leaf("subscribed", "eq", True), leaf("subscribed", "eq", False)]}
+    async with make() as session:
+        # "nobody" unfollowed and opted out; silver_ws wrote 48 hours ago: the window just closed.
+        assert await count_segment(session, everyone, clock.now()) == Counts(4, 3, 0)
+        an_hour_earlier = clock.now() - timedelta(hours=1)
+        assert await count_segment(session, everyone, an_hour_earlier) == Counts(4, 3, 1)
+
+
 def test_every_field_is_covered_by_a_case():
     covered = {c[0]["field"] for c in CASES if "field" in c[0]} | {"rsvp"}
     assert covered == set(FIELDS)
@@ -313,7 +325,7 @@ async def test_saved_segment_round_trip_and_preview(db, clock):
         saved = await get_segment(session, "金卡沉睡")
         assert saved.description == "gold, quiet"
         preview = await preview_segment(session, saved.spec, now, sample_size=5)
-        assert preview.count == 1 and [b.openid for b in preview.sample] == ["quiet_gold"]
+        assert preview.counts.matching == 1 and [b.openid for b in preview.sample] == ["quiet_gold"]
         assert [s.name for s in await list_segments(session)] == ["金卡沉睡"]
         await delete_segment(session, "金卡沉睡")
         await session.commit()
