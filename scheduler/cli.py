@@ -233,7 +233,14 @@ def _campaign_text(data: dict[str, Any]) -> str:
     ]
     if data.get("steps"):
         rows = [
-            [s["id"], s["kind"], s["due_at"][:16], s["status"], s["recipients"], s["note"]]
+            [
+                s["id"],
+                s["kind"],
+                s["due_at"][:16],
+                s["status"],
+                "-" if s["status"] == "pending" else s["recipients"],  # counted at fan-out
+                s["note"],
+            ]
             for s in data["steps"]
         ]
         lines.append(table(rows, ["STEP", "KIND", "DUE (UTC)", "STATUS", "RECIPIENTS", "NOTE"]))
