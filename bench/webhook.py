@@ -1,6 +1,10 @@
 """Webhook benchmark: `laoke serve` on SQLite against a WeRoBot bot with SQLite sessions.
 
     .venv/bin/python bench/webhook.py [--duration 10] [--concurrency 16]
+    .venv/bin/python bench/webhook.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+With ``--postgres`` it also runs `laoke serve` on a fresh database created on that server
+(and dropped afterwards): the scale-out path, same load.
 
 Both servers run as real subprocesses on loopback ports: `laoke serve` with a temporary
 configuration (plain mode, SQLite in WAL mode, after `laoke db upgrade`), and
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -30,7 +35,9 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -254,7 +261,7 @@ async def drive(name: str, url: str, duration: float, concurrency: int, expect: 
     return result
 
 
-def write_config(folder: Path, port: int) -> Path:
+def write_config(folder: Path, port: int, db_url: str) -> Path:
     path = folder / "laoke.toml"
     path.write_text(
         f"""
@@ -273,7 +280,7 @@ encrypt_mode = "plain"
 api_base_url = "http://127.0.0.1:9/"
 
 [database]
-url = "sqlite+aiosqlite:///{folder}/laoke.db"
+url = "{db_url}"
 """,
         encoding="utf-8",
     )
@@ -285,9 +292,51 @@ def laoke_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
 
 
-async def bench_laoke(folder: Path, duration: float, concurrency: int) -> tuple[Result, float]:
+@contextlib.asynccontextmanager
+async def fresh_postgres(server_url: str) -> AsyncIterator[str]:
+    """A new database on the PostgreSQL server at `server_url`, dropped afterwards."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"laoke_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def stored_counts(db_url: str) -> tuple[int, int]:
+    """Inbound messages done and passive replies stored, read back after the run."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            stored = await conn.scalar(
+                text("SELECT count(*) FROM inbound_messages WHERE status = 'done'")
+            )
+            replies = await conn.scalar(
+                text("SELECT count(*) FROM outbound_messages WHERE channel = 'reply'")
+            )
+    finally:
+        await engine.dispose()
+    return stored, replies
+
+
+async def bench_laoke(
+    folder: Path, duration: float, concurrency: int, db_url: str | None = None
+) -> tuple[Result, float]:
     port = free_port()
-    config = write_config(folder, port)
+    label = "laoke serve (PostgreSQL)" if db_url else "laoke serve (SQLite)"
+    db_url = db_url or f"sqlite+aiosqlite:///{folder}/laoke.db"
+    config = write_config(folder, port, db_url)
     upgrade = await asyncio.create_subprocess_exec(
         *laoke_command(), "db", "upgrade", "-c", str(config), stdout=asyncio.subprocess.DEVNULL
     )
@@ -304,7 +353,7 @@ async def bench_laoke(folder: Path, duration: float, concurrency: int) -> tuple[
         idle_rss = server.memory_info().rss / 2**20
         cpu_before = sum(server.cpu_times()[:2])
         result = await drive(
-            "laoke serve (SQLite)",
+            label,
             f"http://127.0.0.1:{port}/wechat",
             duration,
             concurrency,
@@ -314,13 +363,7 @@ async def bench_laoke(folder: Path, duration: float, concurrency: int) -> tuple[
     finally:
         proc.terminate()
         await proc.wait()
-    with sqlite3.connect(folder / "laoke.db") as db:
-        stored = db.execute(
-            "SELECT count(*) FROM inbound_messages WHERE status = 'done'"
-        ).fetchone()[0]
-        replies = db.execute(
-            "SELECT count(*) FROM outbound_messages WHERE channel = 'reply'"
-        ).fetchone()[0]
+    stored, replies = await stored_counts(db_url)
     ok = stored == result.answered and replies == result.answered
     result.persisted = (
         f"{'yes' if ok else 'NO'} ({stored} inbound, {replies} replies stored, "
@@ -374,6 +417,11 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per server")
     parser.add_argument("--concurrency", type=int, default=16, help="buyers in the closed loop")
     parser.add_argument("--only", choices=("laoke", "werobot"), help="run one side only")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also run laoke on a fresh database on this PostgreSQL server (postgresql+asyncpg://…)",
+    )
     args = parser.parse_args()
     print(
         f"{args.concurrency} buyers, closed loop, {args.duration:.0f} s each, "
@@ -385,6 +433,12 @@ async def main() -> None:
         if args.only != "werobot":
             laoke, idle_rss = await bench_laoke(folder, args.duration, args.concurrency)
             results.append(laoke)
+            if args.postgres:
+                async with fresh_postgres(args.postgres) as pg_url:
+                    pg_folder = folder / "postgres"
+                    pg_folder.mkdir()
+                    pg, _ = await bench_laoke(pg_folder, args.duration, args.concurrency, pg_url)
+                    results.append(pg)
         if args.only != "laoke":
             results.append(await bench_werobot(folder, args.duration, args.concurrency))
     print(
@@ -399,8 +453,9 @@ async def main() -> None:
             print(f"{result.name} errors: {dict(result.error_kinds)}")
     if idle_rss is not None:
         print(f"laoke serve idle RSS: {idle_rss:.0f} MB")
-    if len(results) == 2 and results[1].rate:
-        print(f"laoke / WeRoBot throughput: {results[0].rate / results[1].rate:.2f}x")
+    werobot = [r for r in results if r.name.startswith("WeRoBot")]
+    if werobot and werobot[0].rate and results[0] is not werobot[0]:
+        print(f"laoke / WeRoBot throughput: {results[0].rate / werobot[0].rate:.2f}x")
 
 
 if __name__ == "__main__":

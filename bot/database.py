@@ -124,15 +124,13 @@ def create_engine(
         if background_checkpoints:
             event.listen(engine.sync_engine, "connect", _no_autocheckpoint)
     else:
-        # pool_pre_ping: after a PostgreSQL restart or failover every pooled connection is
-        # dead; checking one on checkout (a round trip) replaces it instead of failing the
-        # first requests that draw it.
+        # No pool_pre_ping: checking every connection on checkout cost a fifth of the
+        # webhook's throughput on PostgreSQL (bench/webhook.py --postgres). After a restart
+        # or failover the first statement on a dead connection fails, SQLAlchemy sees the
+        # disconnect and drops the whole pool, and that one message goes to the spool
+        # (bot/spool.py) instead of being lost.
         engine = create_async_engine(
-            cfg.url,
-            echo=cfg.echo,
-            pool_size=cfg.pool_size,
-            max_overflow=cfg.pool_size * 2,
-            pool_pre_ping=True,
+            cfg.url, echo=cfg.echo, pool_size=cfg.pool_size, max_overflow=cfg.pool_size * 2
         )
     return engine
 

@@ -94,6 +94,10 @@ class OwnPostgres:
     async def down(self) -> None:
         """An outage: every connection cut, new ones refused."""
         await _pg_admin(self.admin, f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false')
+        await self.cut()
+
+    async def cut(self) -> None:
+        """What a restart or failover leaves behind: every open connection is dead."""
         await _pg_admin(
             self.admin,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

@@ -94,6 +94,37 @@ async def test_a_database_outage_loses_no_message(make_wechat, fake_wechat, own_
     assert "会员" in sent["content"] or "等级" in sent["content"]  # … and reached him, once
 
 
+async def test_after_a_restart_the_messages_meeting_dead_connections_are_not_lost(
+    make_wechat, fake_wechat, own_pg
+):
+    wechat = await make_wechat(database={"url": own_pg.url}, wechat=fake_wechat.wechat_config())
+    hook = wechat.app[WEBHOOK]
+    openids = [f"oAfter{i}" for i in range(5)]
+    for openid in openids:
+        assert await wechat.send_text(openid, "会员")  # the pool holds live connections
+        fake_wechat.open_window(openid)
+    await own_pg.cut()  # PostgreSQL restarted: every pooled connection is dead
+    answers = [await wechat.send_text(openid, "我的等级") for openid in openids]
+
+    async def settled() -> bool:
+        return not hook.spool.pending()
+
+    await _until(settled, "the spool to be replayed")
+    async with wechat.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(InboundMessage.openid, InboundMessage.status).where(
+                    InboundMessage.content == "我的等级"
+                )
+            )
+        ).all()
+    assert sorted(rows) == [(o, "done") for o in openids]  # every one stored, once
+    for openid, answer in zip(openids, answers, strict=True):
+        by_api = [m for m in fake_wechat.messages(openid)]
+        # Answered at once on a fresh connection, or spooled and answered by API: never both.
+        assert (answer is not None) != bool(by_api), (openid, answer, by_api)
+
+
 async def test_with_the_spool_unwritable_too_wechat_gets_503_not_success(
     make_wechat, fake_wechat, own_pg
 ):
