@@ -196,3 +196,28 @@ async def test_stop_lets_a_pass_in_progress_finish_then_hands_the_lease_over(h, 
     assert step.status == "fanned_out"
     other = CampaignScheduler(h.sm, h.services, holder="scheduler:next")
     assert await other.tick()  # the lease was given back after the pass, not during it
+
+
+async def test_a_large_fan_out_refreshes_the_postgresql_statistics(
+    make_config, fake_wechat, clock, own_pg, monkeypatch
+):
+    from sqlalchemy import text
+
+    import scheduler.loop
+
+    monkeypatch.setattr(scheduler.loop, "ANALYZE_AFTER", 3)  # "large", for a test
+    async with Harness(config_for(make_config, fake_wechat, own_pg.url), clock, fake_wechat) as h:
+
+        async def analyzed():
+            async with h.sm() as session:
+                return await session.scalar(
+                    text(
+                        "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'deliveries'"
+                    )
+                )
+
+        assert await analyzed() is None  # a fresh database
+        await h.add_buyers(3)
+        await h.campaign(broadcast(clock))
+        await h.tick()
+        assert await analyzed() is not None  # the senders' queries are planned on real figures
