@@ -266,6 +266,7 @@ async def run_engine(
     from scheduler.campaigns import create_campaign, schedule_campaign
     from scheduler.loop import CampaignScheduler
     from scheduler.models import Delivery
+    from scheduler.reports import campaign_report
     from scheduler.sender import Sender
 
     db_url = pg_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
@@ -348,6 +349,11 @@ async def run_engine(
                     )
                 ).all()
             )
+        # The operator's live report on the finished campaign (outcomes and conversion).
+        report_started = time.perf_counter()
+        async with sm() as session:
+            await campaign_report(session, campaign.id)
+        report_s = time.perf_counter() - report_started
     await engine.dispose()
     sent = counts.get("sent", 0)
     return {
@@ -360,6 +366,7 @@ async def run_engine(
         "counts": counts,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_rss_mb": worker_rss,
+        "report_s": report_s,
     }
 
 
@@ -416,6 +423,7 @@ def scenario(
         "(wall-clock rates depend on what else the machine runs)"
     )
     print(f"  deliveries by status:        {result['counts']}")
+    print(f"  campaign report afterwards:  {result['report_s']:.2f} s")
     print(f"  simulator stats:             {received}")
     print(f"  peak memory (this process):  {result['peak_rss_mb']:.0f} MB")
     if workers:
