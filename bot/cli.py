@@ -286,6 +286,7 @@ def demo(data_dir: Path, host: str, port: int) -> None:
 # config_option/load_or_exit from this module, so the import comes last.
 import bot.tier_commands  # noqa: E402, F401  (laoke import-orders, laoke tier)
 import scheduler.cli  # noqa: E402, F401
+import scheduler.segment_commands  # noqa: E402, F401  (laoke segment)
 
 if __name__ == "__main__":
     main()

@@ -1,10 +1,11 @@
-"""``laoke segment …`` and ``laoke campaign …``: the operator API's functions from a terminal.
+"""``laoke campaign …``, and what every operator command shares (``run``, ``emit``, ``table``).
 
 Every command loads the configuration, opens the database (refusing an out-of-date schema),
 calls the same functions the JSON API calls, and prints readable text — or, with ``--json``,
 the API's JSON. Errors an operator can cause print ``laoke: <message>`` and exit 1.
-Importing this module adds both groups to ``laoke`` (``bot/cli.py`` imports it last; the
-plain ``import`` there keeps either import order free of a circular-import error).
+Importing this module adds the group to ``laoke`` (``bot/cli.py`` imports it last; the plain
+``import`` there keeps either import order free of a circular-import error). ``laoke segment
+…`` is in ``scheduler/segment_commands.py``.
 """
 
 from __future__ import annotations
@@ -31,15 +32,8 @@ from scheduler.saved_segments import (
     SegmentExists,
     SegmentInUse,
     SegmentNotFound,
-    create_segment,
-    delete_segment,
-    get_segment,
-    list_segments,
-    preview_segment,
-    update_segment,
 )
-from scheduler.segments import FIELDS, SegmentError
-from scheduler.segments_api import preview_to_dict, segment_to_dict
+from scheduler.segments import SegmentError
 
 T = TypeVar("T")
 OPERATOR_ERRORS = (SegmentError, SegmentExists, SegmentInUse, SegmentNotFound, CampaignError)
@@ -84,134 +78,6 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
         "  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip()
         for r in cells
     )
-
-
-# --- segments ------------------------------------------------------------------------------
-
-
-@click.group()
-def segment() -> None:
-    """Saved segments: filters over buyers (see docs/segments.md)."""
-
-
-def _preview_text(data: dict[str, Any]) -> str:
-    rows = [
-        [b["id"], b["openid"], b["name"], b["tier"], b["region"], b["days_since_interaction"]]
-        for b in data["sample"]
-    ]
-    header = ["ID", "OPENID", "NAME", "TIER", "REGION", "DAYS QUIET"]
-    sample = table(rows, header) if rows else "(no buyers)"
-    outside = data["reachable"] - data["in_window"]
-    return (
-        f"{data['count']:,} buyers match; {data['reachable']:,} can receive campaigns "
-        f"(subscribed, not opted out): {data['in_window']:,} inside the 48-hour window, "
-        f"{outside:,} outside it (reached only by a template message).\n{sample}"
-    )
-
-
-def _segment_text(data: dict[str, Any]) -> str:
-    spec = json.dumps(data["spec"], ensure_ascii=False, indent=2)
-    return f"{data['name']}  {data['description']}\nupdated {data['updated_at']}\n{spec}"
-
-
-@segment.command("list")
-@config_option
-@json_option
-def segment_list(config_path: Path, as_json: bool) -> None:
-    """List saved segments."""
-
-    async def work(make: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
-        async with make() as session:
-            return [segment_to_dict(s) for s in await list_segments(session)]
-
-    data = run(load_or_exit(config_path), work)
-    rows = [[s["name"], s["updated_at"][:16], s["description"]] for s in data]
-    emit(data, as_json, lambda d: table(rows, ["NAME", "UPDATED", "DESCRIPTION"]))
-
-
-@segment.command("show")
-@click.argument("name")
-@config_option
-@json_option
-def segment_show(name: str, config_path: Path, as_json: bool) -> None:
-    """Show a saved segment's spec."""
-
-    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
-        async with make() as session:
-            return segment_to_dict(await get_segment(session, name))
-
-    emit(run(load_or_exit(config_path), work), as_json, _segment_text)
-
-
-@segment.command("save")
-@click.argument("name")
-@click.argument("spec")
-@click.option("--description", default="", help="What the segment is for.")
-@click.option("--replace", is_flag=True, help="Change the segment if it exists.")
-@config_option
-@json_option
-def segment_save(
-    name: str, spec: str, description: str, replace: bool, config_path: Path, as_json: bool
-) -> None:
-    """Save segment NAME with SPEC (JSON text, @file.json or - for stdin)."""
-    parsed = read_json(spec, "SPEC")
-
-    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
-        now = Clock().now()
-        async with make.begin() as session:
-            try:
-                saved = await create_segment(session, name, parsed, now, description)
-            except SegmentExists:
-                if not replace:
-                    raise
-                saved = await update_segment(session, name, now, parsed, description or None)
-            return segment_to_dict(saved)
-
-    emit(run(load_or_exit(config_path), work), as_json, _segment_text)
-
-
-@segment.command("delete")
-@click.argument("name")
-@config_option
-def segment_delete(name: str, config_path: Path) -> None:
-    """Delete a saved segment (refused while an unfinished campaign uses it)."""
-
-    async def work(make: async_sessionmaker[AsyncSession]) -> None:
-        async with make.begin() as session:
-            await delete_segment(session, name)
-
-    run(load_or_exit(config_path), work)
-    click.echo(f"deleted segment {name}")
-
-
-@segment.command("preview")
-@click.argument("name", required=False)
-@click.option("--spec", help="Preview this spec (JSON, @file, -) instead of a saved segment.")
-@click.option("--sample", default=10, show_default=True, type=click.IntRange(0, 100))
-@config_option
-@json_option
-def segment_preview(
-    name: str | None, spec: str | None, sample: int, config_path: Path, as_json: bool
-) -> None:
-    """Count the buyers a segment matches now and show a sample."""
-    if (name is None) == (spec is None):
-        raise click.UsageError("give a segment NAME or --spec, not both")
-    parsed = read_json(spec, "--spec")
-
-    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
-        now = Clock().now()
-        async with make() as session:
-            chosen = parsed if name is None else (await get_segment(session, name)).spec
-            return preview_to_dict(await preview_segment(session, chosen, now, sample), now)
-
-    emit(run(load_or_exit(config_path), work), as_json, _preview_text)
-
-
-@segment.command("fields")
-def segment_fields() -> None:
-    """List the fields a segment can filter on, with their operators."""
-    rows = [[f.name, ", ".join(f.kind.ops), f.doc] for f in FIELDS.values()]
-    click.echo(table(rows, ["FIELD", "OPERATORS", "MEANING"]))
 
 
 # --- campaigns -----------------------------------------------------------------------------
@@ -427,5 +293,4 @@ def campaign_report_command(campaign_id: int, config_path: Path, as_json: bool) 
     emit(run(load_or_exit(config_path), work), as_json, _report_text)
 
 
-main.add_command(segment)
 main.add_command(campaign)
