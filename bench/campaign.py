@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import resource
@@ -28,12 +27,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from postgres_database import fresh_postgres  # noqa: E402  (bench/, beside this script)
 
 APPID, SECRET = "wxbench0000000001", "bench-secret"
 
@@ -147,25 +147,6 @@ async def seed_postgres(db_url: str, buyers: int, now) -> None:
             await conn.execute(text("ANALYZE buyers"))
     finally:
         await engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def fresh_postgres(server_url: str):
-    """A new database on the PostgreSQL server at `server_url`, dropped afterwards."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    name = f"laoke_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def seed_buyers(path: Path, buyers: int, now) -> None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import socket
@@ -35,9 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -47,6 +44,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from postgres_database import fresh_postgres  # noqa: E402  (bench/, beside this script)
 
 from bot.simulator.callback import CallbackSigner  # noqa: E402
 
@@ -290,25 +289,6 @@ url = "{db_url}"
 def laoke_command() -> list[str]:
     exe = Path(sys.executable).parent / "laoke"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
-
-
-@contextlib.asynccontextmanager
-async def fresh_postgres(server_url: str) -> AsyncIterator[str]:
-    """A new database on the PostgreSQL server at `server_url`, dropped afterwards."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    name = f"laoke_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def stored_counts(db_url: str) -> tuple[int, int]:
