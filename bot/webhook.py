@@ -111,9 +111,16 @@ class Webhook:
         answers: then that message may be the problem (it can never be stored), and after
         ``REFUSALS_BEFORE_SET_ASIDE`` rounds it is set aside for a human instead of blocking
         the rest."""
-        handled = 0
         pending = await asyncio.to_thread(self.spool.pending)
         self.metrics.spool_pending.set(len(pending))
+        handled = await self._hand_back(pending)
+        if handled:
+            log.info("handled %d spooled messages", handled)
+        self.metrics.spool_pending.set(len(await asyncio.to_thread(self.spool.pending)))
+        return handled
+
+    async def _hand_back(self, pending: list[Path]) -> int:
+        handled = 0
         for path in pending:
             xml = await asyncio.to_thread(self.spool.read, path)
             if xml is None:  # another process took it
@@ -140,9 +147,6 @@ class Webhook:
             self._refused.pop(path, None)
             await asyncio.to_thread(self.spool.done, path)
             handled += 1
-        if handled:
-            log.info("handled %d spooled messages", handled)
-            self.metrics.spool_pending.set(len(pending) - handled)
         return handled
 
     async def _replaying(self) -> None:

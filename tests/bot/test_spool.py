@@ -169,5 +169,6 @@ async def test_a_spooled_message_refused_while_the_database_answers_is_set_aside
     assert hook.spool.pending() == [poison]
     await hook.replay_spool()  # the third refusal with the database answering: the message
     assert hook.spool.pending() == [] and poison.with_suffix(".bad").exists()
+    assert wechat.services.metrics.spool_pending._value.get() == 0  # set aside: not waiting
     async with wechat.sessionmaker() as session:
         assert (await session.scalars(select(InboundMessage.openid))).all() == ["oFine"]
