@@ -41,6 +41,7 @@ SENDER_LEASE_TTL = timedelta(seconds=60)
 # old belongs to a sender that is stuck even if its heartbeat still beats.
 CLAIM_TIMEOUT = timedelta(minutes=10)
 WINDOW = timedelta(hours=48)  # WeChat's customer-service window after the buyer's last action
+IN_FLIGHT = "in_flight"  # the reason of rows a sender held when it died or went silent
 
 _table = Delivery.__table__
 
@@ -129,6 +130,11 @@ async def record_results(session: AsyncSession, worker: str, results: list[Resul
 
     Rows with the same outcome share one ``UPDATE … WHERE id IN (…)`` (sent times are kept to
     the second), so a batch of 2,000 mostly identical results costs a handful of statements.
+
+    A row the sweep marked ``uncertain`` while this sender could not reach the database (its
+    lease lapsed during an outage) is still this sender's to settle with what it knows:
+    sent, failed or skipped. A retry ("pending") does not reopen it: a timed-out send may
+    have arrived, and uncertain rows are never resent.
     """
     groups: dict[tuple, list[int]] = defaultdict(list)
     for r in results:
@@ -136,9 +142,12 @@ async def record_results(session: AsyncSession, worker: str, results: list[Resul
         key = (r.status, r.reason, r.channel, r.errcode, r.attempts, r.next_attempt_at, sent_at)
         groups[key].append(r.id)
     for (status, reason, channel, errcode, attempts, next_at, sent_at), ids in groups.items():
+        ours = _table.c.status == CLAIMED
+        if status != PENDING:
+            ours = or_(ours, and_(_table.c.status == UNCERTAIN, _table.c.reason == IN_FLIGHT))
         await session.execute(
             update(_table)
-            .where(_table.c.id.in_(ids), _table.c.status == CLAIMED, _table.c.claimed_by == worker)
+            .where(_table.c.id.in_(ids), _table.c.claimed_by == worker, ours)
             .values(
                 status=status,
                 reason=reason,
@@ -173,7 +182,7 @@ async def mark_in_flight_uncertain(
             _table.c.status == CLAIMED,
             or_(_table.c.claimed_at < now - CLAIM_TIMEOUT, _table.c.claimed_by.not_in(live)),
         )
-        .values(status=UNCERTAIN, reason="in_flight")
+        .values(status=UNCERTAIN, reason=IN_FLIGHT)
     )
     return result.rowcount or 0
 

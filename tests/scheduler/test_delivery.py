@@ -10,7 +10,7 @@ from campaign_harness import Harness, assert_no_duplicates, config_for, iso
 from sqlalchemy import func, select, update
 
 from bot.models import Buyer, OutboundMessage
-from scheduler.delivery import claim_deliveries, mark_in_flight_uncertain
+from scheduler.delivery import Result, claim_deliveries, mark_in_flight_uncertain, record_results
 from scheduler.models import Delivery
 from scheduler.sender import Sender
 
@@ -219,6 +219,38 @@ async def test_rows_in_flight_when_a_sender_dies_become_uncertain_not_resent(har
         assert statuses == {"sent": 6, "uncertain": 4} and accounted(statuses, 10)
         assert len(h.sent_log()) == 6  # the uncertain rows were not sent again
         assert (await h.get(cid)).status == "done"
+
+
+async def test_a_sender_cut_off_past_its_lease_still_settles_what_it_knows(harness, clock, db_url):
+    async with harness(db_url) as h:
+        await h.add_buyers(3)
+        cid = await h.campaign(broadcast(clock))
+        await h.tick()
+        async with h.sm() as session, session.begin():
+            a, b, c = await claim_deliveries(session, "sender:cut-off", clock.now(), 3)
+        # It sent, then could not reach the database for over a minute: the sweep gave up on it.
+        clock.advance(seconds=61)
+        async with h.sm() as session, session.begin():
+            assert await mark_in_flight_uncertain(session, clock.now()) == 3
+        later = clock.now() + timedelta(minutes=1)
+        async with h.sm() as session, session.begin():  # the database is back: it records
+            await record_results(
+                session,
+                "sender:cut-off",
+                [
+                    Result(a.id, "sent", channel="custom", attempts=1, sent_at=clock.now()),
+                    Result(b.id, "failed", "errcode", "custom", 40003, 1),
+                    Result(c.id, "pending", "timeout", "custom", None, 1, next_attempt_at=later),
+                ],
+            )
+        assert await h.reasons(cid) == {
+            ("sent", None): 1,  # known: settled
+            ("failed", "errcode"): 1,  # known: settled
+            ("uncertain", "in_flight"): 1,  # a timeout may have arrived: never reopened
+        }
+        async with h.sm() as session, session.begin():  # another sender's results do nothing
+            await record_results(session, "sender:other", [Result(c.id, "sent", attempts=1)])
+        assert ("uncertain", "in_flight") in await h.reasons(cid)
 
 
 async def test_two_senders_never_claim_the_same_row(harness, clock, db_url):
