@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, case, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
@@ -64,15 +64,21 @@ def _upsert(dialect: str, interaction: bool, subscribed: bool | None, scene: boo
 
 
 @cache
-def _update(interaction: bool, subscribed: bool | None, scene: bool) -> Any:
+def _update(interaction: bool, subscribed: bool | None, scene: bool, late: bool = False) -> Any:
     """The same changes as :func:`_upsert` for a buyer already known, as a plain UPDATE.
 
     Tried first: an upsert makes the database build the whole 45-column new row (defaults
-    and all) only to find the conflict, which made it the costliest statement per message."""
+    and all) only to find the conflict, which made it the costliest statement per message.
+    `late`: a message handled after newer ones (from the spool, ``bot/spool.py``): the
+    interaction is dated when WeChat received it, and never moves a later one back."""
     c = BUYERS.c
     now = bindparam("now", type_=c.last_interaction_at.type)
     changes: dict[str, Any] = {}
-    if interaction:
+    if interaction and late:
+        at = bindparam("interaction_at", type_=c.last_interaction_at.type)
+        later = or_(c.last_interaction_at.is_(None), c.last_interaction_at < at)
+        changes["last_interaction_at"] = case((later, at), else_=c.last_interaction_at)
+    elif interaction:
         changes["last_interaction_at"] = now
     if subscribed is True:
         changes.update(subscribed=True, subscribed_at=now)
@@ -98,23 +104,28 @@ def touch_buyer(
     interaction: bool = True,
     subscribed: bool | None = None,
     qr_scene: str | None = None,
+    interaction_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Create or update the buyer for one inbound message; returns the whole row.
 
     `subscribed` is True for a follow, False for an unfollow, None for anything else; a follow
-    through a parametric QR code passes its scene (a later follow without one keeps it)."""
+    through a parametric QR code passes its scene (a later follow without one keeps it).
+    `interaction_at`: for a message handled late, when WeChat received it (else `now`)."""
     # No parameter named like a column the UPDATE does not set: Core would add it to SET.
     changes: dict[str, Any] = {"match_openid": openid, "now": now}
     if qr_scene:
         changes["qr_scene"] = qr_scene
-    known = run(conn, _update(interaction, subscribed, bool(qr_scene)), changes)
+    late = interaction_at is not None
+    if late:
+        changes["interaction_at"] = interaction_at
+    known = run(conn, _update(interaction, subscribed, bool(qr_scene), late), changes)
     if known:
         return known[0]
     stmt = _upsert(conn.dialect.name, interaction, subscribed, bool(qr_scene))
     params = {
         "openid": openid,
         "first_seen_at": now,
-        "last_interaction_at": now if interaction else None,
+        "last_interaction_at": (interaction_at or now) if interaction else None,
         # Someone who writes to the account follows it (WeChat only relays followers).
         "subscribed": subscribed is not False,
         "subscribed_at": now if subscribed else None,

@@ -150,6 +150,9 @@ class Handling:
             subscribed=_subscription(event_name),
             qr_scene=_scene(message, event_name),
         )
+        sent_at = utc_from_epoch(raw.get("CreateTime"))
+        if late:  # the 48-hour window opened when WeChat received it, not at the replay
+            buyer["interaction_at"] = min(sent_at, now) if sent_at else now
         claim = partial(
             _claim,
             inbound=dict(
@@ -158,7 +161,7 @@ class Handling:
                 msg_type=msg_type,
                 event=event_name,
                 content=_content(message),
-                wechat_created_at=utc_from_epoch(raw.get("CreateTime")),
+                wechat_created_at=sent_at,
                 now=now,
             ),
             buyer=buyer,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.handling import NotStored
-from bot.models import InboundMessage, OutboundMessage
+from bot.models import Buyer, InboundMessage, OutboundMessage
 from bot.spool import Spool, SpoolError
 from bot.webhook import WEBHOOK
 
@@ -44,13 +44,15 @@ async def _until(condition, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def test_a_database_outage_loses_no_message(make_wechat, fake_wechat, own_pg):
+async def test_a_database_outage_loses_no_message(make_wechat, fake_wechat, own_pg, clock):
     wechat = await make_wechat(database={"url": own_pg.url}, wechat=fake_wechat.wechat_config())
     hook = wechat.app[WEBHOOK]
     assert "会员" in (await wechat.send_text("oAlice", "会员") or "")  # all well: answered at once
     for openid in ("oAlice", "oBob"):
         fake_wechat.open_window(openid)  # they wrote: their 48-hour windows are open
 
+    clock.advance(minutes=5)
+    outage_at = clock.now()
     await own_pg.down()
     during = [
         wechat.signer.text("oBob", "会员"),
@@ -66,6 +68,7 @@ async def test_a_database_outage_loses_no_message(make_wechat, fake_wechat, own_
     assert len(hook.spool.pending()) == 3
     assert wechat.services.metrics.spool_pending._value.get() == 3  # an operator sees them wait
 
+    clock.advance(minutes=10)  # the database is back ten minutes later
     await own_pg.up()
 
     async def spool_empty() -> bool:  # and said so on /metrics
@@ -83,12 +86,17 @@ async def test_a_database_outage_loses_no_message(make_wechat, fake_wechat, own_
                 select(OutboundMessage.purpose).where(OutboundMessage.openid == "oBob")
             )
         ).all()
+        windows = dict(
+            (await session.execute(select(Buyer.openid, Buyer.last_interaction_at))).all()
+        )
     # Each message once — the retry spooled twice counts once — and handled to the end.
     assert sorted(rows) == [
         ("oAlice", "会员", "done"),
         ("oAlice", "你好", "done"),
         ("oBob", "会员", "done"),
     ]
+    # Their 48-hour windows opened when WeChat received the messages, not at the replay.
+    assert windows == {"oAlice": outage_at, "oBob": outage_at}
     assert late == ["deferred_reply"]  # Bob's reply went by the customer-service API …
     [sent] = fake_wechat.messages("oBob")
     assert "会员" in sent["content"] or "等级" in sent["content"]  # … and reached him, once
@@ -172,3 +180,33 @@ async def test_a_spooled_message_refused_while_the_database_answers_is_set_aside
     assert wechat.services.metrics.spool_pending._value.get() == 0  # set aside: not waiting
     async with wechat.sessionmaker() as session:
         assert (await session.scalars(select(InboundMessage.openid))).all() == ["oFine"]
+
+
+async def test_a_replayed_message_dates_the_window_when_wechat_received_it(
+    make_wechat, db_url, clock, monkeypatch
+):
+    import bot.webhook
+
+    monkeypatch.setattr(bot.webhook, "SPOOL_POLL_S", 3600)  # rounds driven by the test
+    wechat = await make_wechat(database={"url": db_url})
+    hook = wechat.app[WEBHOOK]
+
+    async def last_interaction(openid):
+        async with wechat.sessionmaker() as session:
+            return await session.scalar(
+                select(Buyer.last_interaction_at).where(Buyer.openid == openid)
+            )
+
+    await wechat.send_text("oEarly", "你好")
+    await wechat.send_text("oLater", "你好")
+    clock.advance(minutes=5)
+    received = clock.now()
+    for openid in ("oEarly", "oLater"):  # as if the database had been down at that moment
+        hook.spool.put(wechat.signer.text(openid, "会员")[1].decode())
+    clock.advance(minutes=10)
+    await wechat.send_text("oLater", "在吗")  # oLater wrote again before the replay
+    later = clock.now()
+    clock.advance(minutes=1)
+    assert await hook.replay_spool() == 2
+    assert await last_interaction("oEarly") == received  # not the replay's time
+    assert await last_interaction("oLater") == later  # a newer interaction is not moved back
