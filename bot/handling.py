@@ -166,10 +166,7 @@ class Handling:
             ),
             buyer=buyer,
         )
-        try:  # inline, not through _store: this runs for every message
-            inbound_id, buyer_row = await self.writer.run(claim)
-        except Exception as exc:
-            raise NotStored(f"{type(exc).__name__}: {exc}") from exc
+        inbound_id, buyer_row = await self._store(claim)
         if inbound_id is None:
             self.metrics.dedup_hits.inc()
             stored = await self.replay(key, deadline, abandoned_before=now - self.abandon_after)
@@ -227,6 +224,7 @@ class Handling:
             return None
 
     async def _store(self, claim: Any) -> tuple[int | None, dict[str, Any] | None]:
+        """Run a claim (or takeover) in the writer; NotStored if the database refused it."""
         try:
             return await self.writer.run(claim)
         except Exception as exc:

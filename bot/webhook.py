@@ -113,6 +113,8 @@ class Webhook:
         the rest."""
         pending = await asyncio.to_thread(self.spool.pending)
         self.metrics.spool_pending.set(len(pending))
+        if not pending:  # the usual round: one look at an empty folder
+            return 0
         handled = await self._hand_back(pending)
         if handled:
             log.info("handled %d spooled messages", handled)

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, and_, delete, func, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -144,13 +155,17 @@ async def delete_segment(session: AsyncSession, name: str) -> None:
 
 async def count_segment(session: AsyncSession, spec: dict[str, Any], now: datetime) -> Counts:
     """How many buyers match `spec` now, reachable and in the window (one scan, three counts)."""
+    return await _counts(session, compile_segment(spec, now), now)
+
+
+async def _counts(session: AsyncSession, where: ColumnElement[bool], now: datetime) -> Counts:
     reachable = and_(Buyer.subscribed.is_(True), Buyer.opted_out.is_(False))
     in_window = and_(reachable, Buyer.last_interaction_at > now - WINDOW)  # as the sender
     matching, can, window = (
         await session.execute(
             select(func.count(), func.count().filter(reachable), func.count().filter(in_window))
             .select_from(Buyer)
-            .where(compile_segment(spec, now))
+            .where(where)
         )
     ).one()
     return Counts(int(matching), int(can or 0), int(window or 0))
@@ -160,12 +175,10 @@ async def preview_segment(
     session: AsyncSession, spec: dict[str, Any], now: datetime, sample_size: int = 10
 ) -> Preview:
     """The segment's counts and the first `sample_size` buyers it matches (by id)."""
-    counts = await count_segment(session, spec, now)
+    where = compile_segment(spec, now)
+    counts = await _counts(session, where, now)
     sample = await session.scalars(
-        select(Buyer)
-        .where(compile_segment(spec, now))
-        .order_by(Buyer.id)
-        .limit(max(0, sample_size))
+        select(Buyer).where(where).order_by(Buyer.id).limit(max(0, sample_size))
     )
     return Preview(counts, list(sample))
 
