@@ -247,9 +247,10 @@ async def pick_field(ctx: Context) -> Reply:
     field = _field_named(word)
     if field is None:
         return _turn(ctx, Reply(ctx.render("card_edit_pick", fields=CARD.fields, unknown=True)))
-    # The card's other fields count as answered: the engine asks this one (and any still
-    # empty), then shows the card for confirmation.
-    values = {k: v for k, v in card_values(ctx.buyer).items() if k != field.key}
+    # Every other field counts as answered, an empty (skipped) one as skipped: the engine
+    # asks exactly this one, then shows the card for confirmation.
+    filled = card_values(ctx.buyer)
+    values = {f.key: filled.get(f.key) for f in CARD.fields if f.key != field.key}
     update_state(state, ctx.now(), values=values, history=[], step=field.key, attempts=0)
     return _turn(ctx, Reply(engine.prompt(ctx, CARD, field)))
 
