@@ -23,15 +23,18 @@ How a message is matched, cheapest first, at most once per message (the result i
    for confirmation instead of acting.
 4. Close misspellings of a command keyword, for short messages outside a dialog only: a
    pinyin keyboard's typos are homophones (退定, 会圆, 直拨, 名判), so the text is compared
-   with the keywords by their pinyin (pypinyin), exactly or within a small edit distance
+   with the keywords by their toneless pinyin, exactly or within a small edit distance
    (rapidfuzz). A near miss of 退订 is never acted on: it is ``opt_out_unsure``.
 
-Why these libraries: pypinyin (maintained, pure Python, dictionary bundled) turns homophone
-typos into equal strings, which no character-level fuzzy ratio can do for two-character
-words; rapidfuzz (maintained, C++) scores the remaining near misses in microseconds.
-jieba was considered and not used: the phrases here are matched as substrings of short
-messages, so word segmentation adds nothing but a second of start-up, tens of megabytes and
-a library without a release since 2020.
+Why these libraries: rapidfuzz (maintained, C++ core, ~4 MB) scores near misses in
+microseconds; on pinyin it also catches the homophone typos that no character-level ratio
+can see in two-character words. The pinyin comes from ``bot/data/pinyin.json`` (the 3,755
+common characters by syllable, 16 KB), generated with pypinyin by
+``scripts/pinyin_table.py``: pypinyin itself, loaded in the server, cost ~60 MB of RSS per
+process, which the webhook's idle-memory budget cannot spare. jieba was considered and not
+used: the phrases are matched as substrings of short messages, so word segmentation adds
+nothing but a second of start-up, tens of megabytes and a library without a release since
+2020.
 
 Inside a dialog (a card question waiting for an answer) a phrasing counts only when the
 text asks something (吗, 什么, 怎么, ？ …) or its rule is marked ``anywhere`` (opt-out and the
@@ -45,13 +48,14 @@ configuration and are matched in ``handlers/faq.py``.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from bot.routing import TEXT_TYPES, Filter, normalize
@@ -161,8 +165,17 @@ FUZZY_MAX_CHARS = 6  # longer messages are sentences: the table, not a guess, mu
 FUZZY_CUTOFF = 88.0  # "mingpan" ~ "mingpian" (93); "huiying" !~ "huiyuan" (86)
 
 
+PINYIN_FILE = Path(__file__).resolve().parent.parent / "bot" / "data" / "pinyin.json"
+_SYLLABLE = {
+    ch: syllable
+    for syllable, chars in json.loads(PINYIN_FILE.read_text(encoding="utf-8")).items()
+    for ch in chars
+}
+
+
 def _pinyin(text: str) -> str:
-    return "".join(lazy_pinyin(text))
+    """Toneless pinyin of the common characters in `text` (a rare one stays as it is)."""
+    return "".join(_SYLLABLE.get(ch, ch) for ch in text)
 
 
 _FUZZY_PINYIN = {_pinyin(word): meaning for word, meaning in FUZZY_WORDS.items()}
