@@ -9,7 +9,7 @@ answers the rest: 怎么退订, 不想收到推送, 我是什么会员, 下次�
     async def tier_card(ctx): ...
 
 How a message is matched, cheapest first, at most once per message (the result is kept on
-``ctx.notes["intent"]`` and the text's analysis in an LRU cache):
+``ctx.notes`` and the text's analysis in an LRU cache):
 
 1. The text is normalised (``bot.routing.normalize``) and stripped of punctuation and
    spaces; whole-message rules (greetings) also drop trailing particles (吗 呢 啊 吧 …).
@@ -108,12 +108,15 @@ RULES: tuple[Rule, ...] = (
     Rule("opt_in", ("恢复推送", "重新订阅", "恢复订阅", "继续推送", "打开推送", "开启推送",
                     "想收到推送", "我要订阅", "帮我订阅", "怎么订阅", "接收推送"),
          ("不想", "不要", "别")),
-    Rule("person", ("人工", "客服", "真人", "老板", "负责人", "店主", "掌柜", "有人吗",
+    # 老板 alone is how buyers address the supplier ("老板，有新款吗"): no request for a person.
+    Rule("person", ("人工", "客服", "真人", "找老板", "老板在", "叫老板", "联系老板", "老板呢",
+                    "找负责人", "找你们负责人", "负责人在", "店主在", "掌柜的在", "掌柜在", "有人吗",
                     "有人在吗", "在吗", "找人", "业务员", "工作人员", "联系你们", "打电话给我",
                     "给我回电话", "电话联系")),
     Rule("edit_card", ("改名片", "改一下名片", "改下名片", "换个名片", "换名片", "更新名片",
                        "修改名片", "名片写错", "名片填错", "名片有误", "名片不对", "改资料",
-                       "修改资料", "改下资料", "改一下资料", "更新资料", "资料写错", "资料填错", "资料有误", "改手机号",
+                       "修改资料", "改下资料", "改一下资料", "更新资料", "资料写错", "资料填错",
+                       "资料有误", "改手机号",
                        "换手机号", "改电话", "换电话", "改称呼", "改地址", "改店名"), ("交换名片",), anywhere=True),
     Rule("show_card", ("我的名片", "看名片", "看下名片", "看看名片", "看一下名片", "看看我的名片",
                        "查看名片", "名片信息", "我填的资料", "看看我的资料", "查看资料",
@@ -246,11 +249,11 @@ def match(text: str, in_dialog: bool = False) -> Intent | None:
 
 def intent_of(ctx: Context) -> Intent | None:
     """The message's intent, worked out once per message."""
-    if "intent" not in ctx.notes:
-        ctx.notes["intent"] = (
-            match(ctx.text, ctx.dialog_state is not None) if ctx.text is not None else None
-        )
-    return ctx.notes["intent"]
+    in_dialog = ctx.dialog_state is not None  # a handler may end the dialog meanwhile
+    key = "intent:dialog" if in_dialog else "intent"
+    if key not in ctx.notes:
+        ctx.notes[key] = match(ctx.text, in_dialog) if ctx.text is not None else None
+    return ctx.notes[key]
 
 
 def intent(*names: str) -> Filter:

@@ -97,5 +97,6 @@ PHRASINGS: list[tuple[str, str]] = [
     ("M码还有吗", "not_understood"), ("上次那个裙子多少钱", "not_understood"),
     ("你们在哪个市场", "not_understood"), ("[图片]款式", "not_understood"),
     ("123", "not_understood"), ("？？？", "not_understood"), ("汇款账号发我", "not_understood"),
-    ("会员店在哪", "not_understood"), ("这个颜色好看", "not_understood"),
+    ("会员店在哪", "not_understood"), ("老板，有新款吗", "not_understood"),
+    ("老板这个多少钱", "not_understood"), ("这个颜色好看", "not_understood"),
 ]  # fmt: skip
