@@ -13,9 +13,10 @@ How a message is matched, cheapest first, at most once per message (the result i
 
 1. The text is normalised (``bot.routing.normalize``) and stripped of punctuation and
    spaces; whole-message rules (greetings) also drop trailing particles (吗 呢 啊 吧 …).
-2. Courtesy: a message made only of thanks/acknowledgement/goodbye words, forms of address
-   (老板, 亲) and emoji (including WeChat's ``[强]``-style emoji) is ``courtesy`` with its
-   kind (thanks, toil, bye, ack).
+2. Greetings (the table's ``whole`` rules: 你好, 在不在) answer with help; then courtesy:
+   a message made only of thanks/acknowledgement/goodbye words, forms of address (老板, 亲)
+   and emoji (including WeChat's ``[强]``-style emoji) is ``courtesy`` with its kind
+   (thanks, toil, bye, ack).
 3. ``RULES`` is tried in order; a rule matches when one of its phrases occurs in the text
    and none of its ``unless`` phrases does. The ``unless`` lists carry the refusals:
    不要退订 / 别退订 are no opt-out, 退订单 is about an order. A phrasing that may mean an
