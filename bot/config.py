@@ -199,6 +199,32 @@ class CampaignsConfig(Section):
     timezone: str = "Asia/Shanghai"
 
 
+class FaqEntry(Section):
+    """One ``[[faq]]`` entry: a buyer's message containing any of `keywords` gets `answer`.
+
+    The answer is plain text sent as written (not a template). These entries stand in for
+    the admin's keyword auto-replies until those exist; see ``handlers/faq.py``."""
+
+    topic: str = Field(min_length=1, max_length=32)
+    keywords: list[str] = Field(min_length=1)
+    answer: str = Field(min_length=1, max_length=600)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_not_blank(cls, v: list[str]) -> list[str]:
+        words = [w.strip() for w in v]
+        if any(not w for w in words):
+            raise ValueError("a keyword is empty")
+        return words
+
+    @field_validator("topic", "answer")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+
 class Config(Section):
     server: ServerConfig = ServerConfig()
     wechat: WeChatConfig
@@ -208,6 +234,20 @@ class Config(Section):
     tiers: TiersConfig = TiersConfig()
     orders: OrdersConfig = OrdersConfig()
     campaigns: CampaignsConfig = CampaignsConfig()
+    faq: list[FaqEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _faq_keywords_unique(self) -> Config:
+        seen: dict[str, str] = {}
+        for entry in self.faq:
+            for word in entry.keywords:
+                folded = word.lower()
+                if folded in seen and seen[folded] != entry.topic:
+                    raise ValueError(
+                        f"faq: keyword {word!r} is in both {seen[folded]!r} and {entry.topic!r}"
+                    )
+                seen[folded] = entry.topic
+        return self
 
 
 # Environment variables that override secrets (and the database URL, which often holds one).

@@ -1,7 +1,11 @@
 """What the bot does for buyers: one router per module, tried in the order listed here.
 
 Order matters: global commands that work anywhere (even in the middle of a form) come
-before the form's own routers, and the help reply is the fallback when nothing matches.
+before the form's own routers; what only makes sense outside a form (FAQ answers, a request
+for a person, courtesy) comes after them, so 好的 answering the card's consent notice is the
+card's. What nothing answers is handed off (``handlers/handoff.py``: the help reply today,
+the staff inbox later). Natural phrasings reach the same handlers through the ``intent``
+filter of ``handlers/intents.py``.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from bot.context import Services
 from bot.dispatch import Dispatcher
 from bot.forms.store import load_dialog_state
-from handlers import card, live, membership, optout, welcome
+from handlers import card, faq, handoff, live, membership, optout, smalltalk, welcome
 from handlers import help as help_
 
 
@@ -26,8 +30,11 @@ def build_dispatcher(services: Services) -> Dispatcher:
             help_.router,
             card.router,
             card.form_router,
+            faq.router,  # 发货 in a question beats 客服 in the same one
+            handoff.router,  # a request for a person
+            smalltalk.router,
         ],
-        fallback=help_.fallback,
+        fallback=handoff.fallback,
         state_loader=load_dialog_state,
         reply_hooks=[
             card.offer_to_continue,

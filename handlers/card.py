@@ -26,6 +26,7 @@ from bot.forms.fields import Field, Form, Invalid
 from bot.forms.store import ACTIVE, PAUSED, FormState, end_form, start_form, update_state
 from bot.orders import match_orders_for_buyer
 from bot.routing import Router, dialog, normalize
+from handlers.intents import intent
 
 router = Router("card")
 form_router = Router("card_form")
@@ -118,6 +119,7 @@ def _needs_consent(ctx: Context) -> bool:
 
 
 @router.text(keywords=ENTRY_WORDS)
+@router.text(intent("card"))
 @router.click(MENU_KEY)
 async def exchange_cards(ctx: Context) -> Reply:
     """名片: consent first, then the fields still missing; a finished card is shown."""
@@ -164,6 +166,7 @@ async def restart_card(ctx: Context) -> Reply:
 
 
 @router.text(keywords=SHOW_WORDS)
+@router.text(intent("show_card"))
 async def show_card(ctx: Context) -> Reply:
     if not card_values(ctx.buyer):
         return Reply(ctx.render("card_none"))
@@ -171,6 +174,7 @@ async def show_card(ctx: Context) -> Reply:
 
 
 @router.text(keywords=EDIT_WORDS)
+@router.text(intent("edit_card"))
 async def edit_card(ctx: Context) -> Reply:
     """修改名片: pick a field by number or name, answer it, confirm the card again."""
     if _needs_consent(ctx):
@@ -180,6 +184,7 @@ async def edit_card(ctx: Context) -> Reply:
 
 
 @router.text(keywords=DELETE_WORDS)
+@router.text(intent("delete_card"))
 async def delete_data(ctx: Context) -> Reply:
     await start_form(ctx.session, ctx.buyer, CARD.name, "delete_confirm", ctx.now())
     return _turn(ctx, Reply(ctx.render("card_delete_confirm")))
@@ -247,9 +252,10 @@ async def pick_field(ctx: Context) -> Reply:
     field = _field_named(word)
     if field is None:
         return _turn(ctx, Reply(ctx.render("card_edit_pick", fields=CARD.fields, unknown=True)))
-    # The card's other fields count as answered: the engine asks this one (and any still
-    # empty), then shows the card for confirmation.
-    values = {k: v for k, v in card_values(ctx.buyer).items() if k != field.key}
+    # Every other field counts as answered, an empty (skipped) one as skipped: the engine
+    # asks exactly this one, then shows the card for confirmation.
+    filled = card_values(ctx.buyer)
+    values = {f.key: filled.get(f.key) for f in CARD.fields if f.key != field.key}
     update_state(state, ctx.now(), values=values, history=[], step=field.key, attempts=0)
     return _turn(ctx, Reply(engine.prompt(ctx, CARD, field)))
 

@@ -1,21 +1,19 @@
-"""Help: the keyword 帮助 and the fallback for anything the bot does not understand."""
+"""Help: the keyword 帮助 (and 你能做什么, 怎么用, greetings such as 你好) answers with the menu.
+
+What the bot does not understand is handed off in ``handlers/handoff.py``, which answers with
+this same menu for now."""
 
 from __future__ import annotations
 
 from bot.context import Context, Reply
 from bot.routing import Router
+from handlers.intents import intent
 
 router = Router("help")
 
 
 @router.click("HELP")
+@router.text(intent("help"))
 @router.text(keywords=("帮助", "help", "?", "？", "菜单"))
 async def help_reply(ctx: Context) -> Reply:
-    return Reply(ctx.render("help"))
-
-
-async def fallback(ctx: Context) -> Reply:
-    """Anything unrecognised: events get no answer, messages get the help text."""
-    if ctx.msg_type == "event":
-        return Reply.nothing()
     return Reply(ctx.render("help"))

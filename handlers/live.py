@@ -1,4 +1,5 @@
-"""Livestreams as the buyer meets them: 直播 tells the next one, 预约 / 提醒我 RSVPs.
+"""Livestreams as the buyer meets them: 直播 tells the next one, 预约 / 提醒我 RSVPs (and
+their phrasings: 下次直播什么时候, 开播提醒我).
 
 直播 answers with the livestream on air (started in the last two hours) if there is one,
 otherwise the next scheduled one. An RSVP is recorded for the next livestream campaign (idempotent: asking twice keeps one
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context, Reply
 from bot.routing import Router
+from handlers.intents import intent
 from scheduler.campaigns import add_rsvp, next_livestream
 from scheduler.models import DONE, LIVESTREAM, RUNNING, SCHEDULED, Campaign, Rsvp
 
@@ -55,6 +57,7 @@ def _shown(ctx: Context, campaign: Campaign) -> dict[str, str]:
 
 @router.click("LIVE")
 @router.text(keywords=LIVE_WORDS)
+@router.text(intent("live"))
 async def next_live(ctx: Context) -> Reply:
     on_air = await livestream_on_air(ctx.session, ctx.now())
     if on_air is not None:
@@ -67,6 +70,7 @@ async def next_live(ctx: Context) -> Reply:
 
 
 @router.text(keywords=RSVP_WORDS)
+@router.text(intent("rsvp"))
 async def rsvp(ctx: Context) -> Reply:
     campaign = await next_livestream(ctx.session, ctx.now())
     if campaign is None:

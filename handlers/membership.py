@@ -1,6 +1,6 @@
 """Membership as the buyer meets it: the tier card, the badge on replies, waiting notices.
 
-会员 / 等级 / 权益 / 我的等级 answer with the tier card (tier, perks, progress to the next
+会员 / 等级 / 权益 / 我的等级 (and phrasings: 我是什么会员, 怎么升级) answer with the tier card (tier, perks, progress to the next
 tier in money or orders); a buyer without a tier is told how to earn one. Two reply hooks
 make the tier felt in every exchange: a waiting notice (a tier change that could not be
 sent) is added to whatever the bot answers, and members' replies carry their badge
@@ -18,6 +18,7 @@ from bot.context import Context, Reply
 from bot.routing import Router
 from bot.tier_notices import mark_stored_notices_delivered
 from bot.tiers import Ladder, refresh_buyer_tier
+from handlers.intents import intent
 
 router = Router("membership")
 
@@ -42,6 +43,7 @@ def _local_date(ctx: Context, moment: datetime | None) -> str | None:
 
 @router.click("MEMBERSHIP")
 @router.text(keywords=KEYWORDS)
+@router.text(intent("tier"))
 async def tier_card(ctx: Context) -> Reply:
     buyer = ctx.buyer
     now = ctx.now()

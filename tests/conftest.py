@@ -180,7 +180,10 @@ def make_config(sqlite_url, tmp_path) -> Callable[..., Config]:
             "database": {"url": sqlite_url},
         }
         for name, values in sections.items():
-            data.setdefault(name, {}).update(values)
+            if isinstance(values, list):  # an array of tables, e.g. faq=[{...}]
+                data[name] = values
+            else:
+                data.setdefault(name, {}).update(values)
         return parse_config(data, env={})
 
     return build

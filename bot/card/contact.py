@@ -18,6 +18,18 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
 URL = re.compile(r"https?://|www\.", re.I)
 ONLY_SYMBOLS = re.compile(r"^[\W_\d]+$")
+# A contact detail inside a sentence: its label ("手机", "微信号") with the number or id after
+# it, or a bare mobile number. Its words are not the buyer's interests or channels.
+CONTACT_IN_TEXT = re.compile(
+    r"(?:(?:手机号?码?|电话号?码?|联系电话|联系方式|微信号?|vx|wx|qq)\s*(?:是|:|：)?\s*"
+    r"[A-Za-z0-9_+\-][A-Za-z0-9_+\- ]{4,}[A-Za-z0-9_])|" + PHONE_IN_TEXT.pattern,
+    re.I,
+)
+# What buyers answer a consent notice or a confirmation with: never a name.
+REPLY_WORDS = frozenset(
+    {"同意", "我同意", "同意了", "好", "好的", "好滴", "可以", "行", "ok", "okay", "yes", "嗯",
+     "嗯嗯", "没问题", "确认", "确定", "对", "是", "是的", "收到", "谢谢", "不同意", "不要", "no"}
+)  # fmt: skip
 
 
 def parse_phone(text: str) -> str | Invalid:
@@ -46,6 +58,11 @@ def find_phone(text: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def without_contacts(text: str) -> str:
+    """`text` with its phone numbers and labelled contact ids blanked out."""
+    return CONTACT_IN_TEXT.sub(" ", normalize(text))
+
+
 def _plain_text(text: str, max_len: int, reason: str) -> str | Invalid:
     t = re.sub(r"\s+", " ", text.strip().strip("。.!！~～"))
     if not t or ONLY_SYMBOLS.match(t) or URL.search(t):
@@ -62,6 +79,8 @@ def parse_display_name(text: str) -> str | Invalid:
         r"^(你?好[,，!！]?)?(我(的名字)?(叫|是|姓)|叫我|喊我|称呼我?|名字(叫|是)?)[:：]?", "", t
     )
     t = re.sub(r"(就行|就好|就可以|即可|吧|哈|啊|呀)+[。.!！]*$", "", t)
+    if normalize(t).strip("。.!！~～") in REPLY_WORDS:
+        return Invalid("name")  # "同意" said once more to the notice is not how to call them
     if re.search(r"[,，。;；?？]", t.strip("。")):
         return Invalid("name")  # a sentence, not a name
     return _plain_text(t, 20, "name")

@@ -3,7 +3,8 @@
 The extractor only fills what it recognises with confidence: a business-type word, category
 words, an amount with a unit (or after 拿货/进货/采购), a place name that is not an everyday
 word, a mobile number, a name introduced by 我叫 / 叫我 / 我姓. Company names are never
-guessed. The form engine asks for whatever is left.
+guessed, and contact details ("手机138…", "微信号abc") are read as a phone number only,
+never as product or channel words. The form engine asks for whatever is left.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS, fold
-from bot.card.contact import PHONE_IN_TEXT, find_phone
+from bot.card.contact import PHONE_IN_TEXT, find_phone, without_contacts
 from bot.card.regions import resolve_region
 from bot.card.volume import parse_volume
 from bot.routing import normalize
@@ -77,6 +78,9 @@ def extract_card(text: str, categories: Sequence[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if m := NAME_IN_TEXT.search(text.strip()):
         found["display_name"] = m.group(1)
+    phone = find_phone(text)
+    # "手机13812345678" names no 数码 interest, "微信号abc" no 微信 channel.
+    text = without_contacts(text)
     if business_type := _business_type(text):
         found["business_type"] = business_type
     if channels := _channels(text):
@@ -88,6 +92,6 @@ def extract_card(text: str, categories: Sequence[str]) -> dict[str, Any]:
     place = resolve_region(PHONE_IN_TEXT.sub(" ", text), strict=True)
     if place is not None and place.city is not None:
         found["region"] = [place.province, place.city]
-    if phone := find_phone(text):
+    if phone:
         found["phone"] = phone
     return found

@@ -2,10 +2,11 @@
 
 For a state sitting on a field it handles, in this order: the global words (取消/退出 pause
 and keep what was given, 继续 repeats the question, 上一步 goes back, 跳过 skips an optional
-field — or a required one after `max_attempts` failed answers), then a sentence that answers
-several fields at once (the form's extractor), then the field's own parser. A refused answer
-gets the complaint and the same question again; after `max_attempts` failures the buyer is
-offered to skip. The buyer's other commands never reach the engine: the dispatcher's
+field — or a required one after `max_attempts` failed answers or refused skips), then a
+sentence that answers several fields at once (the form's extractor), then the field's own
+parser. A refused answer gets the complaint and the same question again; after
+`max_attempts` failures the buyer is offered a way out: skip the field, or leave now and
+finish later. The buyer's other commands never reach the engine: the dispatcher's
 routers answer them first (see ``handlers/__init__.py``).
 
 All wording comes from the form's templates (``<form>_invalid``, ``<form>_skip_offer`` …).
@@ -96,9 +97,14 @@ async def answer(ctx: Context, form: Form, state: FormState) -> Reply:
         return Reply(prompt(ctx, form, back_to))
     if word in SKIP_WORDS:
         if field.required and state.attempts < max_attempts:
-            return Reply(
-                ctx.render(form.template("required"), field=field) + "\n" + prompt(ctx, form, field)
-            )
+            # A refused skip is a try like a wrong answer: after `max_attempts` the buyer is
+            # offered a way out (skip for now, or leave and finish later), never a loop.
+            update_state(state, now, attempts=state.attempts + 1)
+            parts = [ctx.render(form.template("required"), field=field)]
+            if state.attempts >= max_attempts:
+                parts.append(ctx.render(form.template("skip_offer"), field=field))
+            parts.append(prompt(ctx, form, field))
+            return Reply("\n".join(parts))
         update_state(
             state,
             now,

@@ -213,6 +213,9 @@ def test_phone_is_a_mainland_mobile_number(text, expected):
         ("我姓李", "李"), ("小陈吧", "小陈"), ("Amy", "Amy"),
         ("我在淘宝卖女装，每月拿货5万左右，广州的", Invalid("name")), ("123", Invalid("name")),
         ("http://spam.example", Invalid("name")), ("长" * 21, Invalid("name_long")),
+        # what a buyer says to the consent notice or a confirmation is no name
+        ("同意", Invalid("name")), ("好的", Invalid("name")), ("我同意", Invalid("name")),
+        ("OK", Invalid("name")), ("确认", Invalid("name")), ("谢谢", Invalid("name")),
     ],
 )  # fmt: skip
 def test_display_name_takes_the_name_without_the_phrase_around_it(text, expected):
@@ -262,6 +265,11 @@ def test_one_sentence_fills_type_interests_volume_and_region():
           "volume": [30000, 50000], "phone": "13812345678"}),
         ("王姐", {}),
         ("我是东方甄选的粉丝", {}),  # an everyday word that is also a place is not a region
+        # contact details are not interests or channels ("手机" is a 数码 word)
+        ("做女装的，手机13812345678", {"interests": ["女装"], "phone": "13812345678"}),
+        ("我的手机号是 138-1234-5678", {"phone": "13812345678"}),
+        ("微信号meimei88，卖童装", {"interests": ["童装"]}),
+        ("卖手机壳的，电话13812345678", {"interests": ["数码"], "phone": "13812345678"}),
     ],
 )  # fmt: skip
 def test_extractor_fills_only_what_it_recognises(text, expected):

@@ -135,9 +135,9 @@ async def test_skip_is_for_optional_fields_and_offered_after_three_failures(wech
     assert "哪种生意" in await wechat.send_text("oSkip", "跳过")  # company is optional
     refused = await wechat.send_text("oSkip", "跳过")  # business type is required
     assert "需要填写" in refused and "哪种生意" in refused
-    wrong = await say(wechat, "oSkip", "随便", "嗯嗯", "不知道")
+    wrong = await say(wechat, "oSkip", "随便", "嗯嗯")  # the refused 跳过 counts as a try
     assert all("没认出是哪种生意" in r for r in wrong)
-    assert "先跳过这一项" not in wrong[1] and "回复「跳过」先跳过这一项" in wrong[2]
+    assert "先跳过这一项" not in wrong[0] and "回复「跳过」先跳过这一项" in wrong[1]
     assert "哪些渠道" in await wechat.send_text("oSkip", "跳过")
     b = await buyer(wechat, "oSkip")
     assert b.company is None and b.business_type is None
@@ -231,6 +231,40 @@ async def test_edit_changes_one_field_and_confirms_again(wechat):
     assert "名片交换成功" in await wechat.send_text("oEdit", "确认")
     b = await buyer(wechat, "oEdit")
     assert b.phone == "13912345678" and b.company == "美美服饰"
+
+
+async def test_editing_one_field_asks_only_that_field_though_others_were_skipped(wechat):
+    # Company, channels, volume, phone and account skipped; then 修改名片 → 1 → 张姐.
+    answers = ["王姐", "跳过", "1", "跳过", "女装", "跳过", "广州", "跳过", "跳过", "确认"]
+    await say(wechat, "oEdit2", "名片", "同意", *answers)
+    assert "称呼" in await wechat.send_text("oEdit2", "修改名片")
+    assert "怎么称呼您" in await wechat.send_text("oEdit2", "1")
+    card = await wechat.send_text("oEdit2", "张姐")
+    assert "信息对吗" in card and "称呼：张姐" in card
+    assert "公司或店铺" not in card and "哪些渠道" not in card
+    assert "名片交换成功" in await wechat.send_text("oEdit2", "确认")
+    b = await buyer(wechat, "oEdit2")
+    assert (b.display_name, b.company, b.phone) == ("张姐", None, None)
+
+
+async def test_consent_words_are_never_taken_as_the_buyers_name(wechat):
+    await say(wechat, "oAgree", "名片", "好的")
+    again = await wechat.send_text("oAgree", "同意")
+    assert "怎么称呼您" in again
+    assert (await buyer(wechat, "oAgree")).display_name is None
+    assert "公司或店铺" in await wechat.send_text("oAgree", "王姐")
+    assert (await buyer(wechat, "oAgree")).display_name == "王姐"
+
+
+async def test_a_required_question_skipped_again_and_again_offers_a_way_out(wechat, clock):
+    await say(wechat, "oStuck", "名片", "同意")
+    first, second, third = await say(wechat, "oStuck", "跳过", "跳过", "跳过")
+    assert "需要填写" in first and "退出" not in first
+    assert "退出" not in second
+    assert "回复「退出」先离开" in third and "回复「名片」" in third
+    assert "已填的内容都保存了" in await wechat.send_text("oStuck", "退出")
+    clock.advance(days=2)
+    assert "怎么称呼您" in await wechat.send_text("oStuck", "名片")
 
 
 async def test_delete_erases_personal_fields_and_message_texts_keeping_counts(db_wechat):

@@ -51,6 +51,14 @@ async def test_the_tier_card_shows_tier_perks_and_progress_in_money(bot):
     assert "名片" not in reply
 
 
+async def test_the_progress_and_the_next_tiers_perks_are_separate_lines(bot):
+    # Seen by a buyer: "再采购 ¥94,570 升级钻石会员钻石会员权益：…" (one run-on sentence).
+    await set_buyer(bot, "oL", tier_key="gold", orders_12m=2, spend_12m=30000.0)
+    lines = (await bot.send_text("oL", "会员")).splitlines()
+    assert "再下 98 单升级钻石会员" in lines
+    assert any(line.startswith("钻石会员权益：") for line in lines)
+
+
 async def test_progress_is_told_in_orders_when_the_next_tier_counts_orders(bot):
     await set_buyer(bot, "oG", tier_key="gold", orders_12m=98, spend_12m=30000.0)
     assert "再下 2 单升级钻石会员" in await bot.send_text("oG", "等级")

@@ -1,0 +1,21 @@
+"""Courtesy and small talk: 谢谢, 好的, 收到, 辛苦了, 再见, 👍 🙏 get a short human answer.
+
+A message made only of such words and emoji (``handlers/intents.py`` decides) is answered
+from ``templates/messages/courtesy.j2`` by its kind (thanks, toil, bye, ack), never with the
+help menu. This router sits after the card's form router, so 好的 answering the card's
+consent notice or confirmation is the card's, not small talk. Nothing is stored.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context, Reply
+from bot.routing import Router
+from handlers.intents import intent, intent_of
+
+router = Router("smalltalk")
+
+
+@router.text(intent("courtesy"))
+async def courtesy(ctx: Context) -> Reply:
+    found = intent_of(ctx)
+    return Reply(ctx.render("courtesy", kind=found.kind if found else "ack"))
