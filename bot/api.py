@@ -118,9 +118,14 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
     return handle
 
 
+PUBLIC_ROUTES = web.AppKey("api_public_routes", set)
+
+
 @web.middleware
 async def _auth(request: web.Request, handler):
-    if request.path.endswith("/openapi.json"):
+    # By route identity: the path as written (``x%2Fopenapi.json``) or a segment named like
+    # a public route never matters, only which route the router chose.
+    if request.match_info.route in request.app[PUBLIC_ROUTES]:
         return await handler(request)
     expected = request.config_dict[CONFIG].api.token
     if not expected:
@@ -194,5 +199,5 @@ def setup(app: web.Application, route_sets: Sequence[ApiRoutes]) -> None:
     async def openapi(_request: web.Request) -> web.Response:
         return json_response(document)
 
-    api.router.add_get("/openapi.json", openapi)
+    api[PUBLIC_ROUTES] = {api.router.add_get("/openapi.json", openapi)}
     app.add_subapp("/api", api)
