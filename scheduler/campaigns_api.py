@@ -38,6 +38,7 @@ from scheduler.campaigns import (
 from scheduler.models import KINDS, Campaign, CampaignStep
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import SegmentNotFound, get_segment
+from scheduler.segments import SegmentError, Vocabulary, compile_segment
 from scheduler.segments_api import sample_size
 
 routes = ApiRoutes("campaigns")
@@ -66,9 +67,21 @@ async def check_segment_name(session: AsyncSession, spec: Spec) -> None:
             raise CampaignError(f"segment_name: {exc}") from None
 
 
-async def create_any(session: AsyncSession, spec: Spec, clock: Clock, tz: str) -> Campaign:
-    """Create a draft campaign of any kind after checking its saved segment exists."""
+async def create_any(
+    session: AsyncSession,
+    spec: Spec,
+    clock: Clock,
+    tz: str,
+    vocabulary: Vocabulary | None = None,
+) -> Campaign:
+    """Create a draft campaign of any kind after checking its saved segment exists and its
+    inline segment names only values buyers can have."""
     await check_segment_name(session, spec)
+    if spec.segment is not None and vocabulary is not None:
+        try:
+            compile_segment(spec.segment, clock.now(), vocabulary)
+        except SegmentError as exc:
+            raise CampaignError(f"segment: {exc}") from None
     return await create_campaign(session, spec, clock, tz=tz)
 
 
@@ -95,7 +108,9 @@ async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:
     clock, config = request.config_dict[CLOCK], request.config_dict[CONFIG]
     async with request.config_dict[SESSIONMAKER].begin() as session:
         try:
-            campaign = await create_any(session, spec, clock, config.campaigns.timezone)
+            campaign = await create_any(
+                session, spec, clock, config.campaigns.timezone, Vocabulary.from_config(config)
+            )
         except CampaignError as exc:
             raise _refused(exc, 400) from None
         steps = await list_steps(session, campaign.id)

@@ -11,6 +11,12 @@ value raises ``SegmentError`` naming its path, e.g. ``all[1].value``) and return
 SQLAlchemy condition over ``bot.models.Buyer``: the database does the filtering, never Python.
 Day counts are relative to the `now` the caller passes (an injected clock).
 
+Enumerated fields (tier, business type, interests, province/city/region, customer) refuse values nobody can
+have, naming the allowed ones, when the caller passes a ``Vocabulary`` (the API and CLI do at
+save and preview): a misspelled ``golden`` is a 400, not a segment of nobody. At run time a
+stored spec is compiled as saved, without the vocabulary. Channels are not enumerated: the
+card keeps a channel it does not know as the buyer wrote it.
+
 A missing value (no tier, no region) never satisfies a condition, and ``not``/``ne`` treat it
 as false before negating, so they mean what an operator expects ("not gold" includes buyers
 with no tier). JSON list membership differs between SQLite (``json_each``) and
@@ -22,7 +28,7 @@ This module does not store segments (``scheduler/saved_segments.py``) or send an
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +50,10 @@ from bot.routing import normalize
 from scheduler.json_lists import json_list_contains, json_list_empty
 
 MAX_DEPTH = 16  # deeper trees are a mistake (or an attack), not a segment
+# Numbers past what a column holds are a mistake too, and would overflow the database driver.
+MAX_NUMBER = 10**12  # orders and spend (¥); well past any buyer, well inside BIGINT and float
+MAX_DAYS = 36_500  # a hundred years; timedelta overflows near 10**9 days
+MAX_CAMPAIGN_ID = 2**63 - 1
 
 
 class SegmentError(ValueError):
@@ -100,11 +110,15 @@ def _flag(v: Any) -> str | None:
 
 
 def _number(v: Any) -> str | None:
-    return None if _is_number(v) else "must be a number"
+    if _is_number(v) and abs(v) <= MAX_NUMBER:
+        return None
+    return f"must be a number from -{MAX_NUMBER} to {MAX_NUMBER}"
 
 
 def _days(v: Any) -> str | None:
-    return None if _is_number(v) and v >= 0 else "must be a number of days (0 or more)"
+    if _is_number(v) and 0 <= v <= MAX_DAYS:
+        return None
+    return f"must be a number of days (0 or more, at most {MAX_DAYS})"
 
 
 def _range(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
@@ -152,7 +166,7 @@ def _business_type(v: Any) -> str | None:
 
 
 def _campaign_id(v: Any) -> str | None:
-    ok = isinstance(v, int) and not isinstance(v, bool) and v > 0
+    ok = isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_CAMPAIGN_ID
     return None if ok else "must be a campaign id (a positive integer)"
 
 
@@ -393,6 +407,54 @@ FIELDS: dict[str, Field] = {
 }
 
 
+# --- values an enumerated field can have ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The values of enumerated fields that come from configuration."""
+
+    tiers: tuple[str, ...]  # [tiers] levels' keys
+    interests: tuple[str, ...]  # [card] interest_categories
+
+    @classmethod
+    def from_config(cls, config: Any) -> Vocabulary:
+        return cls(
+            tuple(level.key for level in config.tiers.levels),
+            tuple(config.card.interest_categories),
+        )
+
+
+def _provinces() -> list[str]:
+    from bot.card.regions import gazetteer
+
+    return sorted({p.province for places in gazetteer().names.values() for p in places})
+
+
+def _unknown(name: str, value: Any, vocabulary: Vocabulary) -> str | None:
+    """The problem with a value no buyer can have in field `name`, or None."""
+    allowed: Collection[str]
+    if name == "tier":
+        allowed, canonical = vocabulary.tiers, str
+    elif name == "interests":
+        allowed, canonical = vocabulary.interests, _vocabulary(INTEREST_SYNONYMS)
+    elif name in ("province", "city", "region"):
+        for v in _as_list(value):
+            if not _places(v):
+                return (
+                    f"unknown place {v!r}; name a province or city (广东, 广州 …); "
+                    f"provinces: {', '.join(_provinces())}"
+                )
+        return None
+    else:
+        return None
+    for v in _as_list(value):
+        if canonical(v) not in allowed:
+            known = ", ".join(allowed) or f"none (no {name} configured)"
+            return f"unknown {name} {v!r}; allowed: {known}"
+    return None
+
+
 # --- checking and compiling ----------------------------------------------------------------
 
 
@@ -400,7 +462,12 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _compile(node: Any, path: str, now: datetime, depth: int) -> tuple[ColumnElement[bool], int]:
+Known = Vocabulary | None
+
+
+def _compile(
+    node: Any, path: str, now: datetime, depth: int, known: Known
+) -> tuple[ColumnElement[bool], int]:
     """The condition for `node` and its cost rank (cheap column tests first, subqueries last)."""
     if depth > MAX_DEPTH:
         raise SegmentError(path, f"nested deeper than {MAX_DEPTH} levels")
@@ -413,13 +480,13 @@ def _compile(node: Any, path: str, now: datetime, depth: int) -> tuple[ColumnEle
         key = combinators[0]
         child_path = _join(path, key)
         if key == "not":
-            inner, cost = _compile(node["not"], child_path, now, depth + 1)
+            inner, cost = _compile(node["not"], child_path, now, depth + 1, known)
             return negate(inner), cost
         children = node[key]
         if not isinstance(children, list):
             raise SegmentError(child_path, "must be a list of conditions")
         parts = [
-            _compile(child, f"{child_path}[{i}]", now, depth + 1)
+            _compile(child, f"{child_path}[{i}]", now, depth + 1, known)
             for i, child in enumerate(children)
         ]
         if not parts:  # all of nothing is everyone; any of nothing is no one
@@ -429,10 +496,12 @@ def _compile(node: Any, path: str, now: datetime, depth: int) -> tuple[ColumnEle
         parts.sort(key=lambda part: part[1])
         conds = [cond for cond, _ in parts]
         return (and_(*conds) if key == "all" else or_(*conds)), max(c for _, c in parts)
-    return _leaf(node, path, now)
+    return _leaf(node, path, now, known)
 
 
-def _leaf(node: dict[str, Any], path: str, now: datetime) -> tuple[ColumnElement[bool], int]:
+def _leaf(
+    node: dict[str, Any], path: str, now: datetime, known: Known
+) -> tuple[ColumnElement[bool], int]:
     extra = sorted(set(node) - {"field", "op", "value"})
     if extra:
         raise SegmentError(
@@ -456,11 +525,16 @@ def _leaf(node: dict[str, Any], path: str, now: datetime) -> tuple[ColumnElement
             f"{name} does not take operator {op!r}; it takes: {', '.join(field.kind.ops)}",
         )
     problem = check(node["value"])
+    if not problem and known is not None and op not in ("is_set", "is_empty"):
+        problem = _unknown(name, node["value"], known)
     if problem:
         raise SegmentError(_join(path, "value"), f"{name} {op}: {problem}")
     return field.build(op, node["value"], now), field.kind.cost
 
 
-def compile_segment(spec: Any, now: datetime) -> ColumnElement[bool]:
-    """Check `spec` and compile it to one SQL condition over ``Buyer`` (raises SegmentError)."""
-    return _compile(spec, "", now, 0)[0]
+def compile_segment(
+    spec: Any, now: datetime, vocabulary: Vocabulary | None = None
+) -> ColumnElement[bool]:
+    """Check `spec` and compile it to one SQL condition over ``Buyer`` (raises SegmentError);
+    with a `vocabulary`, enumerated fields refuse values outside it."""
+    return _compile(spec, "", now, 0, vocabulary)[0]

@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api import ApiError, ApiRoutes, json_response
-from bot.appkeys import CLOCK, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from scheduler.saved_segments import (
     Preview,
     Segment,
@@ -29,7 +29,7 @@ from scheduler.saved_segments import (
     preview_segment,
     update_segment,
 )
-from scheduler.segments import SegmentError
+from scheduler.segments import SegmentError, Vocabulary
 
 routes = ApiRoutes("segments")
 
@@ -96,11 +96,18 @@ def sample_size(request: web.Request, default: int = 10) -> int:
     return int(raw)
 
 
+def vocabulary(request: web.Request) -> Vocabulary:
+    """The configured values enumerated segment fields may take (tiers, interests)."""
+    return Vocabulary.from_config(request.config_dict[CONFIG])
+
+
 async def _preview(request: web.Request, spec: dict[str, Any], sample: int) -> dict[str, Any]:
     now = request.config_dict[CLOCK].now()
     async with request.config_dict[SESSIONMAKER]() as session:
         try:
-            preview = await preview_segment(session, spec, now, sample)
+            preview = await preview_segment(
+                session, spec, now, sample, vocabulary=vocabulary(request)
+            )
         except SegmentError as exc:
             raise spec_error(exc) from None
     return preview_to_dict(preview, now)
@@ -111,7 +118,14 @@ async def create_segment_endpoint(request: web.Request, body: SegmentBody) -> di
     now = request.config_dict[CLOCK].now()
     async with request.config_dict[SESSIONMAKER].begin() as session:
         try:
-            segment = await create_segment(session, body.name, body.spec, now, body.description)
+            segment = await create_segment(
+                session,
+                body.name,
+                body.spec,
+                now,
+                body.description,
+                vocabulary=vocabulary(request),
+            )
         except SegmentError as exc:
             raise spec_error(exc) from None
         except SegmentExists as exc:
@@ -139,7 +153,12 @@ async def update_segment_endpoint(request: web.Request, body: SegmentChange) -> 
     async with request.config_dict[SESSIONMAKER].begin() as session:
         try:
             segment = await update_segment(
-                session, request.match_info["name"], now, body.spec, body.description
+                session,
+                request.match_info["name"],
+                now,
+                body.spec,
+                body.description,
+                vocabulary=vocabulary(request),
             )
         except SegmentError as exc:
             raise spec_error(exc) from None
