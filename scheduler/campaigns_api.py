@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.api import ApiError, ApiRoutes, json_response
+from bot.api import ApiError, ApiRoutes, json_response, path_id
 from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
 from bot.clock import Clock
 from bot.config import Config
@@ -35,7 +35,18 @@ from scheduler.campaigns import (
     resume_campaign,
     schedule_campaign,
 )
-from scheduler.models import KINDS, Campaign, CampaignStep
+from scheduler.messages import CampaignMessages
+from scheduler.models import (
+    CANCELLED,
+    DONE,
+    DRAFT,
+    KINDS,
+    PAUSED,
+    RUNNING,
+    SCHEDULED,
+    Campaign,
+    CampaignStep,
+)
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import SegmentNotFound, get_segment
 from scheduler.segments import SegmentError, Vocabulary, compile_segment
@@ -44,6 +55,7 @@ from scheduler.segments_api import sample_size
 routes = ApiRoutes("campaigns")
 
 Spec = LivestreamSpec | RecallSpec | BroadcastSpec
+STATUSES = (DRAFT, SCHEDULED, RUNNING, PAUSED, CANCELLED, DONE)
 
 
 def step_to_dict(step: CampaignStep) -> dict[str, Any]:
@@ -73,23 +85,31 @@ async def create_any(
     clock: Clock,
     tz: str,
     vocabulary: Vocabulary | None = None,
+    messages: CampaignMessages | None = None,
 ) -> Campaign:
     """Create a draft campaign of any kind after checking its saved segment exists and its
-    inline segment names only values buyers can have."""
+    inline segment names only values buyers can have; with `messages`, a
+    ``message_template`` must name a template that exists."""
     await check_segment_name(session, spec)
     if spec.segment is not None and vocabulary is not None:
         try:
             compile_segment(spec.segment, clock.now(), vocabulary)
         except SegmentError as exc:
             raise CampaignError(f"segment: {exc}") from None
-    return await create_campaign(session, spec, clock, tz=tz)
+    return await create_campaign(session, spec, clock, tz=tz, messages=messages)
 
 
 def _campaign_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit():
+    campaign_id = path_id(raw)
+    if campaign_id is None:
         raise ApiError(404, f"no campaign with id {raw!r}")
-    return int(raw)
+    return campaign_id
+
+
+def campaign_messages(services: Any) -> CampaignMessages:
+    """The renderer of campaign messages the senders use (one per process)."""
+    return services.extra.get("campaign_messages") or CampaignMessages(services)
 
 
 FIELD_RE = re.compile(r"^(?:invalid campaign: )?([\w.]+): ")
@@ -109,7 +129,12 @@ async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:
     async with request.config_dict[SESSIONMAKER].begin() as session:
         try:
             campaign = await create_any(
-                session, spec, clock, config.campaigns.timezone, Vocabulary.from_config(config)
+                session,
+                spec,
+                clock,
+                config.campaigns.timezone,
+                Vocabulary.from_config(config),
+                campaign_messages(request.config_dict[SERVICES]),
             )
         except CampaignError as exc:
             raise _refused(exc, 400) from None
@@ -150,6 +175,8 @@ async def list_campaigns(request: web.Request) -> dict[str, Any]:
             raise ApiError(400, f"kind: must be one of {', '.join(KINDS)}", field="kind")
         query = query.where(Campaign.kind == kind)
     if status:
+        if status not in STATUSES:
+            raise ApiError(400, f"status: must be one of {', '.join(STATUSES)}", field="status")
         query = query.where(Campaign.status == status)
     async with request.config_dict[SESSIONMAKER]() as session:
         return {"campaigns": [campaign_to_dict(c) for c in await session.scalars(query)]}
@@ -215,7 +242,7 @@ def _move_endpoint(action: str, summary: str) -> None:
         return json_response(result)  # 200: the campaign changed state, nothing was created
 
     handler.__name__ = f"{action}_campaign"
-    routes.route("POST", f"/campaigns/{{id}}/{action}", summary)(handler)
+    routes.route("POST", f"/campaigns/{{id}}/{action}", summary, status=200)(handler)
 
 
 async def move_campaign(

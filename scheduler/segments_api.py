@@ -7,6 +7,7 @@ spec, naming its path), 404 (no such segment) or 409 (name taken, segment in use
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -41,14 +42,14 @@ class SegmentBody(BaseModel):
 
     name: str = Field(min_length=1, max_length=64, description="unique name")
     spec: dict[str, Any] = Field(description="the filter (docs/segments.md)")
-    description: str = ""
+    description: str = Field("", max_length=1000)
 
 
 class SegmentChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     spec: dict[str, Any] | None = None
-    description: str | None = None
+    description: str | None = Field(None, max_length=1000)
 
 
 class PreviewBody(BaseModel):
@@ -89,7 +90,7 @@ def spec_error(exc: SegmentError, prefix: str = "spec") -> ApiError:
 
 def sample_size(request: web.Request, default: int = 10) -> int:
     raw = request.query.get("sample", str(default))
-    if not raw.isdigit() or int(raw) > MAX_SAMPLE:
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or int(raw) > MAX_SAMPLE:
         raise ApiError(
             400, f"sample: must be a whole number from 0 to {MAX_SAMPLE}", field="sample"
         )
@@ -194,7 +195,11 @@ async def preview_saved_segment_endpoint(request: web.Request) -> dict[str, Any]
 
 
 @routes.route(
-    "POST", "/segments/preview", "Count an unsaved spec's buyers, with a sample", body=PreviewBody
+    "POST",
+    "/segments/preview",
+    "Count an unsaved spec's buyers, with a sample",
+    body=PreviewBody,
+    status=200,
 )
 async def preview_spec_endpoint(request: web.Request, body: PreviewBody) -> web.Response:
     return json_response(await _preview(request, body.spec, body.sample))  # 200: nothing created
