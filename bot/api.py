@@ -8,7 +8,7 @@ It holds no endpoints of its own beyond the document.
 
 Nothing a caller sends produces a 5xx: bodies are parsed with a bound on nesting, numbers
 and times in the models are bounded (``Moment`` for times), and path ids are ASCII digits
-(``campaign_id``).
+(``path_id``).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ Day counts are relative to the `now` the caller passes (an injected clock).
 Enumerated fields (tier, business type, interests, province/city/region, customer) refuse values nobody can
 have, naming the allowed ones, when the caller passes a ``Vocabulary`` (the API and CLI do at
 save and preview): a misspelled ``golden`` is a 400, not a segment of nobody. At run time a
-stored spec is compiled as saved, without the vocabulary. Channels are not enumerated: the
-card keeps a channel it does not know as the buyer wrote it.
+stored spec is compiled as saved, without the vocabulary. How operators' words map onto
+stored values, and which values exist, is ``scheduler/segment_vocabulary.py``.
 
 A missing value (no tier, no region) never satisfies a condition, and ``not``/``ne`` treat it
 as false before negating, so they mean what an operator expects ("not gold" includes buyers
@@ -28,7 +28,7 @@ This module does not store segments (``scheduler/saved_segments.py``) or send an
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,8 +46,15 @@ from sqlalchemy import (
 
 from bot.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
 from bot.models import Buyer
-from bot.routing import normalize
 from scheduler.json_lists import json_list_contains, json_list_empty
+from scheduler.segment_vocabulary import (
+    Vocabulary,
+    business_type_key,
+    canonical_words,
+    city_spellings,
+    province_spellings,
+    unknown,
+)
 
 MAX_DEPTH = 16  # deeper trees are a mistake (or an attack), not a segment
 # Numbers past what a column holds are a mistake too, and would overflow the database driver.
@@ -227,23 +234,6 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _places(name: str) -> list[Any]:
-    from bot.card.regions import gazetteer  # the card's list of provinces and cities
-
-    return gazetteer().names.get(normalize(name), [])
-
-
-def province_spellings(name: str) -> set[str]:
-    """广东 → {广东, 广东省}: the card stores full names; operators type short ones."""
-    places = _places(name)
-    return {name} | {p.province for p in places if p.city in (None, p.province)}
-
-
-def city_spellings(name: str) -> set[str]:
-    """广州 → {广州, 广州市}."""
-    return {name} | {p.city for p in _places(name) if p.city}
-
-
 def _region(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
     if op == "is_set":
         either = or_(Buyer.province.is_not(None), Buyer.city.is_not(None))
@@ -256,22 +246,6 @@ def _region(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
         Buyer.city.in_(cities),
     )
     return negate(match) if op in ("ne", "not_in") else match
-
-
-def business_type_key(word: str) -> str:
-    """taobao, 淘宝 or 淘宝/天猫等网店 → taobao (the key the card stores); else as typed."""
-    return _BUSINESS_WORDS.get(normalize(word), word)
-
-
-_BUSINESS_WORDS = {
-    normalize(w): key for key, (label, ws) in BUSINESS_TYPES.items() for w in (key, label, *ws)
-}
-
-
-def _vocabulary(table: dict[str, tuple[str, ...]]) -> Callable[[str], str]:
-    """A word → the name the card stores for it (线下 → 线下门店); unknown words stay as typed."""
-    words = {normalize(w): key for key, ws in table.items() for w in (key, *ws)}
-    return lambda v: words.get(normalize(v), v)
 
 
 def _list_field(column: Any, canonical: Callable[[str], str] = lambda v: v) -> Build:
@@ -378,12 +352,15 @@ FIELDS: dict[str, Field] = {
         Field("qr_scene", TEXT, _text_field(Buyer.qr_scene), "QR scene the buyer followed from"),
         Field("openid", TEXT, _text_field(Buyer.openid), "the buyer's openid"),
         Field(
-            "channels", LIST, _list_field(Buyer.channels, _vocabulary(CHANNELS)), "card: channels"
+            "channels",
+            LIST,
+            _list_field(Buyer.channels, canonical_words(CHANNELS)),
+            "card: channels",
         ),
         Field(
             "interests",
             LIST,
-            _list_field(Buyer.interests, _vocabulary(INTEREST_SYNONYMS)),
+            _list_field(Buyer.interests, canonical_words(INTEREST_SYNONYMS)),
             "card: product interests",
         ),
         Field("tags", LIST, _list_field(Buyer.tags), "operator tags"),
@@ -405,54 +382,6 @@ FIELDS: dict[str, Field] = {
         Field("rsvp", RSVP, _rsvp, "RSVP'd to the livestream campaign(s) with these ids"),
     )
 }
-
-
-# --- values an enumerated field can have ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The values of enumerated fields that come from configuration."""
-
-    tiers: tuple[str, ...]  # [tiers] levels' keys
-    interests: tuple[str, ...]  # [card] interest_categories
-
-    @classmethod
-    def from_config(cls, config: Any) -> Vocabulary:
-        return cls(
-            tuple(level.key for level in config.tiers.levels),
-            tuple(config.card.interest_categories),
-        )
-
-
-def _provinces() -> list[str]:
-    from bot.card.regions import gazetteer
-
-    return sorted({p.province for places in gazetteer().names.values() for p in places})
-
-
-def _unknown(name: str, value: Any, vocabulary: Vocabulary) -> str | None:
-    """The problem with a value no buyer can have in field `name`, or None."""
-    allowed: Collection[str]
-    if name == "tier":
-        allowed, canonical = vocabulary.tiers, str
-    elif name == "interests":
-        allowed, canonical = vocabulary.interests, _vocabulary(INTEREST_SYNONYMS)
-    elif name in ("province", "city", "region"):
-        for v in _as_list(value):
-            if not _places(v):
-                return (
-                    f"unknown place {v!r}; name a province or city (广东, 广州 …); "
-                    f"provinces: {', '.join(_provinces())}"
-                )
-        return None
-    else:
-        return None
-    for v in _as_list(value):
-        if canonical(v) not in allowed:
-            known = ", ".join(allowed) or f"none (no {name} configured)"
-            return f"unknown {name} {v!r}; allowed: {known}"
-    return None
 
 
 # --- checking and compiling ----------------------------------------------------------------
@@ -526,7 +455,7 @@ def _leaf(
         )
     problem = check(node["value"])
     if not problem and known is not None and op not in ("is_set", "is_empty"):
-        problem = _unknown(name, node["value"], known)
+        problem = unknown(name, node["value"], known)
     if problem:
         raise SegmentError(_join(path, "value"), f"{name} {op}: {problem}")
     return field.build(op, node["value"], now), field.kind.cost
