@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 
+import aiohttp
 import pytest
 from aiohttp import web
 
 from bot.app import create_app
-from bot.appkeys import SESSIONMAKER
+from bot.appkeys import CONFIG, SESSIONMAKER
 from scheduler.saved_segments import create_segment
 
 WEBHOOK = "/wechat"
@@ -97,3 +98,34 @@ async def test_the_openapi_document_is_public(client):
     resp = await client.get("/api/openapi.json")
     assert resp.status == 200
     assert "/api/segments" in (await resp.json())["paths"]
+
+
+# The demo adds the WeChat simulator and the chat simulator: public by design, and nothing else.
+DEMO_PUBLIC_PREFIXES = ("/cgi-bin/", "/_sim/", "/chat")
+
+
+async def test_in_the_demo_only_the_simulators_are_public_besides_the_product_routes(tmp_path):
+    from bot.demo import start_demo
+
+    demo = await start_demo(tmp_path / "demo", "127.0.0.1", 0)
+    try:
+        app = demo.runner.app
+        path = app[CONFIG].server.webhook_path
+        public = {(m, path if p == WEBHOOK else p) for m, p in PUBLIC}
+        routes = sorted(set(every_route(app)))
+        private = [
+            (method, template)
+            for method, template in routes
+            if (method, template) not in public and not template.startswith(DEMO_PUBLIC_PREFIXES)
+        ]
+        assert len(private) > 20 and all(t.startswith("/api/") for _, t in private), private
+        base = demo.urls["healthz"].removesuffix("/healthz")
+        async with aiohttp.ClientSession() as http:
+            for method, template in private:
+                for headers in TOKENS.values():
+                    async with http.request(
+                        method, base + concrete(template), headers=headers, json={}
+                    ) as resp:
+                        assert resp.status == 401, (method, template)
+    finally:
+        await demo.stop()
