@@ -171,6 +171,20 @@ PUBLIC_ROUTES = web.AppKey("api_public_routes", set)
 
 
 @web.middleware
+async def _json_errors(request: web.Request, handler):
+    """The router's and aiohttp's own refusals (404, 405, 413) as JSON errors too."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = _error(exc.status, exc.reason.lower())
+        if exc.status == 405:
+            response.headers["Allow"] = exc.headers.get("Allow", "")
+        return response
+
+
+@web.middleware
 async def _auth(request: web.Request, handler):
     # By route identity: the path as written (``x%2Fopenapi.json``) or a segment named like
     # a public route never matters, only which route the router chose.
@@ -225,8 +239,8 @@ def openapi_document(route_sets: Sequence[ApiRoutes]) -> dict[str, Any]:
                 "responses": responses,
             }
             params = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in _path_params(op.path)
+                {"name": name, "in": "path", "required": True, "schema": schema}
+                for name, schema in _path_params(op.path)
             ]
             params += [
                 {
@@ -252,7 +266,9 @@ def openapi_document(route_sets: Sequence[ApiRoutes]) -> dict[str, Any]:
                         }
                     },
                 }
-            paths.setdefault("/api" + op.path, {})[op.method.lower()] = entry
+            paths.setdefault("/api" + PATH_PATTERN.sub(r"{\1}", op.path), {})[op.method.lower()] = (
+                entry
+            )
     return {
         "openapi": "3.1.0",
         "info": {"title": "Laoke operator API", "version": "1"},
@@ -265,13 +281,23 @@ def openapi_document(route_sets: Sequence[ApiRoutes]) -> dict[str, Any]:
     }
 
 
-def _path_params(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+PATH_PATTERN = re.compile(r"\{(\w+):([^}]+)\}")  # aiohttp's {name:regex}
+
+
+def _path_params(path: str) -> list[tuple[str, dict[str, str]]]:
+    """Each path parameter with its schema: a string, matching the route's regex if it has one."""
+    params = []
+    for part in path.split("/"):
+        if part.startswith("{"):
+            name, _, pattern = part[1:-1].partition(":")
+            schema = {"type": "string"} | ({"pattern": f"^(?:{pattern})$"} if pattern else {})
+            params.append((name, schema))
+    return params
 
 
 def setup(app: web.Application, route_sets: Sequence[ApiRoutes]) -> None:
     """Mount the API sub-application at /api with every feature's routes."""
-    api = web.Application(middlewares=[_auth])
+    api = web.Application(middlewares=[_json_errors, _auth])
     for routes in route_sets:
         for op in routes.operations:
             api.router.add_route(op.method, op.path, _wrap(op))

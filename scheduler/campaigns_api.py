@@ -55,6 +55,7 @@ from scheduler.segments_api import sample_size
 routes = ApiRoutes("campaigns")
 
 Spec = LivestreamSpec | RecallSpec | BroadcastSpec
+ID = "{id:[0-9]+}"  # ASCII digits only; path_id() also bounds it to a BIGINT
 STATUSES = (DRAFT, SCHEDULED, RUNNING, PAUSED, CANCELLED, DONE)
 
 
@@ -182,7 +183,7 @@ async def list_campaigns(request: web.Request) -> dict[str, Any]:
         return {"campaigns": [campaign_to_dict(c) for c in await session.scalars(query)]}
 
 
-@routes.route("GET", "/campaigns/{id}", "Read a campaign with its steps")
+@routes.route("GET", f"/campaigns/{ID}", "Read a campaign with its steps")
 async def read_campaign(request: web.Request) -> dict[str, Any]:
     campaign_id = _campaign_id(request)
     async with request.config_dict[SESSIONMAKER]() as session:
@@ -196,7 +197,7 @@ async def read_campaign(request: web.Request) -> dict[str, Any]:
 
 @routes.route(
     "GET",
-    "/campaigns/{id}/preview",
+    f"/campaigns/{ID}/preview",
     "The campaign's next message rendered for sample buyers of its segment",
     query={"sample": "how many buyers (0-100, default 5)"},
 )
@@ -214,7 +215,7 @@ async def preview(request: web.Request) -> dict[str, Any]:
     return {"campaign_id": campaign_id, "messages": messages}
 
 
-@routes.route("GET", "/campaigns/{id}/report", "The live report: outcomes and conversion")
+@routes.route("GET", f"/campaigns/{ID}/report", "The live report: outcomes and conversion")
 async def report(request: web.Request) -> dict[str, Any]:
     campaign_id = _campaign_id(request)
     async with request.config_dict[SESSIONMAKER]() as session:
@@ -242,7 +243,7 @@ def _move_endpoint(action: str, summary: str) -> None:
         return json_response(result)  # 200: the campaign changed state, nothing was created
 
     handler.__name__ = f"{action}_campaign"
-    routes.route("POST", f"/campaigns/{{id}}/{action}", summary, status=200)(handler)
+    routes.route("POST", f"/campaigns/{ID}/{action}", summary, status=200)(handler)
 
 
 async def move_campaign(

@@ -34,7 +34,7 @@ from bot.models import Buyer
 from scheduler.saved_segments import create_segment
 
 TOKEN = "schemathesis-token"
-EXAMPLES = 12  # per operation and phase; the whole run stays well under a minute on 2 cores
+EXAMPLES = 10  # per operation and phase; the whole run stays well under a minute on 2 cores
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
