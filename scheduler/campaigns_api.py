@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from aiohttp import web
+from jinja2 import TemplateError, TemplateNotFound
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -212,7 +213,15 @@ async def preview(request: web.Request) -> dict[str, Any]:
             raise _refused(exc) from None
         except SegmentNotFound as exc:
             raise ApiError(409, f"segment_name: {exc}") from None
+        except TemplateError as exc:  # stored before templates were checked at creation
+            field = "message_template" if campaign_uses_template(exc) else "message_source"
+            raise ApiError(409, f"{field}: cannot render: {exc}", field=field) from None
     return {"campaign_id": campaign_id, "messages": messages}
+
+
+def campaign_uses_template(exc: TemplateError) -> bool:
+    """Whether the error is a named template that is missing (else the campaign's source)."""
+    return isinstance(exc, TemplateNotFound)
 
 
 @routes.route("GET", f"/campaigns/{ID}/report", "The live report: outcomes and conversion")

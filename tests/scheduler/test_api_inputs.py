@@ -193,3 +193,16 @@ async def test_the_openapi_document_resolves_every_ref_and_declares_the_answers(
     assert {"201", "400", "401", "409"} <= set(create)
     assert {"200", "404"} <= set(doc["paths"]["/api/campaigns/{id}"]["get"]["responses"])
     assert "200" in doc["paths"]["/api/campaigns/{id}/pause"]["post"]["responses"]
+
+
+async def test_a_stored_campaign_whose_template_is_gone_previews_as_a_409(api, clock):
+    from sqlalchemy import update
+
+    from bot.appkeys import SESSIONMAKER
+    from scheduler.models import Campaign
+
+    cid = (await call(api, "POST", "/api/campaigns/broadcasts", broadcast(clock), 201))["id"]
+    async with api.app[SESSIONMAKER].begin() as session:  # as an older version accepted it
+        await session.execute(update(Campaign).values(message_template="0"))
+    data = await call(api, "GET", f"/api/campaigns/{cid}/preview", status=409)
+    assert data["field"] == "message_template"
