@@ -5,6 +5,10 @@ request body; this module validates bodies (400 with the field that is wrong), t
 ``ApiError`` into JSON errors, checks the bearer token (``[api] token``), and builds
 ``/api/openapi.json`` from the same declarations, so the document cannot drift from the code.
 It holds no endpoints of its own beyond the document.
+
+Nothing a caller sends produces a 5xx: bodies are parsed with a bound on nesting, numbers
+and times in the models are bounded (``Moment`` for times), and path ids are ASCII digits
+(``path_id``).
 """
 
 from __future__ import annotations
@@ -12,18 +16,43 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from bot.appkeys import CONFIG
 
 log = logging.getLogger(__name__)
 
 ApiHandler = Callable[..., Awaitable[Any]]
+
+MAX_JSON_DEPTH = 64  # the deepest legitimate body (a segment) nests 16 levels
+MAX_ID = 2**63 - 1  # a database BIGINT
+ID_RE = re.compile(r"[0-9]{1,19}")  # ASCII only: "²" and "٣" are not ids
+# Times outside these years are typing mistakes, and near year 1 or 9999 date arithmetic
+# overflows.
+EARLIEST, LATEST = datetime(2000, 1, 1), datetime(2100, 1, 1)
+
+
+def _plausible(value: datetime) -> datetime:
+    if not EARLIEST <= value.replace(tzinfo=None) < LATEST:
+        raise ValueError(f"must be between the years {EARLIEST.year} and {LATEST.year - 1}")
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_plausible)]
+
+
+def path_id(raw: str) -> int | None:
+    """A path segment as a database id: ASCII digits within BIGINT, else None."""
+    if not ID_RE.fullmatch(raw) or int(raw) > MAX_ID:
+        return None
+    return int(raw)
 
 
 class ApiError(Exception):
@@ -45,6 +74,7 @@ class Operation:
     body: type[BaseModel] | None
     query: dict[str, str]
     tag: str
+    status: int  # the status of a success
 
 
 @dataclass
@@ -62,12 +92,16 @@ class ApiRoutes:
         *,
         body: type[BaseModel] | None = None,
         query: dict[str, str] | None = None,
+        status: int | None = None,
     ) -> Callable[[ApiHandler], ApiHandler]:
-        """Declare an endpoint; the handler gets ``(request)`` or ``(request, body)``."""
+        """Declare an endpoint; the handler gets ``(request)`` or ``(request, body)``.
+        A success answers `status`: 201 for POST (it creates something), else 200."""
+        method = method.upper()
+        ok = status or (201 if method == "POST" else 200)
 
         def register(func: ApiHandler) -> ApiHandler:
             self.operations.append(
-                Operation(method.upper(), path, summary, func, body, query or {}, self.tag)
+                Operation(method, path, summary, func, body, query or {}, self.tag, ok)
             )
             return func
 
@@ -91,9 +125,11 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
         try:
             if op.body is not None:
                 try:
-                    raw = await request.json()
-                except (json.JSONDecodeError, UnicodeDecodeError):
+                    raw = json.loads(await request.read())
+                except (ValueError, RecursionError):  # not JSON, not UTF-8, or absurdly deep
                     return _error(400, "request body must be JSON")
+                if _depth_over(raw, MAX_JSON_DEPTH):
+                    return _error(400, f"request body nests deeper than {MAX_JSON_DEPTH} levels")
                 try:
                     body = op.body.model_validate(raw)
                 except ValidationError as exc:
@@ -113,14 +149,46 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
             return _error(exc.status, exc.message, **exc.details)
         if isinstance(result, web.StreamResponse):
             return result
-        return json_response(result, status=201 if op.method == "POST" else 200)
+        return json_response(result, status=op.status)
 
     return handle
 
 
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether `value` (parsed JSON) nests deeper than `limit`; without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+PUBLIC_ROUTES = web.AppKey("api_public_routes", set)
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler):
+    """The router's and aiohttp's own refusals (404, 405, 413) as JSON errors too."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = _error(exc.status, exc.reason.lower())
+        if exc.status == 405:
+            response.headers["Allow"] = exc.headers.get("Allow", "")
+        return response
+
+
 @web.middleware
 async def _auth(request: web.Request, handler):
-    if request.path.endswith("/openapi.json"):
+    # By route identity: the path as written (``x%2Fopenapi.json``) or a segment named like
+    # a public route never matters, only which route the router chose.
+    if request.match_info.route in request.app[PUBLIC_ROUTES]:
         return await handler(request)
     expected = request.config_dict[CONFIG].api.token
     if not expected:
@@ -133,24 +201,46 @@ async def _auth(request: web.Request, handler):
     return await handler(request)
 
 
+RESPONSES = {
+    "400": "Invalid request; the message names the field",
+    "401": "Missing or wrong token",
+    "404": "No such resource",
+    "409": "Conflicts with the current state (name taken, resource in use, a forbidden move)",
+    "413": "Body over [api] max_body_bytes",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}},
+    "required": ["error"],
+}
+
+
 def openapi_document(route_sets: Sequence[ApiRoutes]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for every declared endpoint."""
+    """The OpenAPI 3.1 document for every declared endpoint; the models' definitions live
+    under ``components/schemas``, so every ``$ref`` resolves."""
     paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for routes in route_sets:
         for op in routes.operations:
+            responses: dict[str, Any] = {
+                str(op.status): {
+                    "description": "Created" if op.status == 201 else "OK",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            }
+            responses |= {
+                code: {"description": d, "content": error} for code, d in RESPONSES.items()
+            }
             entry: dict[str, Any] = {
                 "summary": op.summary,
                 "tags": [op.tag],
                 "operationId": op.handler.__name__,
-                "responses": {
-                    "200": {"description": "OK"},
-                    "400": {"description": "Invalid request; the message names the field"},
-                    "401": {"description": "Missing or wrong token"},
-                },
+                "responses": responses,
             }
             params = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in _path_params(op.path)
+                {"name": name, "in": "path", "required": True, "schema": schema}
+                for name, schema in _path_params(op.path)
             ]
             params += [
                 {
@@ -165,27 +255,49 @@ def openapi_document(route_sets: Sequence[ApiRoutes]) -> dict[str, Any]:
             if params:
                 entry["parameters"] = params
             if op.body is not None:
+                schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas |= schema.pop("$defs", {})
+                schemas[op.body.__name__] = schema
                 entry["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": op.body.model_json_schema()}},
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}
+                        }
+                    },
                 }
-            paths.setdefault("/api" + op.path, {})[op.method.lower()] = entry
+            paths.setdefault("/api" + PATH_PATTERN.sub(r"{\1}", op.path), {})[op.method.lower()] = (
+                entry
+            )
     return {
         "openapi": "3.1.0",
         "info": {"title": "Laoke operator API", "version": "1"},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
         "security": [{"bearer": []}],
         "paths": paths,
     }
 
 
-def _path_params(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+PATH_PATTERN = re.compile(r"\{(\w+):([^}]+)\}")  # aiohttp's {name:regex}
+
+
+def _path_params(path: str) -> list[tuple[str, dict[str, str]]]:
+    """Each path parameter with its schema: a string, matching the route's regex if it has one."""
+    params = []
+    for part in path.split("/"):
+        if part.startswith("{"):
+            name, _, pattern = part[1:-1].partition(":")
+            schema = {"type": "string"} | ({"pattern": f"^(?:{pattern})$"} if pattern else {})
+            params.append((name, schema))
+    return params
 
 
 def setup(app: web.Application, route_sets: Sequence[ApiRoutes]) -> None:
     """Mount the API sub-application at /api with every feature's routes."""
-    api = web.Application(middlewares=[_auth])
+    api = web.Application(middlewares=[_json_errors, _auth])
     for routes in route_sets:
         for op in routes.operations:
             api.router.add_route(op.method, op.path, _wrap(op))
@@ -194,5 +306,5 @@ def setup(app: web.Application, route_sets: Sequence[ApiRoutes]) -> None:
     async def openapi(_request: web.Request) -> web.Response:
         return json_response(document)
 
-    api.router.add_get("/openapi.json", openapi)
+    api[PUBLIC_ROUTES] = {api.router.add_get("/openapi.json", openapi)}
     app.add_subapp("/api", api)

@@ -14,14 +14,17 @@ Uploads are streamed to a temporary file, so a file far above the usual body lim
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import datetime
+from typing import Annotated, Any
 
+import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
-from bot.api import ApiError, ApiRoutes
+from bot.api import ApiError, ApiRoutes, Moment
 from bot.appkeys import SERVICES, SESSIONMAKER
 from bot.models import Buyer
 from bot.order_csv import FIELDS, OrderFileError
@@ -38,15 +41,24 @@ from bot.tiers import (
 routes = ApiRoutes("orders and tiers")
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
+ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")  # what platform exports come in
+
+
+MAX_AMOUNT = 10**10  # ¥; an order above it is a typing mistake (and would overflow the column)
 
 
 class OrderIn(BaseModel):
     order_no: str = Field(min_length=1, max_length=64)
     account: str | None = Field(None, max_length=128)
-    phone: str | None = None
-    amount: str | float = Field(description='paid amount: 1280, "1280.00" or "¥1,280.00"')
-    created_at: str = Field(description="local time of the export, e.g. 2026-05-18 12:30:00")
-    status: str = ""
+    phone: str | None = Field(None, max_length=32)
+    amount: (
+        Annotated[str, Field(max_length=32)]
+        | Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
+    ) = Field(description='paid amount: 1280, "1280.00" or "¥1,280.00"')
+    created_at: str = Field(
+        max_length=64, description="local time of the export, e.g. 2026-05-18 12:30:00"
+    )
+    status: str = Field("", max_length=64)
 
 
 class OrdersIn(BaseModel):
@@ -55,9 +67,11 @@ class OrdersIn(BaseModel):
 
 
 class TierIn(BaseModel):
-    key: str | None = Field(description="a configured tier key; null hands the tier back")
+    key: str | None = Field(
+        max_length=64, description="a configured tier key; null hands the tier back"
+    )
     reason: str = Field(min_length=1, max_length=256)
-    until: datetime | None = Field(None, description="expiry (ISO 8601 with a zone)")
+    until: Moment | None = Field(None, description="expiry (ISO 8601 with a zone)")
 
     @field_validator("until")
     @classmethod
@@ -127,16 +141,16 @@ def _mapping(request: web.Request) -> dict[str, str]:
 async def post_orders_csv(request: web.Request) -> dict:
     services = request.config_dict[SERVICES]
     mapping = _mapping(request)
+    encoding = request.query.get("encoding") or None
+    if encoding is not None and encoding.lower() not in ENCODINGS:
+        raise ApiError(400, f"encoding: must be one of {', '.join(ENCODINGS)}", field="encoding")
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         if request.content_type.startswith("multipart/"):
-            reader = await request.multipart()
-            part = await reader.next()
-            while part is not None and not getattr(part, "filename", None):
-                part = await reader.next()
-            if part is None:
-                raise ApiError(400, "the multipart body has no file part")
-            while chunk := await part.read_chunk():
-                spool.write(chunk)
+            try:
+                await _spool_file_part(request, spool)
+            except (ValueError, AssertionError, KeyError, aiohttp.ClientPayloadError):
+                # aiohttp's multipart reader refuses a broken body with these
+                raise ApiError(400, "the multipart body is malformed") from None
         else:
             async for chunk in request.content.iter_chunked(1 << 16):
                 spool.write(chunk)
@@ -148,12 +162,24 @@ async def post_orders_csv(request: web.Request) -> dict:
                 services.config.orders,
                 services.clock.now(),
                 mapping=mapping,
-                encoding=request.query.get("encoding") or None,
+                encoding=encoding,
             )
         except (OrderFileError, LookupError) as exc:
             raise ApiError(400, str(exc)) from None
     recompute = request.query.get("recompute", "true").lower() not in ("false", "0", "no")
     return await _after_import(request, result.as_dict(), recompute)
+
+
+async def _spool_file_part(request: web.Request, spool: Any) -> None:
+    """Copy the first part with a filename of a multipart body into `spool`."""
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and not getattr(part, "filename", None):
+        part = await reader.next()
+    if part is None:
+        raise ApiError(400, "the multipart body has no file part")
+    while chunk := await part.read_chunk():
+        spool.write(chunk)
 
 
 @routes.route("POST", "/tiers/recompute", "Recompute every buyer's tier and announce changes")
@@ -193,10 +219,10 @@ async def put_tier(request: web.Request, body: TierIn) -> dict:
     query={"openid": "only this buyer's", "limit": "at most this many (default 100)"},
 )
 async def get_tier_changes(request: web.Request) -> dict:
-    try:
-        limit = min(max(int(request.query.get("limit", "100")), 1), 1000)
-    except ValueError:
-        raise ApiError(400, "limit: must be a whole number") from None
+    raw = request.query.get("limit", "100")
+    if not re.fullmatch(r"[0-9]{1,7}", raw):
+        raise ApiError(400, "limit: must be a whole number", field="limit")
+    limit = min(max(int(raw), 1), 1000)
     openid = request.query.get("openid")
     async with request.config_dict[SESSIONMAKER]() as session:
         buyer_id = None

@@ -18,6 +18,7 @@ from aiohttp import web
 from bot import api, ops, webhook
 from bot.api import ApiRoutes
 from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, HTTP, METRICS, SERVICES, SESSIONMAKER
+from bot.body_limits import limit_body, route_body_limit
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import Services
@@ -51,7 +52,12 @@ def create_app(
     require_current_schema: bool = True,
 ) -> web.Application:
     """Build the web application: webhook, operator API, ops endpoints, background work."""
-    app = web.Application(client_max_size=config.server.max_body_bytes)
+    # The largest body any route takes; smaller per-route limits (the webhook's) are applied
+    # by route_body_limit.
+    app = web.Application(
+        client_max_size=max(config.api.max_body_bytes, config.server.max_body_bytes),
+        middlewares=[route_body_limit],
+    )
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
     app[METRICS] = Metrics()
@@ -91,6 +97,9 @@ def create_app(
     app.cleanup_ctx.append(services)
     app.cleanup_ctx.append(campaign_engine)  # scheduler + sender, per [server] run_*
     webhook.setup(app)
+    for route in app.router.routes():
+        if route.resource is not None and route.resource.canonical == config.server.webhook_path:
+            limit_body(app, route, config.server.max_body_bytes)  # WeChat's few KB, not the API's
     ops.setup(app)
     api.setup(app, api_route_sets())
     return app

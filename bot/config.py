@@ -97,6 +97,8 @@ class DatabaseConfig(Section):
 class ApiConfig(Section):
     # Bearer token for the operator JSON API under /api.
     token: str = ""
+    # Largest request body the API reads (100,000 order rows as JSON are about 15 MB).
+    max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
 
 
 class CardConfig(Section):

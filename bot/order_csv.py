@@ -107,6 +107,7 @@ _DATE_RE = re.compile(
     r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$"
 )
 _CENT = Decimal("0.01")
+MAX_AMOUNT_YUAN = 10**10  # one order above ¥10 billion is a typing mistake (and overflows sums)
 
 
 def clean_cell(value: str | None) -> str:
@@ -128,8 +129,8 @@ def parse_amount(value: str) -> int:
         v = v[1:]
     v = v.replace(",", "")
     whole, _, frac = v.partition(".")
-    if whole.isdigit() and len(frac) <= 2 and (not frac or frac.isdigit()):
-        return int(whole) * 100 + int(frac.ljust(2, "0"))  # the common case, without Decimal
+    if whole.isascii() and whole.isdigit() and len(frac) <= 2 and (not frac or frac.isdigit()):
+        return _bounded(int(whole) * 100 + int(frac.ljust(2, "0")), value)  # without Decimal
     v = v.replace("¥", "").replace("￥", "").replace("元", "").replace("RMB", "").replace("CNY", "")
     v = v.strip()
     if not v:
@@ -140,7 +141,15 @@ def parse_amount(value: str) -> int:
         raise ValueError(f"paid amount {value!r} is not a number") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"paid amount {value!r} is negative or not a number")
+    if amount > MAX_AMOUNT_YUAN:
+        raise ValueError(f"paid amount {value!r} is too large")
     return int((amount / _CENT).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _bounded(cents: int, value: str) -> int:
+    if cents > MAX_AMOUNT_YUAN * 100:
+        raise ValueError(f"paid amount {value!r} is too large")
+    return cents
 
 
 def parse_local_time(value: str) -> datetime:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.api import Moment
 from bot.clock import Clock
 from bot.context import Services
 from bot.models import Buyer
@@ -48,6 +49,7 @@ from scheduler.models import (
 )
 
 DEFAULT_OFFSETS_S = [86400, 3600, 0]  # 1 day before, 1 hour before, at the start
+MAX_OFFSET_S = 90 * 86400  # a reminder three months ahead is already a different campaign
 
 
 class CampaignError(ValueError):
@@ -63,7 +65,7 @@ class _Common(BaseModel):
     all_day: bool = False
     template_id: str | None = Field(None, max_length=64)
     message_template: str | None = Field(None, pattern=r"^[a-z0-9_]{1,64}$")
-    message_source: str | None = None
+    message_source: str | None = Field(None, max_length=20_000)
 
     @model_validator(mode="after")
     def _one_segment(self) -> Any:
@@ -75,18 +77,20 @@ class _Common(BaseModel):
 class LivestreamSpec(_Common):
     kind: Literal["livestream"] = "livestream"
     title: str = Field(min_length=1, max_length=128)
-    start_at: datetime
-    link: str = ""
-    offsets_s: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: DEFAULT_OFFSETS_S)
-    announce_at: datetime | None = None
+    start_at: Moment
+    link: str = Field("", max_length=2048)
+    offsets_s: list[Annotated[int, Field(ge=0, le=MAX_OFFSET_S)]] = Field(
+        default_factory=lambda: DEFAULT_OFFSETS_S, max_length=20
+    )
+    announce_at: Moment | None = None
 
 
 class RecallSpec(_Common):
     kind: Literal["recall"] = "recall"
-    window_start: datetime
-    window_end: datetime
-    waves: list[datetime] = Field(default_factory=list)
-    dormant_days: int = Field(30, ge=0)
+    window_start: Moment
+    window_end: Moment
+    waves: list[Moment] = Field(default_factory=list, max_length=50)
+    dormant_days: int = Field(30, ge=0, le=36_500)
 
     @model_validator(mode="after")
     def _waves_inside_window(self) -> RecallSpec:
@@ -97,7 +101,7 @@ class RecallSpec(_Common):
 
 class BroadcastSpec(_Common):
     kind: Literal["broadcast"] = "broadcast"
-    send_at: datetime
+    send_at: Moment
     text: str = Field(min_length=1, max_length=2000)
 
 

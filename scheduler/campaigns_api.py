@@ -13,10 +13,11 @@ import re
 from typing import Any
 
 from aiohttp import web
+from jinja2 import TemplateError, TemplateNotFound
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.api import ApiError, ApiRoutes, json_response
+from bot.api import ApiError, ApiRoutes, json_response, path_id
 from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
 from bot.clock import Clock
 from bot.config import Config
@@ -35,14 +36,28 @@ from scheduler.campaigns import (
     resume_campaign,
     schedule_campaign,
 )
-from scheduler.models import KINDS, Campaign, CampaignStep
+from scheduler.messages import CampaignMessages
+from scheduler.models import (
+    CANCELLED,
+    DONE,
+    DRAFT,
+    KINDS,
+    PAUSED,
+    RUNNING,
+    SCHEDULED,
+    Campaign,
+    CampaignStep,
+)
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import SegmentNotFound, get_segment
+from scheduler.segments import SegmentError, Vocabulary, compile_segment
 from scheduler.segments_api import sample_size
 
 routes = ApiRoutes("campaigns")
 
 Spec = LivestreamSpec | RecallSpec | BroadcastSpec
+ID = "{id:[0-9]+}"  # ASCII digits only; path_id() also bounds it to a BIGINT
+STATUSES = (DRAFT, SCHEDULED, RUNNING, PAUSED, CANCELLED, DONE)
 
 
 def step_to_dict(step: CampaignStep) -> dict[str, Any]:
@@ -66,17 +81,37 @@ async def check_segment_name(session: AsyncSession, spec: Spec) -> None:
             raise CampaignError(f"segment_name: {exc}") from None
 
 
-async def create_any(session: AsyncSession, spec: Spec, clock: Clock, tz: str) -> Campaign:
-    """Create a draft campaign of any kind after checking its saved segment exists."""
+async def create_any(
+    session: AsyncSession,
+    spec: Spec,
+    clock: Clock,
+    tz: str,
+    vocabulary: Vocabulary | None = None,
+    messages: CampaignMessages | None = None,
+) -> Campaign:
+    """Create a draft campaign of any kind after checking its saved segment exists and its
+    inline segment names only values buyers can have; with `messages`, a
+    ``message_template`` must name a template that exists."""
     await check_segment_name(session, spec)
-    return await create_campaign(session, spec, clock, tz=tz)
+    if spec.segment is not None and vocabulary is not None:
+        try:
+            compile_segment(spec.segment, clock.now(), vocabulary)
+        except SegmentError as exc:
+            raise CampaignError(f"segment: {exc}") from None
+    return await create_campaign(session, spec, clock, tz=tz, messages=messages)
 
 
 def _campaign_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit():
+    campaign_id = path_id(raw)
+    if campaign_id is None:
         raise ApiError(404, f"no campaign with id {raw!r}")
-    return int(raw)
+    return campaign_id
+
+
+def campaign_messages(services: Any) -> CampaignMessages:
+    """The renderer of campaign messages the senders use (one per process)."""
+    return services.extra.get("campaign_messages") or CampaignMessages(services)
 
 
 FIELD_RE = re.compile(r"^(?:invalid campaign: )?([\w.]+): ")
@@ -95,7 +130,14 @@ async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:
     clock, config = request.config_dict[CLOCK], request.config_dict[CONFIG]
     async with request.config_dict[SESSIONMAKER].begin() as session:
         try:
-            campaign = await create_any(session, spec, clock, config.campaigns.timezone)
+            campaign = await create_any(
+                session,
+                spec,
+                clock,
+                config.campaigns.timezone,
+                Vocabulary.from_config(config),
+                campaign_messages(request.config_dict[SERVICES]),
+            )
         except CampaignError as exc:
             raise _refused(exc, 400) from None
         steps = await list_steps(session, campaign.id)
@@ -135,12 +177,14 @@ async def list_campaigns(request: web.Request) -> dict[str, Any]:
             raise ApiError(400, f"kind: must be one of {', '.join(KINDS)}", field="kind")
         query = query.where(Campaign.kind == kind)
     if status:
+        if status not in STATUSES:
+            raise ApiError(400, f"status: must be one of {', '.join(STATUSES)}", field="status")
         query = query.where(Campaign.status == status)
     async with request.config_dict[SESSIONMAKER]() as session:
         return {"campaigns": [campaign_to_dict(c) for c in await session.scalars(query)]}
 
 
-@routes.route("GET", "/campaigns/{id}", "Read a campaign with its steps")
+@routes.route("GET", f"/campaigns/{ID}", "Read a campaign with its steps")
 async def read_campaign(request: web.Request) -> dict[str, Any]:
     campaign_id = _campaign_id(request)
     async with request.config_dict[SESSIONMAKER]() as session:
@@ -154,7 +198,7 @@ async def read_campaign(request: web.Request) -> dict[str, Any]:
 
 @routes.route(
     "GET",
-    "/campaigns/{id}/preview",
+    f"/campaigns/{ID}/preview",
     "The campaign's next message rendered for sample buyers of its segment",
     query={"sample": "how many buyers (0-100, default 5)"},
 )
@@ -169,10 +213,18 @@ async def preview(request: web.Request) -> dict[str, Any]:
             raise _refused(exc) from None
         except SegmentNotFound as exc:
             raise ApiError(409, f"segment_name: {exc}") from None
+        except TemplateError as exc:  # stored before templates were checked at creation
+            field = "message_template" if campaign_uses_template(exc) else "message_source"
+            raise ApiError(409, f"{field}: cannot render: {exc}", field=field) from None
     return {"campaign_id": campaign_id, "messages": messages}
 
 
-@routes.route("GET", "/campaigns/{id}/report", "The live report: outcomes and conversion")
+def campaign_uses_template(exc: TemplateError) -> bool:
+    """Whether the error is a named template that is missing (else the campaign's source)."""
+    return isinstance(exc, TemplateNotFound)
+
+
+@routes.route("GET", f"/campaigns/{ID}/report", "The live report: outcomes and conversion")
 async def report(request: web.Request) -> dict[str, Any]:
     campaign_id = _campaign_id(request)
     async with request.config_dict[SESSIONMAKER]() as session:
@@ -200,7 +252,7 @@ def _move_endpoint(action: str, summary: str) -> None:
         return json_response(result)  # 200: the campaign changed state, nothing was created
 
     handler.__name__ = f"{action}_campaign"
-    routes.route("POST", f"/campaigns/{{id}}/{action}", summary)(handler)
+    routes.route("POST", f"/campaigns/{ID}/{action}", summary, status=200)(handler)
 
 
 async def move_campaign(

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.models import Base, Buyer
 from scheduler.delivery import WINDOW
 from scheduler.models import CANCELLED, DONE, Campaign
-from scheduler.segments import SegmentError, compile_segment
+from scheduler.segments import SegmentError, Vocabulary, compile_segment
 
 NAME_RE = re.compile(r"^[\w\-.·]{1,64}$")  # letters (incl. Chinese), digits, _ - . ·
 
@@ -89,11 +89,17 @@ def check_name(name: str) -> None:
 
 
 async def create_segment(
-    session: AsyncSession, name: str, spec: dict[str, Any], now: datetime, description: str = ""
+    session: AsyncSession,
+    name: str,
+    spec: dict[str, Any],
+    now: datetime,
+    description: str = "",
+    *,
+    vocabulary: Vocabulary | None = None,
 ) -> Segment:
     """Save a new segment; SegmentError for a bad spec, SegmentExists for a taken name."""
     check_name(name)
-    compile_segment(spec, now)
+    compile_segment(spec, now, vocabulary)
     segment = Segment(name=name, description=description, spec=spec, created_at=now, updated_at=now)
     try:
         # A savepoint, so a taken name leaves the caller's transaction usable.
@@ -110,11 +116,13 @@ async def update_segment(
     now: datetime,
     spec: dict[str, Any] | None = None,
     description: str | None = None,
+    *,
+    vocabulary: Vocabulary | None = None,
 ) -> Segment:
     """Change a saved segment's spec and/or description (campaigns see it at their next step)."""
     segment = await get_segment(session, name)
     if spec is not None:
-        compile_segment(spec, now)
+        compile_segment(spec, now, vocabulary)
         segment.spec = spec
     if description is not None:
         segment.description = description
@@ -172,10 +180,15 @@ async def _counts(session: AsyncSession, where: ColumnElement[bool], now: dateti
 
 
 async def preview_segment(
-    session: AsyncSession, spec: dict[str, Any], now: datetime, sample_size: int = 10
+    session: AsyncSession,
+    spec: dict[str, Any],
+    now: datetime,
+    sample_size: int = 10,
+    *,
+    vocabulary: Vocabulary | None = None,
 ) -> Preview:
     """The segment's counts and the first `sample_size` buyers it matches (by id)."""
-    where = compile_segment(spec, now)
+    where = compile_segment(spec, now, vocabulary)
     counts = await _counts(session, where, now)
     sample = await session.scalars(
         select(Buyer).where(where).order_by(Buyer.id).limit(max(0, sample_size))

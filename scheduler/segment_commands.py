@@ -25,7 +25,7 @@ from scheduler.saved_segments import (
     preview_segment,
     update_segment,
 )
-from scheduler.segments import FIELDS
+from scheduler.segments import FIELDS, Vocabulary
 from scheduler.segments_api import preview_to_dict, segment_to_dict
 
 
@@ -95,19 +95,25 @@ def segment_save(
 ) -> None:
     """Save segment NAME with SPEC (JSON text, @file.json or - for stdin)."""
     parsed = read_json(spec, "SPEC")
+    config = load_or_exit(config_path)
+    known = Vocabulary.from_config(config)
 
     async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
         now = Clock().now()
         async with make.begin() as session:
             try:
-                saved = await create_segment(session, name, parsed, now, description)
+                saved = await create_segment(
+                    session, name, parsed, now, description, vocabulary=known
+                )
             except SegmentExists:
                 if not replace:
                     raise
-                saved = await update_segment(session, name, now, parsed, description or None)
+                saved = await update_segment(
+                    session, name, now, parsed, description or None, vocabulary=known
+                )
             return segment_to_dict(saved)
 
-    emit(run(load_or_exit(config_path), work), as_json, _segment_text)
+    emit(run(config, work), as_json, _segment_text)
 
 
 @segment.command("delete")

@@ -11,6 +11,12 @@ value raises ``SegmentError`` naming its path, e.g. ``all[1].value``) and return
 SQLAlchemy condition over ``bot.models.Buyer``: the database does the filtering, never Python.
 Day counts are relative to the `now` the caller passes (an injected clock).
 
+Enumerated fields (tier, business type, interests, province/city/region, customer) refuse values nobody can
+have, naming the allowed ones, when the caller passes a ``Vocabulary`` (the API and CLI do at
+save and preview): a misspelled ``golden`` is a 400, not a segment of nobody. At run time a
+stored spec is compiled as saved, without the vocabulary. How operators' words map onto
+stored values, and which values exist, is ``scheduler/segment_vocabulary.py``.
+
 A missing value (no tier, no region) never satisfies a condition, and ``not``/``ne`` treat it
 as false before negating, so they mean what an operator expects ("not gold" includes buyers
 with no tier). JSON list membership differs between SQLite (``json_each``) and
@@ -40,10 +46,21 @@ from sqlalchemy import (
 
 from bot.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
 from bot.models import Buyer
-from bot.routing import normalize
 from scheduler.json_lists import json_list_contains, json_list_empty
+from scheduler.segment_vocabulary import (
+    Vocabulary,
+    business_type_key,
+    canonical_words,
+    city_spellings,
+    province_spellings,
+    unknown,
+)
 
 MAX_DEPTH = 16  # deeper trees are a mistake (or an attack), not a segment
+# Numbers past what a column holds are a mistake too, and would overflow the database driver.
+MAX_NUMBER = 10**12  # orders and spend (¥); well past any buyer, well inside BIGINT and float
+MAX_DAYS = 36_500  # a hundred years; timedelta overflows near 10**9 days
+MAX_CAMPAIGN_ID = 2**63 - 1
 
 
 class SegmentError(ValueError):
@@ -100,11 +117,15 @@ def _flag(v: Any) -> str | None:
 
 
 def _number(v: Any) -> str | None:
-    return None if _is_number(v) else "must be a number"
+    if _is_number(v) and abs(v) <= MAX_NUMBER:
+        return None
+    return f"must be a number from -{MAX_NUMBER} to {MAX_NUMBER}"
 
 
 def _days(v: Any) -> str | None:
-    return None if _is_number(v) and v >= 0 else "must be a number of days (0 or more)"
+    if _is_number(v) and 0 <= v <= MAX_DAYS:
+        return None
+    return f"must be a number of days (0 or more, at most {MAX_DAYS})"
 
 
 def _range(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
@@ -152,7 +173,7 @@ def _business_type(v: Any) -> str | None:
 
 
 def _campaign_id(v: Any) -> str | None:
-    ok = isinstance(v, int) and not isinstance(v, bool) and v > 0
+    ok = isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_CAMPAIGN_ID
     return None if ok else "must be a campaign id (a positive integer)"
 
 
@@ -213,23 +234,6 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _places(name: str) -> list[Any]:
-    from bot.card.regions import gazetteer  # the card's list of provinces and cities
-
-    return gazetteer().names.get(normalize(name), [])
-
-
-def province_spellings(name: str) -> set[str]:
-    """广东 → {广东, 广东省}: the card stores full names; operators type short ones."""
-    places = _places(name)
-    return {name} | {p.province for p in places if p.city in (None, p.province)}
-
-
-def city_spellings(name: str) -> set[str]:
-    """广州 → {广州, 广州市}."""
-    return {name} | {p.city for p in _places(name) if p.city}
-
-
 def _region(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
     if op == "is_set":
         either = or_(Buyer.province.is_not(None), Buyer.city.is_not(None))
@@ -242,22 +246,6 @@ def _region(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
         Buyer.city.in_(cities),
     )
     return negate(match) if op in ("ne", "not_in") else match
-
-
-def business_type_key(word: str) -> str:
-    """taobao, 淘宝 or 淘宝/天猫等网店 → taobao (the key the card stores); else as typed."""
-    return _BUSINESS_WORDS.get(normalize(word), word)
-
-
-_BUSINESS_WORDS = {
-    normalize(w): key for key, (label, ws) in BUSINESS_TYPES.items() for w in (key, label, *ws)
-}
-
-
-def _vocabulary(table: dict[str, tuple[str, ...]]) -> Callable[[str], str]:
-    """A word → the name the card stores for it (线下 → 线下门店); unknown words stay as typed."""
-    words = {normalize(w): key for key, ws in table.items() for w in (key, *ws)}
-    return lambda v: words.get(normalize(v), v)
 
 
 def _list_field(column: Any, canonical: Callable[[str], str] = lambda v: v) -> Build:
@@ -364,12 +352,15 @@ FIELDS: dict[str, Field] = {
         Field("qr_scene", TEXT, _text_field(Buyer.qr_scene), "QR scene the buyer followed from"),
         Field("openid", TEXT, _text_field(Buyer.openid), "the buyer's openid"),
         Field(
-            "channels", LIST, _list_field(Buyer.channels, _vocabulary(CHANNELS)), "card: channels"
+            "channels",
+            LIST,
+            _list_field(Buyer.channels, canonical_words(CHANNELS)),
+            "card: channels",
         ),
         Field(
             "interests",
             LIST,
-            _list_field(Buyer.interests, _vocabulary(INTEREST_SYNONYMS)),
+            _list_field(Buyer.interests, canonical_words(INTEREST_SYNONYMS)),
             "card: product interests",
         ),
         Field("tags", LIST, _list_field(Buyer.tags), "operator tags"),
@@ -400,7 +391,12 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _compile(node: Any, path: str, now: datetime, depth: int) -> tuple[ColumnElement[bool], int]:
+Known = Vocabulary | None
+
+
+def _compile(
+    node: Any, path: str, now: datetime, depth: int, known: Known
+) -> tuple[ColumnElement[bool], int]:
     """The condition for `node` and its cost rank (cheap column tests first, subqueries last)."""
     if depth > MAX_DEPTH:
         raise SegmentError(path, f"nested deeper than {MAX_DEPTH} levels")
@@ -413,13 +409,13 @@ def _compile(node: Any, path: str, now: datetime, depth: int) -> tuple[ColumnEle
         key = combinators[0]
         child_path = _join(path, key)
         if key == "not":
-            inner, cost = _compile(node["not"], child_path, now, depth + 1)
+            inner, cost = _compile(node["not"], child_path, now, depth + 1, known)
             return negate(inner), cost
         children = node[key]
         if not isinstance(children, list):
             raise SegmentError(child_path, "must be a list of conditions")
         parts = [
-            _compile(child, f"{child_path}[{i}]", now, depth + 1)
+            _compile(child, f"{child_path}[{i}]", now, depth + 1, known)
             for i, child in enumerate(children)
         ]
         if not parts:  # all of nothing is everyone; any of nothing is no one
@@ -429,10 +425,12 @@ def _compile(node: Any, path: str, now: datetime, depth: int) -> tuple[ColumnEle
         parts.sort(key=lambda part: part[1])
         conds = [cond for cond, _ in parts]
         return (and_(*conds) if key == "all" else or_(*conds)), max(c for _, c in parts)
-    return _leaf(node, path, now)
+    return _leaf(node, path, now, known)
 
 
-def _leaf(node: dict[str, Any], path: str, now: datetime) -> tuple[ColumnElement[bool], int]:
+def _leaf(
+    node: dict[str, Any], path: str, now: datetime, known: Known
+) -> tuple[ColumnElement[bool], int]:
     extra = sorted(set(node) - {"field", "op", "value"})
     if extra:
         raise SegmentError(
@@ -456,11 +454,16 @@ def _leaf(node: dict[str, Any], path: str, now: datetime) -> tuple[ColumnElement
             f"{name} does not take operator {op!r}; it takes: {', '.join(field.kind.ops)}",
         )
     problem = check(node["value"])
+    if not problem and known is not None and op not in ("is_set", "is_empty"):
+        problem = unknown(name, node["value"], known)
     if problem:
         raise SegmentError(_join(path, "value"), f"{name} {op}: {problem}")
     return field.build(op, node["value"], now), field.kind.cost
 
 
-def compile_segment(spec: Any, now: datetime) -> ColumnElement[bool]:
-    """Check `spec` and compile it to one SQL condition over ``Buyer`` (raises SegmentError)."""
-    return _compile(spec, "", now, 0)[0]
+def compile_segment(
+    spec: Any, now: datetime, vocabulary: Vocabulary | None = None
+) -> ColumnElement[bool]:
+    """Check `spec` and compile it to one SQL condition over ``Buyer`` (raises SegmentError);
+    with a `vocabulary`, enumerated fields refuse values outside it."""
+    return _compile(spec, "", now, 0, vocabulary)[0]

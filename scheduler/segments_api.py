@@ -7,6 +7,7 @@ spec, naming its path), 404 (no such segment) or 409 (name taken, segment in use
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api import ApiError, ApiRoutes, json_response
-from bot.appkeys import CLOCK, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from scheduler.saved_segments import (
     Preview,
     Segment,
@@ -29,7 +30,7 @@ from scheduler.saved_segments import (
     preview_segment,
     update_segment,
 )
-from scheduler.segments import SegmentError
+from scheduler.segments import SegmentError, Vocabulary
 
 routes = ApiRoutes("segments")
 
@@ -41,14 +42,14 @@ class SegmentBody(BaseModel):
 
     name: str = Field(min_length=1, max_length=64, description="unique name")
     spec: dict[str, Any] = Field(description="the filter (docs/segments.md)")
-    description: str = ""
+    description: str = Field("", max_length=1000)
 
 
 class SegmentChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     spec: dict[str, Any] | None = None
-    description: str | None = None
+    description: str | None = Field(None, max_length=1000)
 
 
 class PreviewBody(BaseModel):
@@ -89,18 +90,25 @@ def spec_error(exc: SegmentError, prefix: str = "spec") -> ApiError:
 
 def sample_size(request: web.Request, default: int = 10) -> int:
     raw = request.query.get("sample", str(default))
-    if not raw.isdigit() or int(raw) > MAX_SAMPLE:
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or int(raw) > MAX_SAMPLE:
         raise ApiError(
             400, f"sample: must be a whole number from 0 to {MAX_SAMPLE}", field="sample"
         )
     return int(raw)
 
 
+def vocabulary(request: web.Request) -> Vocabulary:
+    """The configured values enumerated segment fields may take (tiers, interests)."""
+    return Vocabulary.from_config(request.config_dict[CONFIG])
+
+
 async def _preview(request: web.Request, spec: dict[str, Any], sample: int) -> dict[str, Any]:
     now = request.config_dict[CLOCK].now()
     async with request.config_dict[SESSIONMAKER]() as session:
         try:
-            preview = await preview_segment(session, spec, now, sample)
+            preview = await preview_segment(
+                session, spec, now, sample, vocabulary=vocabulary(request)
+            )
         except SegmentError as exc:
             raise spec_error(exc) from None
     return preview_to_dict(preview, now)
@@ -111,7 +119,14 @@ async def create_segment_endpoint(request: web.Request, body: SegmentBody) -> di
     now = request.config_dict[CLOCK].now()
     async with request.config_dict[SESSIONMAKER].begin() as session:
         try:
-            segment = await create_segment(session, body.name, body.spec, now, body.description)
+            segment = await create_segment(
+                session,
+                body.name,
+                body.spec,
+                now,
+                body.description,
+                vocabulary=vocabulary(request),
+            )
         except SegmentError as exc:
             raise spec_error(exc) from None
         except SegmentExists as exc:
@@ -139,7 +154,12 @@ async def update_segment_endpoint(request: web.Request, body: SegmentChange) -> 
     async with request.config_dict[SESSIONMAKER].begin() as session:
         try:
             segment = await update_segment(
-                session, request.match_info["name"], now, body.spec, body.description
+                session,
+                request.match_info["name"],
+                now,
+                body.spec,
+                body.description,
+                vocabulary=vocabulary(request),
             )
         except SegmentError as exc:
             raise spec_error(exc) from None
@@ -175,7 +195,11 @@ async def preview_saved_segment_endpoint(request: web.Request) -> dict[str, Any]
 
 
 @routes.route(
-    "POST", "/segments/preview", "Count an unsaved spec's buyers, with a sample", body=PreviewBody
+    "POST",
+    "/segments/preview",
+    "Count an unsaved spec's buyers, with a sample",
+    body=PreviewBody,
+    status=200,
 )
 async def preview_spec_endpoint(request: web.Request, body: PreviewBody) -> web.Response:
     return json_response(await _preview(request, body.spec, body.sample))  # 200: nothing created

@@ -107,7 +107,8 @@ async def test_openapi_document_is_public_and_lists_declared_endpoints(aiohttp_c
     assert doc["openapi"].startswith("3.")
     post = doc["paths"]["/api/things"]["post"]
     assert post["summary"] == "Make a thing"
-    schema = post["requestBody"]["content"]["application/json"]["schema"]
+    ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert set(schema["properties"]) == {"name", "size"}
     params = {p["name"]: p["in"] for p in doc["paths"]["/api/things/{name}"]["get"]["parameters"]}
     assert params == {"name": "path", "verbose": "query"}

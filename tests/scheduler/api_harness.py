@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tiers_fixture import GOLD as GOLD_TIER
+from tiers_fixture import SILVER
+
 from bot.app import create_app
 from bot.appkeys import SESSIONMAKER
 from bot.models import Buyer
@@ -15,7 +18,9 @@ GOLD = {"field": "tier", "op": "eq", "value": "gold"}
 async def start_api(aiohttp_client, make_config, clock):
     """The app (no scheduler or senders) with buyers oBuyer0-3: gold, gold, silver, no tier."""
     config = make_config(
-        api={"token": "op-token"}, server={"run_senders": False, "run_scheduler": False}
+        api={"token": "op-token"},
+        server={"run_senders": False, "run_scheduler": False},
+        tiers={"levels": [SILVER, GOLD_TIER]},
     )
     client = await aiohttp_client(create_app(config, clock=clock))
     now = clock.now()

@@ -127,4 +127,6 @@ async def test_openapi_lists_segment_and_campaign_endpoints(api):
     ]:
         assert method in paths[path], path
     body = paths["/api/campaigns/livestreams"]["post"]["requestBody"]
-    assert "start_at" in body["content"]["application/json"]["schema"]["properties"]
+    ref = body["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/LivestreamSpec"
+    assert "start_at" in doc["components"]["schemas"]["LivestreamSpec"]["properties"]

@@ -21,7 +21,9 @@ def laoke(tmp_path, sqlite_url):
     """Run `laoke ARGS -c config.toml`; returns (exit code, stdout — or stderr on failure)."""
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[wechat]\nappid = "wx1"\nsecret = "s"\ntoken = "t"\n[database]\nurl = "{sqlite_url}"\n',
+        f'[wechat]\nappid = "wx1"\nsecret = "s"\ntoken = "t"\n[database]\nurl = "{sqlite_url}"\n'
+        '[[tiers.levels]]\nkey = "silver"\nname = "银卡"\nrank = 1\n'
+        '[[tiers.levels]]\nkey = "gold"\nname = "金卡"\nrank = 2\n',
         encoding="utf-8",
     )
     runner = CliRunner()
@@ -173,3 +175,9 @@ def test_tables_line_up_chinese_names_by_display_width():
         for line, tier in zip(lines, ["TIER", "gold", "silver", "-"], strict=True)
     }
     assert columns == {8}  # "徐老板" is 6 columns wide, plus the 2-space gap
+
+
+def test_segment_save_refuses_a_misspelt_tier_naming_the_tiers(laoke):
+    code, out = laoke("segment", "save", "typo", '{"field": "tier", "op": "eq", "value": "golden"}')
+    assert code != 0 and "golden" in out and "silver, gold" in out
+    assert "typo" not in laoke("segment", "list")[1]

@@ -77,3 +77,49 @@ async def test_segment_used_by_a_live_campaign_cannot_be_deleted(api, clock):
 def broadcast(clock, **extra):
     send_at = (clock.now() + timedelta(hours=1)).isoformat()
     return {"name": "上新通知", "send_at": send_at, "text": "新品到货", **extra}
+
+
+# --- enumerated fields refuse values no buyer can have ------------------------------------
+
+MISSPELT = [
+    ({"field": "tier", "op": "eq", "value": "golden"}, "gold"),
+    ({"field": "tier", "op": "in", "value": ["silver", "glod"]}, "silver"),
+    ({"field": "tier", "op": "ne", "value": "diamond"}, "gold"),
+    ({"field": "business_type", "op": "eq", "value": "taobaoo"}, "taobao"),
+    ({"field": "interests", "op": "contains", "value": "女裝"}, "女装"),
+    ({"field": "interests", "op": "contains_all", "value": ["女装", "汽车"]}, "男装"),
+    ({"field": "customer", "op": "eq", "value": "returned"}, "returning"),
+    ({"field": "province", "op": "eq", "value": "广束"}, "广东"),
+    ({"field": "city", "op": "in", "value": ["杭州", "Hangzhou"]}, "浙江"),
+    ({"field": "region", "op": "eq", "value": "火星"}, "广东"),
+]
+
+
+@pytest.mark.parametrize("spec, allowed", MISSPELT, ids=[s["field"] for s, _ in MISSPELT])
+async def test_an_unknown_value_of_an_enumerated_field_is_a_400_naming_the_allowed(
+    api, clock, spec, allowed
+):
+    send_at = (clock.now() + timedelta(hours=1)).isoformat()
+    broadcast = {"name": "x", "text": "hi", "segment": spec, "send_at": send_at}
+    for method, path, body in [
+        ("POST", "/api/segments", {"name": "typo", "spec": spec}),
+        ("POST", "/api/segments/preview", {"spec": spec}),
+        ("POST", "/api/campaigns/broadcasts", broadcast),
+    ]:
+        data = await call(api, method, path, body, 400)
+        assert allowed in data["error"], data
+        assert "value" in data["error"]
+    assert (await call(api, "GET", "/api/segments"))["segments"] == []
+
+
+async def test_known_values_and_their_synonyms_are_accepted(api):
+    spec = {
+        "all": [
+            {"field": "tier", "op": "in", "value": ["gold", "silver"]},
+            {"field": "channels", "op": "contains_any", "value": ["tb", "Shopee"]},
+            {"field": "interests", "op": "contains", "value": "连衣裙"},
+            {"field": "region", "op": "in", "value": ["广东", "杭州市"]},
+            {"field": "tags", "op": "contains", "value": "any tag an operator made up"},
+        ]
+    }
+    await call(api, "POST", "/api/segments", {"name": "ok", "spec": spec}, 201)
