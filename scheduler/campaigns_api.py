@@ -35,6 +35,7 @@ from scheduler.campaigns import (
     resume_campaign,
     schedule_campaign,
 )
+from scheduler.messages import CampaignMessages
 from scheduler.models import KINDS, Campaign, CampaignStep
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import SegmentNotFound, get_segment
@@ -66,10 +67,16 @@ async def check_segment_name(session: AsyncSession, spec: Spec) -> None:
             raise CampaignError(f"segment_name: {exc}") from None
 
 
-async def create_any(session: AsyncSession, spec: Spec, clock: Clock, tz: str) -> Campaign:
+async def create_any(
+    session: AsyncSession,
+    spec: Spec,
+    clock: Clock,
+    tz: str,
+    messages: CampaignMessages | None = None,
+) -> Campaign:
     """Create a draft campaign of any kind after checking its saved segment exists."""
     await check_segment_name(session, spec)
-    return await create_campaign(session, spec, clock, tz=tz)
+    return await create_campaign(session, spec, clock, tz=tz, messages=messages)
 
 
 def _campaign_id(request: web.Request) -> int:
@@ -91,11 +98,18 @@ def _refused(exc: CampaignError, status: int = 409) -> ApiError:
     return ApiError(status, message, **({"field": match.group(1)} if match else {}))
 
 
+def _messages(request: web.Request) -> CampaignMessages:
+    services = request.config_dict[SERVICES]
+    return services.extra.setdefault("campaign_messages", CampaignMessages.from_services(services))
+
+
 async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:
     clock, config = request.config_dict[CLOCK], request.config_dict[CONFIG]
     async with request.config_dict[SESSIONMAKER].begin() as session:
         try:
-            campaign = await create_any(session, spec, clock, config.campaigns.timezone)
+            campaign = await create_any(
+                session, spec, clock, config.campaigns.timezone, _messages(request)
+            )
         except CampaignError as exc:
             raise _refused(exc, 400) from None
         steps = await list_steps(session, campaign.id)

@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.config import Config
 from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, list_steps
 from scheduler.campaigns_api import ACTIONS, create_any, move_campaign, step_to_dict
+from scheduler.messages import CampaignMessages
 from scheduler.models import KINDS, Campaign
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import (
@@ -136,7 +137,11 @@ def campaign_create(spec: str, then_schedule: bool, config_path: Path, as_json: 
         clock = Clock()
         async with make.begin() as session:
             created = await create_any(
-                session, parse_campaign_spec(parsed), clock, config.campaigns.timezone
+                session,
+                parse_campaign_spec(parsed),
+                clock,
+                config.campaigns.timezone,
+                CampaignMessages.from_config(config),
             )
             if then_schedule:
                 created = await move_campaign(session, "schedule", created.id, clock, config)
