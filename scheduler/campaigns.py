@@ -22,8 +22,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.context import Services
-from bot.models import Buyer
 from bot.sandbox import RenderError, render_off_loop
 from scheduler.messages import CampaignMessages
 from scheduler.models import (
@@ -371,40 +369,6 @@ async def next_livestream(session: AsyncSession, now: datetime) -> Campaign | No
         c for c in rows if datetime.fromisoformat(c.params["start_at"]) >= now
     ]  # a handful of rows: livestreams are scheduled a few at a time
     return min(upcoming, key=lambda c: c.params["start_at"], default=None)
-
-
-async def preview_campaign(
-    session: AsyncSession, services: Services, campaign_id: int, sample: int = 5
-) -> list[dict[str, Any]]:
-    """The campaign's first message rendered for up to `sample` buyers of its segment."""
-    from scheduler.loop import segment_condition
-
-    campaign = await get_campaign(session, campaign_id)
-    steps = await list_steps(session, campaign_id)
-    step = next((s for s in steps if s.status == STEP_PENDING), steps[0])
-    now = services.clock.now()
-    condition = await segment_condition(session, campaign, now)
-    buyers = await session.scalars(
-        select(Buyer)
-        .where(condition, Buyer.subscribed.is_(True), Buyer.opted_out.is_(False))
-        .order_by(Buyer.id)
-        .limit(sample)
-    )
-    messages = services.extra.get("campaign_messages") or CampaignMessages.from_services(services)
-    buyers = list(buyers)
-
-    def render_all() -> list[str]:
-        return [messages.render(campaign, step, b) for b in buyers]
-
-    try:  # in a worker thread: an operator can ask for previews as often as they like
-        texts = await render_off_loop(render_all)
-    except RenderError as exc:
-        field = "message_source" if campaign.message_source is not None else "message_template"
-        raise CampaignError(f"{field}: {exc}") from None
-    return [
-        {"buyer_id": b.id, "openid": b.openid, "step": step.kind, "text": text}
-        for b, text in zip(buyers, texts, strict=True)
-    ]
 
 
 def campaign_to_dict(c: Campaign) -> dict[str, Any]:

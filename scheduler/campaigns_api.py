@@ -31,12 +31,12 @@ from scheduler.campaigns import (
     get_campaign,
     list_steps,
     pause_campaign,
-    preview_campaign,
     resume_campaign,
     schedule_campaign,
 )
 from scheduler.messages import CampaignMessages
 from scheduler.models import KINDS, Campaign, CampaignStep
+from scheduler.previews import preview_campaign, reach_report
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import SegmentNotFound, get_segment
 from scheduler.segments_api import sample_size
@@ -113,7 +113,8 @@ async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:
         except CampaignError as exc:
             raise _refused(exc, 400) from None
         steps = await list_steps(session, campaign.id)
-        return {**campaign_to_dict(campaign), "steps": [step_to_dict(s) for s in steps]}
+        reach = await reach_report(session, campaign, clock.now())
+        return {**campaign_to_dict(campaign), "steps": [step_to_dict(s) for s in steps], **reach}
 
 
 @routes.route(
@@ -176,14 +177,14 @@ async def preview(request: web.Request) -> dict[str, Any]:
     campaign_id, sample = _campaign_id(request), sample_size(request, default=5)
     async with request.config_dict[SESSIONMAKER]() as session:
         try:
-            messages = await preview_campaign(
+            preview = await preview_campaign(
                 session, request.config_dict[SERVICES], campaign_id, sample
             )
         except CampaignError as exc:
             raise _refused(exc) from None
         except SegmentNotFound as exc:
             raise ApiError(409, f"segment_name: {exc}") from None
-    return {"campaign_id": campaign_id, "messages": messages}
+    return {"campaign_id": campaign_id, **preview}
 
 
 @routes.route("GET", "/campaigns/{id}/report", "The live report: outcomes and conversion")
@@ -211,6 +212,10 @@ def _move_endpoint(action: str, summary: str) -> None:
             except CampaignError as exc:
                 raise _refused(exc) from None
             result = campaign_to_dict(campaign)
+            if action == "schedule":
+                result.update(
+                    await reach_report(session, campaign, request.config_dict[CLOCK].now())
+                )
         return json_response(result)  # 200: the campaign changed state, nothing was created
 
     handler.__name__ = f"{action}_campaign"
