@@ -38,7 +38,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import update_wrapper
 from string import Formatter
 from types import TracebackType
@@ -342,6 +342,16 @@ class BoundedTemplate(Template):
             _local.budget = None
 
 
+def render_within(template: Template, time_s: float, *args: Any, **kwargs: Any) -> str:
+    """Render `template` with its environment's limits but a deadline of `time_s` seconds."""
+    limits = getattr(template.environment, "limits", Limits())
+    _local.budget = _Budget(replace(limits, time_s=time_s))
+    try:
+        return template.render(*args, **kwargs)
+    finally:
+        _local.budget = None
+
+
 def error_line(exc: BaseException) -> int | None:
     """The template line a render error happened on (Jinja rewrites tracebacks to it)."""
     if isinstance(exc, TemplateSyntaxError):
@@ -385,5 +395,6 @@ __all__ = [
     "as_render_error",
     "error_line",
     "render_checked",
+    "render_within",
     "render_off_loop",
 ]

@@ -19,9 +19,10 @@ row would lead to ``campaign.metadata``, the schema, and to ``buyer.phone``):
 
 The campaign's ``name`` is internal (the operator's label) and is not among them. A template
 that fails for any sample context (each step kind × each tier and none × a full and an empty
-card) is refused when the campaign is saved, naming the line. A render that trips a limit at
-send time marks that campaign's template broken, so later buyers fail at once instead of each
-spending the time limit. This module does not decide whether or how a message is sent
+card) is refused when the campaign is saved, naming the line. Once a render of a campaign trips a
+limit at send time, that campaign's later renders get a deadline of ``SLOW_TIME_S`` instead
+of the full limit: buyers it renders for normally (well under a millisecond) still get their
+message, and each buyer it fails for costs at most that, not the full time limit. This module does not decide whether or how a message is sent
 (``scheduler/delivery.py``).
 """
 
@@ -39,7 +40,13 @@ from jinja2 import Template, TemplateError
 from bot.config import Config, TierConfig
 from bot.context import Services
 from bot.models import Buyer
-from bot.sandbox import BoundedEnvironment, RenderError, as_render_error, render_checked
+from bot.sandbox import (
+    BoundedEnvironment,
+    RenderError,
+    as_render_error,
+    render_checked,
+    render_within,
+)
 from scheduler.models import (
     ANNOUNCE,
     BROADCAST,
@@ -58,6 +65,7 @@ from scheduler.models import (
 # these buyer fields (the sender loads no others).
 MEMO_FIELDS = ("company", "business_type", "province", "city")
 MEMO_SIZE = 50_000
+SLOW_TIME_S = 0.05  # the deadline of a campaign whose template once tripped a limit
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,7 @@ class CampaignMessages:
         self.tz = ZoneInfo(timezone)
         self.tiers: dict[str, TierView] = {t.key: _tier_view(t) for t in tiers}
         self._templates: dict[tuple[int, str | None], Template] = {}
-        self._broken: dict[tuple[int, str | None], RenderError] = {}
+        self._slow: set[tuple[int, str | None]] = set()
         self._context: dict[tuple[int, int], dict[str, Any]] = {}
         self._memo: dict[tuple[Any, ...], str] = {}
 
@@ -205,24 +213,22 @@ class CampaignMessages:
         text = self._memo.get(key)
         if text is not None:
             return text
-        broken = self._broken.get((campaign.id, campaign.message_source))
-        if broken is not None:
-            raise broken
         view = BuyerView(
             buyer.display_name, *(getattr(buyer, f, None) for f in MEMO_FIELDS), buyer.tier_key,
             interests,
         )  # fmt: skip
         tier = self.tiers.get(buyer.tier_key) if buyer.tier_key else None
-        template = self._template(campaign)
+        template, slow = self._template(campaign), (campaign.id, campaign.message_source)
+        shared, variables = self._step_context(campaign, step), _buyer_vars(view, tier)
+        if slow in self._slow:
+            render = partial(render_within, template, SLOW_TIME_S, shared, **variables)
+        else:
+            render = partial(template.render, shared, **variables)
         try:
-            text = render_checked(
-                lambda: template.render(
-                    self._step_context(campaign, step), **_buyer_vars(view, tier), rsvped=rsvped
-                )
-            ).strip()
+            text = render_checked(partial(render, rsvped=rsvped)).strip()
         except RenderError as exc:
             if exc.limit:
-                self._broken[(campaign.id, campaign.message_source)] = exc
+                self._slow.add(slow)
             raise
         if len(self._memo) >= MEMO_SIZE:
             self._memo.clear()

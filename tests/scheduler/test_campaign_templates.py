@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from api_harness import AUTH, call, start_api
+from campaign_harness import Harness, config_for, iso
 
 from bot.appkeys import SESSIONMAKER
 from bot.models import Buyer
@@ -127,3 +128,21 @@ async def test_webhook_answers_within_budget_while_a_hostile_preview_runs(make_w
     assert reply and answered - started < 0.5  # the render did not hold the event loop
     assert answered < previewed  # … and the webhook did not wait for the preview
     assert status == 409 and "took longer than" in data["error"], data
+
+
+async def test_a_template_that_trips_a_limit_at_send_costs_the_time_limit_once(
+    make_config, fake_wechat, clock
+):
+    """Buyers "坏" make the template slow: the first one spends the time limit and fails as
+    render_error; the other two within a short deadline; everyone else gets the message."""
+    config = config_for(make_config, fake_wechat)
+    async with Harness(config, clock, fake_wechat) as h:
+        await h.add_buyers(3, prefix="bad", company="坏")
+        await h.add_buyers(2, prefix="ok", display_name="王姐")
+        spec = broadcast(clock, message_source=SLOW_FOR_ONE)
+        cid = await h.campaign({"kind": "broadcast", **spec, "send_at": iso(clock)})
+        started = time.monotonic()
+        await h.run(cid)
+        assert time.monotonic() - started < 2.5  # one time limit (1 s), not three
+        assert await h.reasons(cid) == {("failed", "render_error"): 3, ("sent", None): 2}
+        assert [m["content"] for m in h.fake.messages("ok0")] == ["王姐"]
