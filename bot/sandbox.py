@@ -44,7 +44,7 @@ from string import Formatter
 from types import TracebackType
 from typing import Any, TypeVar
 
-from jinja2 import Template, TemplateSyntaxError, nodes
+from jinja2 import Template, TemplateSyntaxError, nodes, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
@@ -124,6 +124,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             self.filters.pop(name, None)
         self.filters["format"] = self._format_filter
         self.filters = {k: self._guard_filter(f) for k, f in self.filters.items()}
+        self._install_hooks()
 
     # --- size checks ----------------------------------------------------------------------
     def _check(self, value: Any) -> Any:
@@ -291,30 +292,40 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
         for loop in tree.find_all(nodes.For):
-            loop.iter = _guard(loop.iter, "bounded_iter")
+            loop.iter = _guard(loop.iter, ITER_HOOK)
         for output in tree.find_all(nodes.Output):
-            output.nodes = [_guard(child, "bounded_output") for child in output.nodes]
+            output.nodes = [_guard(child, OUTPUT_HOOK) for child in output.nodes]
         return tree
 
-    def bounded_iter(self, iterable: Iterable[T]) -> Iterator[T]:
-        """Every loop iteration is a step (so nested loops cannot run away)."""
-        for item in iterable:
-            _tick()
-            yield item
+    def _install_hooks(self) -> None:
+        """The two hooks ``_parse`` wraps around loops and output, as filters: a filter is a
+        direct call in compiled code (a call through ``call`` would cost ten times more), and
+        ``pass_context`` keeps Jinja from folding them away at compile time."""
+        size = self._size
 
-    def bounded_output(self, value: T) -> T:
-        """Every output piece counts against ``max_output`` (captured output too)."""
-        budget = _budget()
-        if budget is not None:
-            budget.output += len(value) if isinstance(value, str) else self._size(value)
-            if budget.output > budget.limits.max_output:
-                raise RenderLimitError(f"output longer than {budget.limits.max_output:,}")
-        return value
+        @pass_context
+        def bounded_iter(_context: Any, iterable: Iterable[T]) -> Iterator[T]:
+            for item in iterable:  # every loop iteration is a step
+                _tick()
+                yield item
+
+        @pass_context
+        def bounded_output(_context: Any, value: T) -> T:
+            budget = _budget()  # every output piece counts, captured output too
+            if budget is not None:
+                budget.output += len(value) if isinstance(value, str) else size(value)
+                if budget.output > budget.limits.max_output:
+                    raise RenderLimitError(f"output longer than {budget.limits.max_output:,}")
+            return value
+
+        self.filters[ITER_HOOK], self.filters[OUTPUT_HOOK] = bounded_iter, bounded_output
+
+
+ITER_HOOK, OUTPUT_HOOK = "_bounded_iter", "_bounded_output"
 
 
 def _guard(expr: nodes.Expr, hook: str) -> nodes.Expr:
-    call = nodes.Call(nodes.EnvironmentAttribute(hook), [expr], [], None, None)
-    return call.set_lineno(expr.lineno)
+    return nodes.Filter(expr, hook, [], [], None, None).set_lineno(expr.lineno)
 
 
 class BoundedNamespace(Namespace):

@@ -24,7 +24,7 @@ PAYLOADS = [
     ),
     (
         "{% for i in range(9999) %}{% for j in range(9999) %}x{% endfor %}{% endfor %}",
-        "too many steps|took longer",
+        "output longer|too many steps|took longer",
     ),
     ("{% set s = 'x'*99999 %}{% for i in range(99) %}{{ s }}{% endfor %}", "output longer"),
     ("{% set s %}{% for i in range(9999) %}{{ 'y'*9999 }}{% endfor %}{% endset %}", "output"),
