@@ -19,8 +19,8 @@ campaign ``message_source``, and later admin-edited versions — goes through
    every step is bounded (1.) and the checkpoints are dense (2.), a render stops shortly after
    its deadline — which is why a *thread* suffices: Python cannot kill a thread, but this one
    stops itself. Renders an operator can trigger at will (previews, the save-time check) run
-   in a worker thread (``render_off_loop``) so the event loop keeps answering webhooks while
-   they run; renders on the send and reply paths are short by construction and bounded by
+   in one of two worker threads (``render_off_loop``) so the event loop keeps answering
+   webhooks while they run; renders on the send and reply paths are short by construction and bounded by
    the same deadline. A process pool with kill was rejected: a million-buyer campaign renders
    per buyer, and an inter-process round trip per render would cost more than the sends.
 
@@ -38,6 +38,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import update_wrapper
 from string import Formatter
@@ -393,9 +394,15 @@ def render_checked(render: Callable[[], T]) -> T:
         raise as_render_error(exc) from None
 
 
+# Two threads for renders an operator triggers: enough for two previews at once, and a flood
+# of previews queues here instead of taking GIL time from the event loop in many threads.
+_RENDER_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render")
+
+
 async def render_off_loop(render: Callable[[], T]) -> T:
     """Run a bounded render in a worker thread, so the event loop keeps serving meanwhile."""
-    return await asyncio.to_thread(render_checked, render)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_RENDER_THREADS, render_checked, render)
 
 
 __all__ = [

@@ -28,6 +28,7 @@ message, and each buyer it fails for costs at most that, not the full time limit
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -66,6 +67,7 @@ from scheduler.models import (
 MEMO_FIELDS = ("company", "business_type", "province", "city")
 MEMO_SIZE = 50_000
 SLOW_TIME_S = 0.05  # the deadline of a campaign whose template once tripped a limit
+CHECK_TIME_S = 2.0  # all sample contexts of the save-time check together
 
 
 @dataclass(frozen=True)
@@ -156,10 +158,14 @@ class CampaignMessages:
             for seq in (0, 1)
         ]
         tiers = (None, *self.tiers.values())
+        deadline = time.monotonic() + CHECK_TIME_S
         for step, tier, buyer, rsvped in product(samples, tiers, SAMPLE_BUYERS, (False, True)):
-            variables = _buyer_vars(buyer, tier)
+            left = min(deadline - time.monotonic(), self.env.limits.time_s)
+            if left <= 0:
+                raise RenderError(f"the sample contexts took longer than {CHECK_TIME_S:g} s")
+            shared, variables = self._shared(campaign, step), _buyer_vars(buyer, tier)
             render_checked(
-                partial(template.render, self._shared(campaign, step), **variables, rsvped=rsvped)
+                partial(render_within, template, left, shared, **variables, rsvped=rsvped)
             )
 
     def _template(self, campaign: Campaign) -> Template:

@@ -14,6 +14,7 @@ module sends nothing and changes nothing (the sender decides per row, ``schedule
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,8 @@ from scheduler.campaigns import CampaignError, get_campaign, list_steps
 from scheduler.delivery import WINDOW
 from scheduler.messages import CampaignMessages
 from scheduler.models import RECALL, STEP_PENDING, Campaign
+
+PREVIEW_TIME_S = 3.0  # all sample buyers of one preview together (each render: 1 s at most)
 
 
 async def recipients(session: AsyncSession, campaign: Campaign, now: datetime) -> ColumnElement:
@@ -106,7 +109,12 @@ async def preview_campaign(
     messages = services.extra.get("campaign_messages") or CampaignMessages.from_services(services)
 
     def render_all() -> list[str]:
-        return [messages.render(campaign, step, b) for b in buyers]
+        deadline, texts = time.monotonic() + PREVIEW_TIME_S, []
+        for b in buyers:
+            if time.monotonic() > deadline:
+                raise RenderError(f"rendering the preview took longer than {PREVIEW_TIME_S:g} s")
+            texts.append(messages.render(campaign, step, b))
+        return texts
 
     try:
         texts = await render_off_loop(render_all)

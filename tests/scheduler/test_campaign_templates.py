@@ -146,3 +146,18 @@ async def test_a_template_that_trips_a_limit_at_send_costs_the_time_limit_once(
         assert time.monotonic() - started < 2.5  # one time limit (1 s), not three
         assert await h.reasons(cid) == {("failed", "render_error"): 3, ("sent", None): 2}
         assert [m["content"] for m in h.fake.messages("ok0")] == ["王姐"]
+
+
+async def test_the_save_check_has_one_deadline_for_all_sample_contexts(api, clock):
+    """Each sample render stays under the 1 s limit, but all of them together would take
+    long: the save is refused after about two seconds, not after minutes."""
+    slow = (
+        "{% for i in range(9999) %}{% if ('ab'*50000).count('b') > 1 %}{% endif %}"
+        "{% endfor %}{{ name }}"
+    )
+    started = time.monotonic()
+    data = await call(
+        api, "POST", "/api/campaigns/broadcasts", broadcast(clock, message_source=slow), 400
+    )
+    assert time.monotonic() - started < 4
+    assert data["error"].startswith("message_source: ") and "took longer than" in data["error"]
