@@ -360,6 +360,8 @@ async def test_demo_schedules_a_livestream_and_a_recall_that_arrive_within_minut
         await h.run(0)
     by_buyer = {o: len(h.fake.messages(o)) for o in ("chatty0", "sleepy0")}
     assert by_buyer == {"chatty0": 3, "sleepy0": 2}  # livestream ×3; recall waves ×2
+    recall_text = h.fake.messages("sleepy0")[0]["data"]["content"]["value"]
+    assert "「老客回归周」进行中" in recall_text and "演示" not in recall_text  # no internal name
     assert_no_duplicates(h.sent_log())
 
 
