@@ -1,7 +1,8 @@
 """The one renderer for buyer-facing text and pages: Jinja2's sandbox over ``templates/``.
 
-Buyer-facing templates may later be edited by admins (stored in the database); the sandbox
-keeps an edited template from reaching Python internals, and ``overrides`` (checked before
+Buyer-facing templates may later be edited by admins (stored in the database); the bounded
+sandbox (``bot/sandbox.py``) keeps an edited template from reaching Python internals and
+bounds what a render may cost, and ``overrides`` (checked before
 the files) is where those edits plug in. Message templates are plain text: no HTML escaping,
 trailing whitespace trimmed so a template's final newline does not reach the buyer.
 """
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader, StrictUndefined, select_autoescape
-from jinja2.sandbox import SandboxedEnvironment
+
+from bot.sandbox import BoundedEnvironment
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -31,10 +33,13 @@ class Renderer:
     def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
         self.overrides: dict[str, str] = {}
         loader = ChoiceLoader([DictLoader(self.overrides), FileSystemLoader(templates_dir)])
-        # Text messages: no escaping; pages (*.html) are escaped.
-        self.env = SandboxedEnvironment(
+        # Text messages: no escaping; pages (*.html) are escaped. A template compiled from a
+        # string (a campaign's message_source) is a text message too: no escaping.
+        self.env = BoundedEnvironment(
             loader=loader,
-            autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+            autoescape=select_autoescape(
+                enabled_extensions=("html",), default_for_string=False, default=False
+            ),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

@@ -1,7 +1,8 @@
 """Livestreams as the buyer meets them: 直播 tells the next one, 预约 / 提醒我 RSVPs (and
 their phrasings: 下次直播什么时候, 开播提醒我).
 
-直播 answers with the livestream on air (started in the last two hours) if there is one,
+直播 answers with the livestream on air (started, not yet at its ``end_at``; a livestream
+stored before it had one is taken to last ``DEFAULT_DURATION_S``, two hours) if there is one,
 otherwise the next scheduled one. An RSVP is recorded for the next livestream campaign (idempotent: asking twice keeps one
 RSVP) and guarantees the buyer its start reminder, even outside the campaign's segment and
 even after 退订 — the buyer asked for it. The campaigns themselves (what is next, the RSVP
@@ -19,39 +20,47 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context, Reply
 from bot.routing import Router
 from handlers.intents import intent
-from scheduler.campaigns import add_rsvp, next_livestream
+from scheduler.campaigns import DEFAULT_DURATION_S, add_rsvp, next_livestream
 from scheduler.models import DONE, LIVESTREAM, RUNNING, SCHEDULED, Campaign, Rsvp
 
 router = Router("live")
 
 LIVE_WORDS = ("直播", "下一场直播", "直播预告", "直播时间")
 RSVP_WORDS = ("预约", "提醒我", "预约直播", "直播提醒")
-# A livestream has no end time; one that started this recently is taken to be on air.
-ON_AIR_FOR = timedelta(hours=2)
 
 
 def _start(campaign: Campaign) -> datetime:
     return datetime.fromisoformat(campaign.params["start_at"])
 
 
+def _end(campaign: Campaign) -> datetime:
+    end = campaign.params.get("end_at")
+    if end:
+        return datetime.fromisoformat(end)
+    return _start(campaign) + timedelta(seconds=DEFAULT_DURATION_S)
+
+
 async def livestream_on_air(session: AsyncSession, now: datetime) -> Campaign | None:
-    """The livestream that started within ON_AIR_FOR before `now`, if any (latest first)."""
+    """The livestream on air at `now` (started, not yet ended), if any (latest first)."""
     rows = await session.scalars(
         select(Campaign).where(
             Campaign.kind == LIVESTREAM, Campaign.status.in_((SCHEDULED, RUNNING, DONE))
         )
     )  # a handful of rows: livestreams are scheduled a few at a time
-    on_air = [c for c in rows if now - ON_AIR_FOR <= _start(c) <= now]
+    on_air = [c for c in rows if _start(c) <= now < _end(c)]
     return max(on_air, key=_start, default=None)
 
 
 def _shown(ctx: Context, campaign: Campaign) -> dict[str, str]:
-    """What the buyer is told about a livestream: its title, link and local start time."""
-    local = _start(campaign).astimezone(ZoneInfo(ctx.config.campaigns.timezone))
+    """What the buyer is told about a livestream: its title, link, local start and end time
+    (never the campaign's name: that is the operator's internal label)."""
+    tz = ZoneInfo(ctx.config.campaigns.timezone)
+    local, end = _start(campaign).astimezone(tz), _end(campaign).astimezone(tz)
     return {
-        "title": campaign.params.get("title") or campaign.name,
+        "title": campaign.params.get("title") or "直播",
         "link": campaign.params.get("link") or "",
         "start_local": f"{local.month}月{local.day}日 {local:%H:%M}",
+        "end_time": f"{end:%H:%M}",
     }
 
 

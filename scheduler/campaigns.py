@@ -13,6 +13,7 @@ out or send (``scheduler/loop.py``, ``scheduler/delivery.py``) and does not comp
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -22,8 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api import Moment
 from bot.clock import Clock
-from bot.context import Services
-from bot.models import Buyer
+from bot.sandbox import RenderError, render_off_loop
 from scheduler.messages import CampaignMessages
 from scheduler.models import (
     ANNOUNCE,
@@ -50,6 +50,9 @@ from scheduler.models import (
 
 DEFAULT_OFFSETS_S = [86400, 3600, 0]  # 1 day before, 1 hour before, at the start
 MAX_OFFSET_S = 90 * 86400  # a reminder three months ahead is already a different campaign
+# A livestream is on air from start_at until end_at, or for duration_s (default two hours).
+DEFAULT_DURATION_S = 7200
+MAX_DURATION_S = 86400
 
 
 class CampaignError(ValueError):
@@ -83,10 +86,21 @@ class LivestreamSpec(_Common):
         default_factory=lambda: DEFAULT_OFFSETS_S, max_length=20
     )
     announce_at: Moment | None = None
+    # How long it is on air (直播 says 正在直播 only then): end_at, or duration_s seconds.
+    end_at: Moment | None = None
+    duration_s: int | None = Field(None, ge=60, le=MAX_DURATION_S)
+
+    @model_validator(mode="after")
+    def _one_end(self) -> LivestreamSpec:
+        if self.end_at is not None and self.duration_s is not None:
+            raise ValueError("give either end_at or duration_s, not both")
+        return self
 
 
 class RecallSpec(_Common):
     kind: Literal["recall"] = "recall"
+    # What buyers are told the promotion is called; the campaign's name is internal.
+    title: str | None = Field(None, max_length=64)
     window_start: Moment
     window_end: Moment
     waves: list[Moment] = Field(default_factory=list, max_length=50)
@@ -139,6 +153,12 @@ def _plan(spec: Any, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any], list[
         announce = _aware(spec.announce_at, tz) if spec.announce_at else now
         if announce > start:
             raise CampaignError("announce_at: must not be after start_at")
+        if spec.end_at is not None:
+            end = _aware(spec.end_at, tz)
+            if not start < end <= start + timedelta(seconds=MAX_DURATION_S):
+                raise CampaignError("end_at: must be after start_at, within 24 hours")
+        else:
+            end = start + timedelta(seconds=spec.duration_s or DEFAULT_DURATION_S)
         offsets = sorted(set(spec.offsets_s), reverse=True)
         steps = [CampaignStep(kind=ANNOUNCE, due_at=announce)]
         for off in offsets:
@@ -151,6 +171,7 @@ def _plan(spec: Any, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any], list[
         params = {
             "title": spec.title,
             "start_at": _iso(start),
+            "end_at": _iso(end),
             "link": spec.link,
             "offsets_s": offsets,
             "announce_at": _iso(announce),
@@ -165,6 +186,7 @@ def _plan(spec: Any, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any], list[
                 raise CampaignError(f"waves.{i}: {wave.isoformat()} is outside the window")
         steps = [CampaignStep(kind=WAVE, due_at=w) for w in waves]
         params = {
+            "title": spec.title or "",
             "window_start": _iso(w_start),
             "window_end": _iso(w_end),
             "waves": [_iso(w) for w in waves],
@@ -197,10 +219,6 @@ async def create_campaign(
             compile_segment(spec.segment, clock.now())
         except SegmentError as exc:
             raise CampaignError(f"segment: {exc}") from None
-    if spec.message_source is not None:
-        CampaignMessages.check_source(spec.message_source)
-    elif spec.message_template and messages is not None:
-        messages.check_template_name(spec.message_template)
     now = clock.now()
     params, steps = _plan(spec, now, ZoneInfo(tz))
     campaign = Campaign(
@@ -217,6 +235,7 @@ async def create_campaign(
         created_at=now,
         updated_at=now,
     )
+    await check_message(campaign, steps, messages)
     session.add(campaign)
     await session.flush()
     for step in steps:
@@ -224,6 +243,22 @@ async def create_campaign(
         session.add(step)
     await session.flush()
     return campaign
+
+
+async def check_message(
+    campaign: Campaign, steps: list[CampaignStep], messages: CampaignMessages | None
+) -> None:
+    """Refuse a message template that does not render for the sample contexts (naming the
+    line). Rendered in a worker thread: a hostile template cannot stall the event loop."""
+    if messages is None:
+        from bot.rendering import Renderer
+
+        messages = CampaignMessages(Renderer().env, "Asia/Shanghai", [])
+    field = "message_source" if campaign.message_source is not None else "message_template"
+    try:
+        await render_off_loop(partial(messages.check, campaign, steps))
+    except RenderError as exc:
+        raise CampaignError(f"{field}: {exc}") from None
 
 
 async def get_campaign(session: AsyncSession, campaign_id: int) -> Campaign:
@@ -338,35 +373,6 @@ async def next_livestream(session: AsyncSession, now: datetime) -> Campaign | No
         c for c in rows if datetime.fromisoformat(c.params["start_at"]) >= now
     ]  # a handful of rows: livestreams are scheduled a few at a time
     return min(upcoming, key=lambda c: c.params["start_at"], default=None)
-
-
-async def preview_campaign(
-    session: AsyncSession, services: Services, campaign_id: int, sample: int = 5
-) -> list[dict[str, Any]]:
-    """The campaign's first message rendered for up to `sample` buyers of its segment."""
-    from scheduler.loop import segment_condition
-
-    campaign = await get_campaign(session, campaign_id)
-    steps = await list_steps(session, campaign_id)
-    step = next((s for s in steps if s.status == STEP_PENDING), steps[0])
-    now = services.clock.now()
-    condition = await segment_condition(session, campaign, now)
-    buyers = await session.scalars(
-        select(Buyer)
-        .where(condition, Buyer.subscribed.is_(True), Buyer.opted_out.is_(False))
-        .order_by(Buyer.id)
-        .limit(sample)
-    )
-    messages = services.extra.get("campaign_messages") or CampaignMessages(services)
-    return [
-        {
-            "buyer_id": b.id,
-            "openid": b.openid,
-            "step": step.kind,
-            "text": messages.render(campaign, step, b),
-        }
-        for b in buyers
-    ]
 
 
 def campaign_to_dict(c: Campaign) -> dict[str, Any]:

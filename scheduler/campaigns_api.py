@@ -32,7 +32,6 @@ from scheduler.campaigns import (
     get_campaign,
     list_steps,
     pause_campaign,
-    preview_campaign,
     resume_campaign,
     schedule_campaign,
 )
@@ -48,6 +47,7 @@ from scheduler.models import (
     Campaign,
     CampaignStep,
 )
+from scheduler.previews import preview_campaign, reach_report
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import SegmentNotFound, get_segment
 from scheduler.segments import SegmentError, Vocabulary, compile_segment
@@ -109,11 +109,6 @@ def _campaign_id(request: web.Request) -> int:
     return campaign_id
 
 
-def campaign_messages(services: Any) -> CampaignMessages:
-    """The renderer of campaign messages the senders use (one per process)."""
-    return services.extra.get("campaign_messages") or CampaignMessages(services)
-
-
 FIELD_RE = re.compile(r"^(?:invalid campaign: )?([\w.]+): ")
 
 
@@ -126,6 +121,12 @@ def _refused(exc: CampaignError, status: int = 409) -> ApiError:
     return ApiError(status, message, **({"field": match.group(1)} if match else {}))
 
 
+def _messages(request: web.Request) -> CampaignMessages:
+    """The renderer of campaign messages the senders use (one per process)."""
+    services = request.config_dict[SERVICES]
+    return services.extra.setdefault("campaign_messages", CampaignMessages.from_services(services))
+
+
 async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:
     clock, config = request.config_dict[CLOCK], request.config_dict[CONFIG]
     async with request.config_dict[SESSIONMAKER].begin() as session:
@@ -136,12 +137,13 @@ async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:
                 clock,
                 config.campaigns.timezone,
                 Vocabulary.from_config(config),
-                campaign_messages(request.config_dict[SERVICES]),
+                _messages(request),
             )
         except CampaignError as exc:
             raise _refused(exc, 400) from None
         steps = await list_steps(session, campaign.id)
-        return {**campaign_to_dict(campaign), "steps": [step_to_dict(s) for s in steps]}
+        reach = await reach_report(session, campaign, clock.now())
+        return {**campaign_to_dict(campaign), "steps": [step_to_dict(s) for s in steps], **reach}
 
 
 @routes.route(
@@ -206,7 +208,7 @@ async def preview(request: web.Request) -> dict[str, Any]:
     campaign_id, sample = _campaign_id(request), sample_size(request, default=5)
     async with request.config_dict[SESSIONMAKER]() as session:
         try:
-            messages = await preview_campaign(
+            preview = await preview_campaign(
                 session, request.config_dict[SERVICES], campaign_id, sample
             )
         except CampaignError as exc:
@@ -216,7 +218,7 @@ async def preview(request: web.Request) -> dict[str, Any]:
         except TemplateError as exc:  # stored before templates were checked at creation
             field = "message_template" if campaign_uses_template(exc) else "message_source"
             raise ApiError(409, f"{field}: cannot render: {exc}", field=field) from None
-    return {"campaign_id": campaign_id, "messages": messages}
+    return {"campaign_id": campaign_id, **preview}
 
 
 def campaign_uses_template(exc: TemplateError) -> bool:
@@ -249,6 +251,10 @@ def _move_endpoint(action: str, summary: str) -> None:
             except CampaignError as exc:
                 raise _refused(exc) from None
             result = campaign_to_dict(campaign)
+            if action == "schedule":
+                result.update(
+                    await reach_report(session, campaign, request.config_dict[CLOCK].now())
+                )
         return json_response(result)  # 200: the campaign changed state, nothing was created
 
     handler.__name__ = f"{action}_campaign"

@@ -26,7 +26,9 @@ from bot.clock import Clock
 from bot.config import Config
 from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, list_steps
 from scheduler.campaigns_api import ACTIONS, create_any, move_campaign, step_to_dict
+from scheduler.messages import CampaignMessages
 from scheduler.models import KINDS, Campaign
+from scheduler.previews import reach_report
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import (
     SegmentExists,
@@ -110,7 +112,20 @@ def _campaign_text(data: dict[str, Any]) -> str:
             for s in data["steps"]
         ]
         lines.append(table(rows, ["STEP", "KIND", "DUE (UTC)", "STATUS", "RECIPIENTS", "NOTE"]))
-    return "\n".join(lines)
+    return "\n".join(lines + _reach_lines(data))
+
+
+def _reach_lines(data: dict[str, Any]) -> list[str]:
+    """The reach counts and warnings of a create / schedule / preview answer, if any."""
+    reach = data.get("reach")
+    if reach is None:
+        return []
+    lines = [
+        f"reach now: {reach['recipients']:,} recipients — {reach['customer_service']:,} by "
+        f"customer-service message, {reach['template']:,} by template message, "
+        f"{reach['unreachable']:,} unreachable"
+    ]
+    return lines + [f"warning: {w}" for w in data.get("warnings", [])]
 
 
 async def _with_steps(session: AsyncSession, c: Campaign) -> dict[str, Any]:
@@ -136,11 +151,16 @@ def campaign_create(spec: str, then_schedule: bool, config_path: Path, as_json: 
         clock = Clock()
         async with make.begin() as session:
             created = await create_any(
-                session, parse_campaign_spec(parsed), clock, config.campaigns.timezone
+                session,
+                parse_campaign_spec(parsed),
+                clock,
+                config.campaigns.timezone,
+                CampaignMessages.from_config(config),
             )
             if then_schedule:
                 created = await move_campaign(session, "schedule", created.id, clock, config)
-            return await _with_steps(session, created)
+            data = await _with_steps(session, created)
+            return {**data, **await reach_report(session, created, clock.now())}
 
     emit(run(config, work), as_json, _campaign_text)
 
@@ -191,11 +211,19 @@ def _move_command(action: str, summary: str) -> None:
 
         async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
             async with make.begin() as session:
-                moved = await move_campaign(session, action, campaign_id, Clock(), config)
-                return campaign_to_dict(moved)
+                clock = Clock()
+                moved = await move_campaign(session, action, campaign_id, clock, config)
+                data = campaign_to_dict(moved)
+                if action == "schedule":
+                    data.update(await reach_report(session, moved, clock.now()))
+                return data
 
         data = run(config, work)
-        emit(data, as_json, lambda d: f"campaign {d['id']} is now {d['status']}")
+        emit(
+            data,
+            as_json,
+            lambda d: "\n".join([f"campaign {d['id']} is now {d['status']}", *_reach_lines(d)]),
+        )
 
 
 for _action, _summary in ACTIONS.items():
@@ -212,7 +240,7 @@ def campaign_preview(campaign_id: int, sample: int, config_path: Path, as_json: 
     from bot.context import Services
     from bot.metrics import Metrics
     from bot.rendering import Renderer
-    from scheduler.campaigns import preview_campaign
+    from scheduler.previews import preview_campaign
 
     config = load_or_exit(config_path)
     # Rendering needs no WeChat connection: the preview never sends.
@@ -220,14 +248,15 @@ def campaign_preview(campaign_id: int, sample: int, config_path: Path, as_json: 
         config=config, renderer=Renderer(), api=None, clock=Clock(), metrics=Metrics()
     )  # type: ignore[arg-type]
 
-    async def work(make: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
         async with make() as session:
             return await preview_campaign(session, services, campaign_id, sample)
 
-    def text(messages: list[dict[str, Any]]) -> str:
-        if not messages:
-            return "(no buyer in the segment can receive it now)"
-        return "\n\n".join(f"— to {m['openid']} ({m['step']}):\n{m['text']}" for m in messages)
+    def text(data: dict[str, Any]) -> str:
+        messages = data["messages"]
+        shown = "\n\n".join(f"— to {m['openid']} ({m['step']}):\n{m['text']}" for m in messages)
+        lines = [shown or "(no buyer in the segment can receive it now)", *_reach_lines(data)]
+        return "\n".join(lines)
 
     emit(run(config, work), as_json, text)
 

@@ -40,6 +40,7 @@ async def seed_demo_campaigns(
         {
             "kind": "recall",
             "name": RECALL_NAME,
+            "title": "老客回归周",
             "all_day": True,
             "window_start": now.isoformat(),
             "window_end": (now + timedelta(days=1)).isoformat(),

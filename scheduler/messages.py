@@ -1,32 +1,106 @@
 """The text of a campaign message for one buyer: templates/messages/campaign_<kind>.j2.
 
 Every campaign message is rendered per buyer (recall messages carry the buyer's tier perks and
-interests) with the application's sandboxed Jinja2 environment; a campaign may bring its own
-template source, which is compiled in the same sandbox. Compiled templates are cached per
-campaign because a million-buyer campaign renders the same template a million times.
+interests) with the application's bounded sandbox (``bot/sandbox.py``); a campaign may bring
+its own template source, which is compiled in the same sandbox. Compiled templates are cached
+per campaign because a million-buyer campaign renders the same template a million times.
 
-This module does not decide whether or how a message is sent (``scheduler/delivery.py``).
+A template sees only the documented variables below, as plain values — never an ORM row (a
+row would lead to ``campaign.metadata``, the schema, and to ``buyer.phone``):
+
+- ``name``: the buyer's name, or 老朋友; ``buyer``: ``display_name``, ``company``,
+  ``business_type``, ``province``, ``city``, ``tier_key``, ``interests``
+- ``tier``: ``key``, ``name``, ``perks``, ``badge`` of the buyer's tier, or none
+- ``interests``: the buyer's interests (a list, empty when unknown)
+- ``step``: ``kind`` (announce, reminder, start, wave, broadcast), ``seq``, ``offset_s``
+- ``rsvped``: the buyer has reserved this livestream (预约)
+- ``title``, ``link``, ``text``; ``start_local``, ``end_local`` (livestream), ``until``
+  (reminder: "1小时"), ``window_start_local``, ``window_end_local`` (recall)
+
+The campaign's ``name`` is internal (the operator's label) and is not among them. A template
+that fails for any sample context (each step kind × each tier and none × a full and an empty
+card) is refused when the campaign is saved, naming the line. Once a render of a campaign trips a
+limit at send time, that campaign's later renders get a deadline of ``SLOW_TIME_S`` instead
+of the full limit: buyers it renders for normally (well under a millisecond) still get their
+message, and each buyer it fails for costs at most that, not the full time limit. This module does not decide whether or how a message is sent
+(``scheduler/delivery.py``).
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from itertools import product
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Template, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template, TemplateError
 
-from bot.config import TierConfig
+from bot.config import Config, TierConfig
 from bot.context import Services
 from bot.models import Buyer
-from scheduler.models import Campaign, CampaignStep
+from bot.sandbox import (
+    BoundedEnvironment,
+    RenderError,
+    as_render_error,
+    render_checked,
+    render_within,
+)
+from scheduler.models import (
+    ANNOUNCE,
+    BROADCAST,
+    LIVESTREAM,
+    RECALL,
+    REMINDER,
+    SEND,
+    START,
+    WAVE,
+    Campaign,
+    CampaignStep,
+)
 
 # Buyers with the same tier, name, interests and card fields get the same text, so a
 # million-buyer campaign renders each distinct combination once. A template may only use
 # these buyer fields (the sender loads no others).
 MEMO_FIELDS = ("company", "business_type", "province", "city")
 MEMO_SIZE = 50_000
+SLOW_TIME_S = 0.05  # the deadline of a campaign whose template once tripped a limit
+CHECK_TIME_S = 2.0  # all sample contexts of the save-time check together
+
+
+@dataclass(frozen=True)
+class BuyerView:
+    display_name: str | None
+    company: str | None
+    business_type: str | None
+    province: str | None
+    city: str | None
+    tier_key: str | None
+    interests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TierView:
+    key: str
+    name: str
+    perks: tuple[str, ...]
+    badge: str
+
+
+@dataclass(frozen=True)
+class StepView:
+    kind: str
+    seq: int
+    offset_s: int | None
+
+
+STEP_KINDS = {LIVESTREAM: (ANNOUNCE, REMINDER, START), RECALL: (WAVE,), BROADCAST: (SEND,)}
+SAMPLE_BUYERS = (
+    BuyerView("张姐", "义乌小商品有限公司", "批发", "浙江", "金华", None, ("数码", "家居")),
+    BuyerView(None, None, None, None, None, None, ()),
+)
 
 
 def _duration(seconds: int | None) -> str:
@@ -42,41 +116,65 @@ def _duration(seconds: int | None) -> str:
 class CampaignMessages:
     """Renders campaign messages; one instance per process (it caches compiled templates)."""
 
-    def __init__(self, services: Services) -> None:
-        self.env: SandboxedEnvironment = services.renderer.env
-        self.tz = ZoneInfo(services.config.campaigns.timezone)
-        self.tiers: dict[str, TierConfig] = {t.key: t for t in services.config.tiers.levels}
+    def __init__(self, env: BoundedEnvironment, timezone: str, tiers: list[TierConfig]) -> None:
+        self.env = env
+        self.tz = ZoneInfo(timezone)
+        self.tiers: dict[str, TierView] = {t.key: _tier_view(t) for t in tiers}
         self._templates: dict[tuple[int, str | None], Template] = {}
+        self._slow: set[tuple[int, str | None]] = set()
         self._context: dict[tuple[int, int], dict[str, Any]] = {}
         self._memo: dict[tuple[Any, ...], str] = {}
 
-    @staticmethod
-    def check_source(source: str) -> None:
-        """Refuse a template source that does not compile (names the line)."""
-        from scheduler.campaigns import CampaignError
+    @classmethod
+    def from_services(cls, services: Services) -> CampaignMessages:
+        config = services.config
+        return cls(services.renderer.env, config.campaigns.timezone, config.tiers.levels)
 
+    @classmethod
+    def from_config(cls, config: Config) -> CampaignMessages:
+        """For the CLI, which has no services: the default templates."""
+        from bot.rendering import Renderer
+
+        return cls(Renderer().env, config.campaigns.timezone, config.tiers.levels)
+
+    def _compile(self, source: str | None, template: str | None, kind: str) -> Template:
+        if source is not None:
+            return self.env.from_string(source)
+        return self.env.get_template(f"messages/{template or f'campaign_{kind}'}.j2")
+
+    def check(self, campaign: Campaign, steps: list[CampaignStep]) -> None:
+        """Render the campaign's template for every sample context (RenderError: the first
+        failure, naming the line). Run it with ``render_off_loop``: it may take a while."""
         try:
-            SandboxedEnvironment().parse(source)
-        except TemplateSyntaxError as exc:
-            raise CampaignError(f"message_source: line {exc.lineno}: {exc.message}") from None
-
-    def check_template_name(self, name: str) -> None:
-        from scheduler.campaigns import CampaignError
-
-        try:
-            self.env.get_template(f"messages/{name}.j2")
+            template = self._compile(
+                campaign.message_source, campaign.message_template, campaign.kind
+            )
         except TemplateError as exc:
-            raise CampaignError(f"message_template: {name}: {exc}") from None
+            raise as_render_error(exc) from None
+        kinds = {s.kind for s in steps} or set(STEP_KINDS.get(campaign.kind, ()))
+        samples = [
+            StepView(kind, seq, 3600 if kind == REMINDER else 0)
+            for kind in sorted(kinds)
+            for seq in (0, 1)
+        ]
+        tiers = (None, *self.tiers.values())
+        deadline = time.monotonic() + CHECK_TIME_S
+        for step, tier, buyer, rsvped in product(samples, tiers, SAMPLE_BUYERS, (False, True)):
+            left = min(deadline - time.monotonic(), self.env.limits.time_s)
+            if left <= 0:
+                raise RenderError(f"the sample contexts took longer than {CHECK_TIME_S:g} s")
+            shared, variables = self._shared(campaign, step), _buyer_vars(buyer, tier)
+            render_checked(
+                partial(render_within, template, left, shared, **variables, rsvped=rsvped)
+            )
 
     def _template(self, campaign: Campaign) -> Template:
         key = (campaign.id, campaign.message_source)
         template = self._templates.get(key)
         if template is None:
-            if campaign.message_source is not None:
-                template = self.env.from_string(campaign.message_source)
-            else:
-                name = campaign.message_template or f"campaign_{campaign.kind}"
-                template = self.env.get_template(f"messages/{name}.j2")
+            template = self._compile(
+                campaign.message_source, campaign.message_template, campaign.kind
+            )
             self._templates[key] = template
         return template
 
@@ -86,52 +184,79 @@ class CampaignMessages:
         when = datetime.fromisoformat(iso).astimezone(self.tz)
         return f"{when.month}月{when.day}日 {when:%H:%M}"
 
+    def _shared(self, campaign: Campaign, step: StepView) -> dict[str, Any]:
+        p = campaign.params or {}
+        return {
+            "step": step,
+            "title": p.get("title") or "",
+            "link": p.get("link") or "",
+            "text": p.get("text") or "",
+            "start_local": self._local(p.get("start_at")),
+            "end_local": self._local(p.get("end_at")),
+            "until": _duration(step.offset_s),
+            "window_start_local": self._local(p.get("window_start")),
+            "window_end_local": self._local(p.get("window_end")),
+        }
+
     def _step_context(self, campaign: Campaign, step: CampaignStep) -> dict[str, Any]:
         """What every buyer's message of this step shares (computed once per step)."""
         key = (campaign.id, step.id)
         ctx = self._context.get(key)
         if ctx is None:
-            p = campaign.params
-            ctx = {
-                "campaign": campaign,
-                "step": step,
-                "params": p,
-                "title": p.get("title", ""),
-                "link": p.get("link", ""),
-                "text": p.get("text", ""),
-                "start_local": self._local(p.get("start_at")),
-                "until": _duration(step.offset_s),
-                "window_start_local": self._local(p.get("window_start")),
-                "window_end_local": self._local(p.get("window_end")),
-            }
+            ctx = self._shared(campaign, StepView(step.kind, step.seq, step.offset_s))
             self._context[key] = ctx
         return ctx
 
-    def render(self, campaign: Campaign, step: CampaignStep, buyer: Buyer | Any) -> str:
-        """The message this buyer gets for this step (buyer: a Buyer or a row with its fields)."""
+    def render(
+        self, campaign: Campaign, step: CampaignStep, buyer: Buyer | Any, rsvped: bool = False
+    ) -> str:
+        """The message this buyer gets for this step (buyer: a Buyer or a row with its fields).
+
+        Raises RenderError (naming the line) when the template fails for this buyer."""
         interests = tuple(buyer.interests or ())
-        key = (campaign.id, step.id, buyer.tier_key, buyer.display_name, interests) + tuple(
-            getattr(buyer, f, None) for f in MEMO_FIELDS
-        )
+        key = (campaign.id, step.id, buyer.tier_key, buyer.display_name, interests, rsvped)
+        key += tuple(getattr(buyer, f, None) for f in MEMO_FIELDS)
         text = self._memo.get(key)
-        if text is None:
-            tier = self.tiers.get(buyer.tier_key) if buyer.tier_key else None
-            text = (
-                self._template(campaign)
-                .render(
-                    self._step_context(campaign, step),
-                    buyer=buyer,
-                    name=buyer.display_name or "老朋友",
-                    tier=tier,
-                    interests=list(interests),
-                )
-                .strip()
-            )
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()
-            self._memo[key] = text
+        if text is not None:
+            return text
+        view = BuyerView(
+            buyer.display_name, *(getattr(buyer, f, None) for f in MEMO_FIELDS), buyer.tier_key,
+            interests,
+        )  # fmt: skip
+        tier = self.tiers.get(buyer.tier_key) if buyer.tier_key else None
+        template, slow = self._template(campaign), (campaign.id, campaign.message_source)
+        shared, variables = self._step_context(campaign, step), _buyer_vars(view, tier)
+        if slow in self._slow:
+            render = partial(render_within, template, SLOW_TIME_S, shared, **variables)
+        else:
+            render = partial(template.render, shared, **variables)
+        try:
+            text = render_checked(partial(render, rsvped=rsvped)).strip()
+        except RenderError as exc:
+            if exc.limit:
+                self._slow.add(slow)
+            raise
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = text
         return text
 
     def template_data(self, campaign: Campaign, text: str) -> tuple[dict[str, Any], str | None]:
         """Template-message data and link for a buyer outside the 48-hour window."""
         return {"content": {"value": text}}, campaign.params.get("link") or None
+
+
+def _tier_view(t: TierConfig) -> TierView:
+    return TierView(t.key, t.name, tuple(t.perks), t.badge)
+
+
+def _buyer_vars(buyer: BuyerView, tier: TierView | None) -> dict[str, Any]:
+    return {
+        "buyer": buyer,
+        "name": buyer.display_name or "老朋友",
+        "tier": tier,
+        "interests": list(buyer.interests),
+    }
+
+
+__all__ = ["CampaignMessages", "RenderError"]

@@ -55,6 +55,7 @@ from scheduler.models import (
     CANCELLED,
     CUSTOM,
     FAILED,
+    LIVESTREAM,
     PENDING,
     RUNNING,
     SENT,
@@ -63,6 +64,7 @@ from scheduler.models import (
     UNCERTAIN,
     Campaign,
     CampaignStep,
+    Rsvp,
 )
 from scheduler.rate_limit import TokenBucket
 
@@ -103,7 +105,7 @@ class Sender:
         self.tz = ZoneInfo(self.cfg.timezone)
         self.bucket = TokenBucket(self.cfg.rate_limit_per_s)
         self.messages: CampaignMessages = services.extra.setdefault(
-            "campaign_messages", CampaignMessages(services)
+            "campaign_messages", CampaignMessages.from_services(services)
         )
         self.batch = self._batch_for(self.cfg.rate_limit_per_s)
         self._outage = Outage(log, f"sender {self.worker_id}: batch")
@@ -206,15 +208,17 @@ class Sender:
             buyers = await load_buyers(
                 session, sorted({r.buyer_id for r in claimed}), now, caps=bool(capped)
             )
+            rsvps = await self._rsvps(session, claimed, campaigns)
         results: list[Result] = []
-        sends: list[tuple[Claimed, Campaign, BuyerState, str]] = []
+        sends: list[tuple[Claimed, Campaign, BuyerState, str, bool]] = []
         for row in claimed:
             campaign = campaigns[row.campaign_id]
             outcome = self._decide(row, campaign, buyers.get(row.buyer_id), now, quiet)
             if isinstance(outcome, Result):
                 results.append(outcome)
             else:
-                sends.append((row, campaign, buyers[row.buyer_id], outcome))
+                rsvped = (row.campaign_id, row.buyer_id) in rsvps
+                sends.append((row, campaign, buyers[row.buyer_id], outcome, rsvped))
         if sends:
             # `concurrency` long-lived tasks pull jobs: far cheaper than a task per message.
             queue = deque(sends)
@@ -225,6 +229,23 @@ class Sender:
 
             await asyncio.gather(*(worker() for _ in range(min(self.cfg.concurrency, len(queue)))))
         return results
+
+    async def _rsvps(
+        self, session: AsyncSession, claimed: list[Claimed], campaigns: dict[int, Campaign]
+    ) -> set[tuple[int, int]]:
+        """(campaign, buyer) pairs of this batch's livestream rows whose buyer said 预约:
+        their announcement and reminders do not ask them to reserve again."""
+        live = {c.id for c in campaigns.values() if c.kind == LIVESTREAM}
+        rows = [r for r in claimed if r.campaign_id in live and not r.requested]
+        if not rows:
+            return set()
+        found = await session.execute(
+            select(Rsvp.campaign_id, Rsvp.buyer_id).where(
+                Rsvp.campaign_id.in_({r.campaign_id for r in rows}),
+                Rsvp.buyer_id.in_({r.buyer_id for r in rows}),
+            )
+        )
+        return {(c, b) for c, b in found}
 
     def _decide(
         self,
@@ -269,12 +290,12 @@ class Sender:
         return channel
 
     async def _send(
-        self, row: Claimed, campaign: Campaign, buyer: BuyerState, channel: str
+        self, row: Claimed, campaign: Campaign, buyer: BuyerState, channel: str, rsvped: bool
     ) -> Result:
         attempts = row.attempts + 1
         step = self._steps[row.step_id]
         try:
-            text = self.messages.render(campaign, step, buyer)
+            text = self.messages.render(campaign, step, buyer, rsvped=rsvped)
         except Exception as exc:  # a bad per-campaign template fails its rows, not the sender
             log.warning("campaign %s: message did not render: %s", campaign.id, exc)
             return Result(row.id, FAILED, "render_error", attempts=attempts)

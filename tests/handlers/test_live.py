@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
-from scheduler.campaigns import cancel_campaign, create_campaign, schedule_campaign
+from scheduler.campaigns import CampaignError, cancel_campaign, create_campaign, schedule_campaign
 from scheduler.models import Rsvp
 
 START = "2026-05-20T12:00:00+00:00"  # 20:00 in Asia/Shanghai; the test clock is 2026-05-18
 
 
-async def make_livestream(wechat, clock, title="春季新品直播", start_at=START, schedule=True):
+async def make_livestream(
+    wechat, clock, title="春季新品直播", start_at=START, schedule=True, **extra
+):
     async with wechat.sessionmaker.begin() as session:
         campaign = await create_campaign(
             session,
@@ -20,6 +23,7 @@ async def make_livestream(wechat, clock, title="春季新品直播", start_at=ST
                 "title": title,
                 "start_at": start_at,
                 "link": "https://live.example.com/spring",
+                **extra,
             },
             clock,
         )
@@ -96,3 +100,29 @@ async def test_live_during_the_livestream_says_it_is_on_air(wechat, clock):
     assert "【正在直播】" in await wechat.send_text("oBuyerA", "预约")  # nothing left to RSVP to
     clock.advance(hours=2)  # three hours after the start: over
     assert "暂时还没有安排直播" in await wechat.send_text("oBuyerA", "直播")
+
+
+async def test_live_is_on_air_until_its_end_not_for_a_fixed_two_hours(wechat, clock):
+    await make_livestream(wechat, clock, duration_s=4 * 3600)  # 20:00 – 24:00 Beijing time
+    clock.set(clock.now().replace(day=20, hour=15, minute=0))  # 23:00 in Beijing: 3 h in
+    reply = await wechat.send_text("oBuyerA", "直播")
+    assert "【正在直播】春季新品直播" in reply and "预计 00:00 结束" in reply
+    clock.set(clock.now().replace(hour=16, minute=1))  # 00:01: over
+    assert "正在直播" not in await wechat.send_text("oBuyerA", "直播")
+
+
+async def test_a_short_livestream_is_over_at_its_end_at(wechat, clock):
+    await make_livestream(wechat, clock, end_at="2026-05-20T12:30:00+00:00")
+    clock.set(clock.now().replace(day=20, hour=12, minute=20))
+    assert "预计 20:30 结束" in await wechat.send_text("oBuyerA", "直播")
+    clock.set(clock.now().replace(minute=45))
+    assert "正在直播" not in await wechat.send_text("oBuyerA", "直播")
+
+
+async def test_livestream_end_is_validated(wechat, clock):
+    with pytest.raises(CampaignError, match="end_at: must be after start_at"):
+        await make_livestream(wechat, clock, end_at="2026-05-20T11:00:00+00:00")
+    with pytest.raises(CampaignError, match="duration_s"):
+        await make_livestream(wechat, clock, duration_s=10)
+    with pytest.raises(CampaignError, match="either end_at or duration_s"):
+        await make_livestream(wechat, clock, end_at="2026-05-20T13:00:00+00:00", duration_s=3600)

@@ -18,10 +18,10 @@ from scheduler.campaigns import (
     create_campaign,
     next_livestream,
     pause_campaign,
-    preview_campaign,
     resume_campaign,
     schedule_campaign,
 )
+from scheduler.previews import preview_campaign
 
 TIERS = {
     "levels": [
@@ -188,7 +188,8 @@ async def test_recall_reaches_dormant_buyers_with_their_tier_perks_and_interests
 
 
 async def test_preview_renders_the_message_for_sample_buyers(h, clock):
-    await h.add_buyers(7, tier_key="silver", display_name="李总")
+    await h.add_buyers(7, tier_key="silver", display_name="李总", interacted_ago=timedelta(days=40))
+    await h.add_buyers(2, prefix="active", display_name="活跃")  # not dormant: no recall
     async with h.sm() as session, session.begin():
         campaign = await create_campaign(
             session,
@@ -200,7 +201,7 @@ async def test_preview_renders_the_message_for_sample_buyers(h, clock):
             },
             clock,
         )
-        samples = await preview_campaign(session, h.services, campaign.id, sample=5)
+        samples = (await preview_campaign(session, h.services, campaign.id, sample=5))["messages"]
     assert len(samples) == 5
     assert all("李总" in s["text"] and "9.5折" in s["text"] for s in samples)
     assert h.sent_log() == []  # a preview sends nothing
@@ -359,6 +360,8 @@ async def test_demo_schedules_a_livestream_and_a_recall_that_arrive_within_minut
         await h.run(0)
     by_buyer = {o: len(h.fake.messages(o)) for o in ("chatty0", "sleepy0")}
     assert by_buyer == {"chatty0": 3, "sleepy0": 2}  # livestream ×3; recall waves ×2
+    recall_text = h.fake.messages("sleepy0")[0]["data"]["content"]["value"]
+    assert "「老客回归周」进行中" in recall_text and "演示" not in recall_text  # no internal name
     assert_no_duplicates(h.sent_log())
 
 
