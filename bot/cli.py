@@ -24,7 +24,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, refuse_placeholders
 from bot.context import Services
 from bot.database import (
     DatabaseUnreachable,
@@ -56,10 +56,16 @@ config_option = click.option(
 )
 
 
-def load_or_exit(path: Path) -> Config:
-    """Load the configuration or stop the process with a message that names the key."""
+def load_or_exit(path: Path, *, serving: bool = False) -> Config:
+    """Load the configuration or stop the process with a message that names the key.
+
+    ``serving``: the process talks to WeChat for real (``serve``, ``worker``), so the
+    unedited placeholders of config.example.toml are refused too."""
     try:
-        return load_config(path)
+        config = load_config(path)
+        if serving:
+            refuse_placeholders(config)
+        return config
     except ConfigError as exc:
         click.echo(f"laoke: {exc}", err=True)
         sys.exit(2)
@@ -138,7 +144,7 @@ def serve(config_path: Path) -> None:
     """Run the webhook server (and, unless configured otherwise, scheduler and senders)."""
     from bot.app import create_app
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, serving=True)
 
     async def schema_ok() -> None:
         engine = create_engine(config.database)
@@ -227,7 +233,7 @@ def worker(config_path: Path) -> None:
     """Send campaign deliveries only (scale-out: run any number beside `serve`)."""
     from scheduler.engine import run_worker, worker_runner
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, serving=True)
     with database_errors():
         worker_runner()(run_worker(config))
 
