@@ -118,7 +118,11 @@ def create_engine(
         # An overflow connection is closed when returned, and an aiosqlite connection is a
         # thread and a file open: keep enough pooled for a busy webhook (16+ concurrent).
         engine = create_async_engine(
-            cfg.url, echo=cfg.echo, pool_size=max(cfg.pool_size, 20), max_overflow=cfg.pool_size * 2
+            cfg.url,
+            echo=cfg.echo,
+            hide_parameters=True,  # echo and errors must not print tokens or phone numbers
+            pool_size=max(cfg.pool_size, 20),
+            max_overflow=cfg.pool_size * 2,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         if background_checkpoints:
@@ -130,7 +134,11 @@ def create_engine(
         # disconnect and drops the whole pool, and that one message goes to the spool
         # (bot/spool.py) instead of being lost.
         engine = create_async_engine(
-            cfg.url, echo=cfg.echo, pool_size=cfg.pool_size, max_overflow=cfg.pool_size * 2
+            cfg.url,
+            echo=cfg.echo,
+            hide_parameters=True,
+            pool_size=cfg.pool_size,
+            max_overflow=cfg.pool_size * 2,
         )
     return engine
 

@@ -1,7 +1,14 @@
-"""Structured logs (one JSON object a line) with buyers' openids masked.
+"""Structured logs (one JSON object a line) with buyers' openids masked and secrets redacted.
 
 An openid identifies a person to WeChat; logs keep only its first 4 and last 4 characters,
-enough to follow one buyer through the logs without publishing who they are.
+enough to follow one buyer through the logs without publishing who they are. Mobile numbers
+keep their first 3 and last 4 digits. Secrets in URLs and JSON (``access_token=…``,
+``secret=…``) are replaced by ``***``. Debug logging (``laoke -v``) never turns on loggers
+that print SQL parameters or driver calls: the database driver's debug log (aiosqlite prints
+every statement with its values) stays at INFO, and engines hide parameters
+(``bot/database.py``).
+
+This module does not decide what is logged; it only shapes and cleans what is.
 """
 
 from __future__ import annotations
@@ -15,9 +22,22 @@ import time
 _OPENID = re.compile(r"\b(o[A-Za-z0-9_-]{3})[A-Za-z0-9_-]{12,}([A-Za-z0-9_-]{4})\b")
 
 
+_SECRET = re.compile(
+    r"""(?i)(["']?\b(?:access_token|secret|appsecret|token|password)["']?\s*[=:]\s*["']?)"""
+    r"""[^&\s"',;)]+"""
+)
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+
+
 def mask_openid(text: str) -> str:
     """oAbC…wxyz: mask anything shaped like an openid."""
     return _OPENID.sub(r"\1…\2", text)
+
+
+def redact(text: str) -> str:
+    """A log text with openids and mobile numbers masked and secret values replaced."""
+    text = _SECRET.sub(r"\1***", text)
+    return _MOBILE.sub(r"\1****\2", mask_openid(text))
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,12 +46,12 @@ class JsonFormatter(logging.Formatter):
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": mask_openid(record.getMessage()),
+            "msg": redact(record.getMessage()),
         }
         for key, value in getattr(record, "fields", {}).items():
-            entry[key] = mask_openid(value) if isinstance(value, str) else value
+            entry[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exc"] = mask_openid(self.formatException(record.exc_info))
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -42,6 +62,8 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # aiosqlite's debug lines carry every statement's parameters (tokens, phone numbers).
+    logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
 
 
 class Outage:
