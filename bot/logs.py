@@ -19,6 +19,8 @@ import re
 import sys
 import time
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 _OPENID = re.compile(r"\b(o[A-Za-z0-9_-]{3})[A-Za-z0-9_-]{12,}([A-Za-z0-9_-]{4})\b")
 
 
@@ -55,6 +57,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _BadRequestsInOneLine(logging.Filter):
+    """A request aiohttp cannot parse (a raw non-ASCII query, a broken request line) is the
+    sender's mistake, answered 400: one warning line naming it, not an error with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and (exc.code or 500) < 500:
+            reason = " ".join(str(exc.message).split())[:300]
+            record.msg, record.args = "%s: %s", (record.getMessage(), f"400 {reason}")
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
@@ -62,6 +78,9 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _BadRequestsInOneLine) for f in server_log.filters):
+        server_log.addFilter(_BadRequestsInOneLine())
     # aiosqlite's debug lines carry every statement's parameters (tokens, phone numbers).
     logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
 
