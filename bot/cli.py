@@ -15,8 +15,10 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import click
@@ -69,6 +71,17 @@ def load_or_exit(path: Path, *, serving: bool = False) -> Config:
     except ConfigError as exc:
         click.echo(f"laoke: {exc}", err=True)
         sys.exit(2)
+
+
+def local_time(value: str | datetime | None, tz: str) -> str:
+    """A stored time (ISO 8601 text or a datetime; naive means UTC) as ``YYYY-MM-DD HH:MM`` in
+    the zone `tz` (``[campaigns] timezone``): operators read times where they live."""
+    if value is None or value == "":
+        return "-"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}"
 
 
 @contextlib.contextmanager
