@@ -1,7 +1,8 @@
 """Operator endpoints for orders and tiers under /api.
 
 - ``POST /api/orders``: JSON rows; ``POST /api/orders/csv``: a platform export (the raw
-  body, or a multipart upload), ``?mapping=field=header&encoding=gbk``. Both import, then
+  body, or a multipart upload), ``?mapping=field=header&encoding=gbk`` (URL-encoded), or
+  the same as multipart fields beside the file (``mapping`` repeatable). Both import, then
   recompute tiers and announce the changes (``?recompute=false`` skips that), and answer
   the counts and the bad rows by line number.
 - ``POST /api/tiers/recompute``: the nightly recompute, now.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 import tempfile
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import aiohttp
 from aiohttp import web
@@ -116,16 +117,45 @@ async def post_orders(request: web.Request, body: OrdersIn) -> dict:
     return await _after_import(request, result.as_dict(), body.recompute)
 
 
-def _mapping(request: web.Request) -> dict[str, str]:
-    mapping = {}
-    for item in request.query.getall("mapping", []):
+def _mapping(items: list[str], mapping: dict[str, str] | None = None) -> dict[str, str]:
+    """``field=header`` items (query parameters or form fields) → {field: header}."""
+    mapping = {} if mapping is None else mapping
+    for item in items:
         field, sep, header = item.partition("=")
-        if not sep or field not in FIELDS:
+        field, header = field.strip(), header.strip()
+        if not sep or field not in FIELDS or not header:
             raise ApiError(
-                400, f"mapping: {item!r} must be field=header, field one of {', '.join(FIELDS)}"
+                400,
+                f"mapping: {item!r} must be field=header, field one of {', '.join(FIELDS)}",
             )
         mapping[field] = header
     return mapping
+
+
+async def _read_upload(request: web.Request, spool, fields: dict[str, list[str]]) -> None:
+    """Stream the CSV into `spool`: the raw body, or the file part of a multipart form whose
+    other fields (``mapping``, repeatable; ``encoding``; ``recompute``) land in `fields`."""
+    if not request.content_type.startswith("multipart/"):
+        async for chunk in request.content.iter_chunked(1 << 16):
+            spool.write(chunk)
+        return
+    try:
+        reader = await request.multipart()
+        got_file = False
+        while (part := await reader.next()) is not None:
+            if getattr(part, "filename", None) and not got_file:
+                got_file = True
+                while chunk := await part.read_chunk():
+                    spool.write(chunk)
+            elif part.name in ("mapping", "encoding", "recompute"):
+                value = (await part.read(decode=True)).decode("utf-8")
+                fields.setdefault(part.name, []).extend(value.splitlines() or [""])
+            else:
+                await part.release()
+    except (ValueError, UnicodeDecodeError, AssertionError, aiohttp.ClientPayloadError) as exc:
+        raise ApiError(400, f"the multipart body cannot be read: {exc}") from None
+    if not got_file:
+        raise ApiError(400, "the multipart body has no file part (a field with a filename)")
 
 
 @routes.route(
@@ -133,27 +163,24 @@ def _mapping(request: web.Request) -> dict[str, str]:
     "/orders/csv",
     "Import a platform order export (CSV body or multipart upload)",
     query={
-        "mapping": "field=header for a column with another name (repeatable)",
+        "mapping": "field=header for a column with another name (repeatable; URL-encoded, "
+        "or sent as multipart fields named mapping)",
         "encoding": "utf-8, utf-8-sig or gbk (detected when absent)",
         "recompute": "false to skip the tier recompute",
     },
 )
 async def post_orders_csv(request: web.Request) -> dict:
     services = request.config_dict[SERVICES]
-    mapping = _mapping(request)
-    encoding = request.query.get("encoding") or None
-    if encoding is not None and encoding.lower() not in ENCODINGS:
-        raise ApiError(400, f"encoding: must be one of {', '.join(ENCODINGS)}", field="encoding")
+    mapping = _mapping(request.query.getall("mapping", []))
+    fields: dict[str, list[str]] = {}
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-        if request.content_type.startswith("multipart/"):
-            try:
-                await _spool_file_part(request, spool)
-            except (ValueError, AssertionError, KeyError, aiohttp.ClientPayloadError):
-                # aiohttp's multipart reader refuses a broken body with these
-                raise ApiError(400, "the multipart body is malformed") from None
-        else:
-            async for chunk in request.content.iter_chunked(1 << 16):
-                spool.write(chunk)
+        await _read_upload(request, spool, fields)
+        mapping = _mapping([m for m in fields.get("mapping", []) if m.strip()], mapping)
+        encoding = (fields.get("encoding") or [request.query.get("encoding", "")])[-1].strip()
+        if encoding and encoding.lower() not in ENCODINGS:
+            raise ApiError(
+                400, f"encoding: must be one of {', '.join(ENCODINGS)}", field="encoding"
+            )
         spool.seek(0)
         try:
             result = await import_csv(
@@ -162,24 +189,14 @@ async def post_orders_csv(request: web.Request) -> dict:
                 services.config.orders,
                 services.clock.now(),
                 mapping=mapping,
-                encoding=encoding,
+                encoding=encoding or None,
             )
         except (OrderFileError, LookupError) as exc:
             raise ApiError(400, str(exc)) from None
-    recompute = request.query.get("recompute", "true").lower() not in ("false", "0", "no")
-    return await _after_import(request, result.as_dict(), recompute)
-
-
-async def _spool_file_part(request: web.Request, spool: Any) -> None:
-    """Copy the first part with a filename of a multipart body into `spool`."""
-    reader = await request.multipart()
-    part = await reader.next()
-    while part is not None and not getattr(part, "filename", None):
-        part = await reader.next()
-    if part is None:
-        raise ApiError(400, "the multipart body has no file part")
-    while chunk := await part.read_chunk():
-        spool.write(chunk)
+    recompute = (fields.get("recompute") or [request.query.get("recompute", "true")])[-1]
+    return await _after_import(
+        request, result.as_dict(), recompute.strip().lower() not in ("false", "0", "no")
+    )
 
 
 @routes.route("POST", "/tiers/recompute", "Recompute every buyer's tier and announce changes")

@@ -15,8 +15,10 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import click
@@ -24,7 +26,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, refuse_placeholders
 from bot.context import Services
 from bot.database import (
     DatabaseUnreachable,
@@ -56,13 +58,30 @@ config_option = click.option(
 )
 
 
-def load_or_exit(path: Path) -> Config:
-    """Load the configuration or stop the process with a message that names the key."""
+def load_or_exit(path: Path, *, serving: bool = False) -> Config:
+    """Load the configuration or stop the process with a message that names the key.
+
+    ``serving``: the process talks to WeChat for real (``serve``, ``worker``), so the
+    unedited placeholders of config.example.toml are refused too."""
     try:
-        return load_config(path)
+        config = load_config(path)
+        if serving:
+            refuse_placeholders(config)
+        return config
     except ConfigError as exc:
         click.echo(f"laoke: {exc}", err=True)
         sys.exit(2)
+
+
+def local_time(value: str | datetime | None, tz: str) -> str:
+    """A stored time (ISO 8601 text or a datetime; naive means UTC) as ``YYYY-MM-DD HH:MM`` in
+    the zone `tz` (``[campaigns] timezone``): operators read times where they live."""
+    if value is None or value == "":
+        return "-"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}"
 
 
 @contextlib.contextmanager
@@ -138,7 +157,7 @@ def serve(config_path: Path) -> None:
     """Run the webhook server (and, unless configured otherwise, scheduler and senders)."""
     from bot.app import create_app
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, serving=True)
 
     async def schema_ok() -> None:
         engine = create_engine(config.database)
@@ -227,7 +246,7 @@ def worker(config_path: Path) -> None:
     """Send campaign deliveries only (scale-out: run any number beside `serve`)."""
     from scheduler.engine import run_worker, worker_runner
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, serving=True)
     with database_errors():
         worker_runner()(run_worker(config))
 

@@ -10,7 +10,10 @@ This module does not open connections or read templates; it only describes and c
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 import tomllib
 from datetime import time
 from pathlib import Path
@@ -51,10 +54,29 @@ class ServerConfig(Section):
         return v
 
 
+_AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
+
+
+def aes_key_problem(key: str) -> str | None:
+    """Why `key` is not a usable EncodingAESKey (43 base64 characters, 32 bytes), or None."""
+    if len(key) != 43:
+        return f"must be the 43-character EncodingAESKey (this one has {len(key)} characters)"
+    if not _AES_KEY.fullmatch(key):
+        bad = next(ch for ch in key if not _AES_KEY.fullmatch(ch * 43))
+        return f"must be 43 characters of A-Z, a-z, 0-9, + and / (found {bad!r})"
+    try:
+        decoded = base64.b64decode(key + "=", validate=True)
+    except binascii.Error:
+        decoded = b""
+    if len(decoded) != 32:
+        return "is not an EncodingAESKey (does not decode to 32 bytes); copy it from the platform"
+    return None
+
+
 class WeChatConfig(Section):
-    appid: str
-    secret: str
-    token: str
+    appid: str = Field(min_length=1)
+    secret: str = Field(min_length=1)
+    token: str = Field(min_length=1)
     encoding_aes_key: str = ""
     encrypt_mode: Literal["plain", "compat", "safe"] = "plain"
     api_base_url: str = "https://api.weixin.qq.com/"
@@ -71,11 +93,15 @@ class WeChatConfig(Section):
 
     @model_validator(mode="after")
     def _aes_key_when_encrypted(self) -> WeChatConfig:
-        if self.encrypt_mode != "plain" and len(self.encoding_aes_key) != 43:
+        if self.encrypt_mode != "plain" and not self.encoding_aes_key:
             raise ValueError(
                 "encoding_aes_key: must be the 43-character EncodingAESKey when "
                 f"encrypt_mode is {self.encrypt_mode!r}"
             )
+        # A key is used whenever one is set (compat and safe mode, and plain mode reads
+        # encrypted messages too), so a set key must decode.
+        if self.encoding_aes_key and (problem := aes_key_problem(self.encoding_aes_key)):
+            raise ValueError(f"encoding_aes_key: {problem}")
         if not self.api_base_url.endswith("/"):
             object.__setattr__(self, "api_base_url", self.api_base_url + "/")
         return self
@@ -272,7 +298,15 @@ def _format_errors(exc: ValidationError) -> str:
             msg = "unknown key"
         elif err["type"] == "missing":
             msg = "missing (set it in the file or through its environment variable)"
+        if msg.startswith("Value error, "):
+            msg = msg.removeprefix("Value error, ")
+        if msg.startswith(("encoding_aes_key: ",)) and key == "wechat":
+            key, msg = "wechat.encoding_aes_key", msg.removeprefix("encoding_aes_key: ")
+        elif err["type"] == "string_too_short":
+            msg = "must not be empty"
         lines.append(f"{key}: {msg}")
+    if len(lines) == 1:
+        return f"invalid configuration: {lines[0]}"
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
@@ -289,6 +323,27 @@ def parse_config(data: dict, env: dict[str, str] | None = None) -> Config:
         return Config.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc)) from None
+
+
+# The values config.example.toml ships with: a server started on them cannot work (WeChat
+# would refuse the appid and secret, and anyone who read the example could sign callbacks).
+PLACEHOLDERS: dict[tuple[str, str], str] = {
+    ("wechat", "appid"): "wx0000000000000000",
+    ("wechat", "secret"): "your-app-secret",
+    ("wechat", "token"): "your-callback-token",
+    ("wechat", "encoding_aes_key"): "0" * 43,
+}
+
+
+def refuse_placeholders(config: Config) -> None:
+    """Refuse a configuration that still holds an unedited value of config.example.toml
+    (``serve`` and ``worker`` call this; ``demo`` writes its own generated values)."""
+    for (section, key), placeholder in PLACEHOLDERS.items():
+        if getattr(getattr(config, section), key) == placeholder:
+            raise ConfigError(
+                f"invalid configuration: {section}.{key}: still the placeholder of "
+                "config.example.toml; set the value from the Official Account platform"
+            )
 
 
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -118,7 +119,11 @@ def create_engine(
         # An overflow connection is closed when returned, and an aiosqlite connection is a
         # thread and a file open: keep enough pooled for a busy webhook (16+ concurrent).
         engine = create_async_engine(
-            cfg.url, echo=cfg.echo, pool_size=max(cfg.pool_size, 20), max_overflow=cfg.pool_size * 2
+            cfg.url,
+            echo=cfg.echo,
+            hide_parameters=True,  # echo and errors must not print tokens or phone numbers
+            pool_size=max(cfg.pool_size, 20),
+            max_overflow=cfg.pool_size * 2,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         if background_checkpoints:
@@ -130,7 +135,11 @@ def create_engine(
         # disconnect and drops the whole pool, and that one message goes to the spool
         # (bot/spool.py) instead of being lost.
         engine = create_async_engine(
-            cfg.url, echo=cfg.echo, pool_size=cfg.pool_size, max_overflow=cfg.pool_size * 2
+            cfg.url,
+            echo=cfg.echo,
+            hide_parameters=True,
+            pool_size=cfg.pool_size,
+            max_overflow=cfg.pool_size * 2,
         )
     return engine
 
@@ -156,11 +165,23 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+def _revision_of(sync_conn) -> str | None:
+    # Reading the revision is not a migration: Alembic's two INFO lines about its context
+    # ("Context impl SQLiteImpl.", "Will assume non-transactional DDL.") are not printed.
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    if migration_log.isEnabledFor(logging.DEBUG):
+        return MigrationContext.configure(sync_conn).get_current_revision()  # `laoke -v`
+    saved = migration_log.level
+    migration_log.setLevel(logging.WARNING)
+    try:
+        return MigrationContext.configure(sync_conn).get_current_revision()
+    finally:
+        migration_log.setLevel(saved)
+
+
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with connect(engine) as conn:
-        return await conn.run_sync(
-            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
-        )
+        return await conn.run_sync(_revision_of)
 
 
 async def check_schema(engine: AsyncEngine) -> None:

@@ -274,6 +274,7 @@ def create_demo_app(config: Config, clock: Clock | None = None) -> web.Applicati
         fake_wechat_url=local + "/",
         wechat=config.wechat,
         database_url=config.database.url,
+        tier_names=ChatSettings.tier_names_of(config),
     )
     app.router.add_get("/chat", _to_chat)
     app.add_subapp("/chat", create_chat_app(chat, clock=clock))

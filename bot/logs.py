@@ -1,7 +1,14 @@
-"""Structured logs (one JSON object a line) with buyers' openids masked.
+"""Structured logs (one JSON object a line) with buyers' openids masked and secrets redacted.
 
 An openid identifies a person to WeChat; logs keep only its first 4 and last 4 characters,
-enough to follow one buyer through the logs without publishing who they are.
+enough to follow one buyer through the logs without publishing who they are. Mobile numbers
+keep their first 3 and last 4 digits. Secrets in URLs and JSON (``access_token=…``,
+``secret=…``) are replaced by ``***``. Debug logging (``laoke -v``) never turns on loggers
+that print SQL parameters or driver calls: the database driver's debug log (aiosqlite prints
+every statement with its values) stays at INFO, and engines hide parameters
+(``bot/database.py``).
+
+This module does not decide what is logged; it only shapes and cleans what is.
 """
 
 from __future__ import annotations
@@ -12,12 +19,27 @@ import re
 import sys
 import time
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 _OPENID = re.compile(r"\b(o[A-Za-z0-9_-]{3})[A-Za-z0-9_-]{12,}([A-Za-z0-9_-]{4})\b")
+
+
+_SECRET = re.compile(
+    r"""(?i)(["']?\b(?:access_token|secret|appsecret|token|password)["']?\s*[=:]\s*["']?)"""
+    r"""[^&\s"',;)]+"""
+)
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 
 def mask_openid(text: str) -> str:
     """oAbC…wxyz: mask anything shaped like an openid."""
     return _OPENID.sub(r"\1…\2", text)
+
+
+def redact(text: str) -> str:
+    """A log text with openids and mobile numbers masked and secret values replaced."""
+    text = _SECRET.sub(r"\1***", text)
+    return _MOBILE.sub(r"\1****\2", mask_openid(text))
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,13 +48,27 @@ class JsonFormatter(logging.Formatter):
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": mask_openid(record.getMessage()),
+            "msg": redact(record.getMessage()),
         }
         for key, value in getattr(record, "fields", {}).items():
-            entry[key] = mask_openid(value) if isinstance(value, str) else value
+            entry[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exc"] = mask_openid(self.formatException(record.exc_info))
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class _BadRequestsInOneLine(logging.Filter):
+    """A request aiohttp cannot parse (a raw non-ASCII query, a broken request line) is the
+    sender's mistake, answered 400: one warning line naming it, not an error with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and (exc.code or 500) < 500:
+            reason = " ".join(str(exc.message).split())[:300]
+            record.msg, record.args = "%s: %s", (record.getMessage(), f"400 {reason}")
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 def setup_logging(level: int = logging.INFO) -> None:
@@ -42,6 +78,11 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _BadRequestsInOneLine) for f in server_log.filters):
+        server_log.addFilter(_BadRequestsInOneLine())
+    # aiosqlite's debug lines carry every statement's parameters (tokens, phone numbers).
+    logging.getLogger("aiosqlite").setLevel(max(level, logging.INFO))
 
 
 class Outage:

@@ -1,8 +1,10 @@
 """Reading platform order exports: decoding, column mapping and parsing each row's values.
 
 A typical Chinese platform export (淘宝/天猫/1688/抖店 …) has headers such as 订单编号,
-买家会员名, 实付款, 订单创建时间, 订单状态, 手机号; other headers are mapped with ``[orders]
-columns`` or ``--mapping field=header``. Files may be UTF-8, UTF-8 with BOM, or GBK (read as
+买家会员名 or 旺旺名, 实付款 or 买家实际支付金额 or 实收金额, 订单创建时间 or 下单时间, 订单状态,
+联系手机; other headers are mapped with ``[orders] columns`` or a mapping ``field=header``
+(the CLI's ``--mapping``, the API's ``mapping`` query or form field). Error messages name
+the mapping, not how a particular caller passes it. Files may be UTF-8, UTF-8 with BOM, or GBK (read as
 GB18030, its superset). Rows are streamed one at a time and parsed in a tight loop (a
 million rows are read in seconds): no dict per row, no Decimal for ordinary amounts, the
 time zone's offset looked up once per hour.
@@ -34,16 +36,54 @@ DEFAULT_HEADERS: dict[str, tuple[str, ...]] = {
         "买家会员名",
         "买家账号",
         "买家帐号",
+        "旺旺名",
+        "买家旺旺",
+        "买家旺旺名",
+        "旺旺",
         "买家昵称",
         "买家用户名",
         "买家会员",
         "account",
     ),
-    "phone": ("手机号", "买家手机号", "联系手机", "收货人手机号", "收货人手机", "手机", "phone"),
-    "amount": ("实付款", "实付金额", "买家实际支付金额", "买家实付金额", "实收款", "amount"),
-    "created_at": ("订单创建时间", "下单时间", "创建时间", "订单时间", "created_at"),
+    "phone": (
+        "手机号",
+        "买家手机号",
+        "联系手机",
+        "收货人手机号",
+        "收货人手机",
+        "收件人手机号",
+        "收件人手机",
+        "手机",
+        "phone",
+    ),
+    "amount": (
+        "实付款",
+        "实付款(元)",
+        "实付金额",
+        "实付金额(元)",
+        "买家实际支付金额",
+        "买家实付金额",
+        "实收金额",
+        "实收款",
+        "实收款(元)",
+        "订单实付金额",
+        "amount",
+    ),
+    "created_at": (
+        "订单创建时间",
+        "下单时间",
+        "创建时间",
+        "订单提交时间",
+        "订单时间",
+        "created_at",
+    ),
     "status": ("订单状态", "交易状态", "status"),
 }
+
+
+def _header_key(header: str) -> str:
+    """A header as compared with the names above: trimmed, full-width brackets made ASCII."""
+    return header.strip().lstrip("\ufeff").replace("（", "(").replace("）", ")")
 
 
 class OrderFileError(Exception):
@@ -77,14 +117,19 @@ def open_csv_text(raw: BinaryIO, encoding: str | None = None) -> io.TextIOWrappe
 def resolve_columns(header: list[str], mapping: Mapping[str, str] | None = None) -> dict[str, int]:
     """Map each field to its column index; the explicit `mapping` (field → header) wins."""
     cleaned = [h.strip().lstrip("\ufeff") for h in header]
-    position = {h: i for i, h in enumerate(cleaned) if h}
+    position: dict[str, int] = {}
+    for i, h in enumerate(cleaned):
+        if h:
+            position.setdefault(h, i)
+            position.setdefault(_header_key(h), i)
     columns: dict[str, int] = {}
     for fld, header_name in (mapping or {}).items():
         if fld not in FIELDS:
             raise OrderFileError(f"mapping: {fld!r} is not an order field ({', '.join(FIELDS)})")
-        if header_name not in position:
+        found = position.get(header_name.strip(), position.get(_header_key(header_name)))
+        if found is None:
             raise OrderFileError(f"mapping: column {header_name!r} (for {fld}) is not in the file")
-        columns[fld] = position[header_name]
+        columns[fld] = found
     for fld, names in DEFAULT_HEADERS.items():
         if fld not in columns:
             found = next((position[n] for n in names if n in position), None)
@@ -96,7 +141,7 @@ def resolve_columns(header: list[str], mapping: Mapping[str, str] | None = None)
     if missing:
         raise OrderFileError(
             f"missing column(s): {', '.join(missing)}; the header has {', '.join(cleaned)}; "
-            "map yours with --mapping field=header (fields: " + ", ".join(FIELDS) + ")"
+            "give a mapping field=header for each (fields: " + ", ".join(FIELDS) + ")"
         )
     return columns
 
@@ -254,7 +299,8 @@ def read_csv_rows(
         raise OrderFileError("the file is empty (no header row)") from None
     except UnicodeDecodeError as exc:
         raise OrderFileError(
-            f"cannot decode the header as {exc.encoding}: {exc.reason} (pass the right --encoding)"
+            f"cannot decode the header as {exc.encoding}: {exc.reason} "
+            "(give the file's encoding: utf-8 or gbk)"
         ) from None
     columns = resolve_columns(header, mapping)
     width = max(columns.values()) + 1
@@ -273,7 +319,7 @@ def read_csv_rows(
     except UnicodeDecodeError as exc:
         raise OrderFileError(
             f"cannot decode the file as {exc.encoding} after line {reader.line_num}: "
-            f"{exc.reason} (pass the right --encoding)"
+            f"{exc.reason} (give the file's encoding: utf-8 or gbk)"
         ) from None
     except csv.Error as exc:
         raise OrderFileError(f"line {reader.line_num}: {exc}") from None

@@ -6,13 +6,22 @@ per batch, so a million rows take well under a minute on SQLite. A row identical
 stored order changes nothing; a changed status, amount, time or buyer updates it. Bad rows
 are reported by line number and reason and the good rows are imported. Deciding tiers is
 not done here; the caller recomputes after the import (``bot/tiers.py``).
+
+A file is all or nothing: it is read through once (decoding every byte, splitting every
+row) before the first row is written, so a file that cannot be read to its end (a wrong
+encoding at line 600,000, a broken row) stores nothing. An import may run inside ``serve``:
+reading and parsing happen in a worker thread, a few thousand rows at a time, and batches
+are committed separately, so the event loop (and the webhook) never waits long.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import tempfile
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -22,11 +31,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import OrdersConfig
-from bot.order_csv import RowParser, open_csv_text, read_csv_rows
+from bot.order_csv import RowParser, detect_encoding, open_csv_text, read_csv_rows
 from bot.orders import Order, buyer_keys
 
-BATCH_ROWS = 50_000
-YIELD_EVERY = 5_000  # rows parsed between two turns of the event loop
+# Rows per transaction: small enough that a webhook's own write never waits long for the
+# import's (SQLite has one writer), large enough to keep the per-commit cost small.
+BATCH_ROWS = 10_000
+PARSE_ROWS = 2_000  # rows parsed in the worker thread per hand-over to the event loop
 MAX_REPORTED_BAD_ROWS = 1_000
 
 
@@ -173,8 +184,12 @@ async def import_orders(
             batch = []
             await asyncio.sleep(0)  # let the write reach the driver before parsing on
 
-        try:
-            for line, raw in rows:
+        source = iter(rows)
+
+        def parse_some() -> list[tuple] | None:
+            """Up to PARSE_ROWS rows parsed into driver tuples (in a worker thread)."""
+            out: list[tuple] = []
+            for line, raw in source:
                 try:
                     no, account, phone, cents, when, status, counted = parser.parse(raw)
                 except ValueError as exc:
@@ -187,25 +202,20 @@ async def import_orders(
                     buyer_id = by_phone.get(phone)
                 if buyer_id is not None:
                     result.matched += 1
-                batch.append(
-                    (
-                        no,
-                        account,
-                        phone,
-                        cents,
-                        as_driver_time(when),
-                        status,
-                        counted,
-                        buyer_id,
-                        *stamp,
-                    )
+                out.append(
+                    (no, account, phone, cents, as_driver_time(when), status, counted, buyer_id)
+                    + stamp
                 )
-                result.rows += 1
+                if len(out) >= PARSE_ROWS:
+                    return out
+            return out or None
+
+        try:
+            while (parsed := await asyncio.to_thread(parse_some)) is not None:
+                batch.extend(parsed)
+                result.rows += len(parsed)
                 if len(batch) >= batch_rows:
                     await flush()
-                elif not result.rows % YIELD_EVERY:
-                    # An import inside `serve` must not hold up webhook replies for long.
-                    await asyncio.sleep(0)
             await flush()
             await flush()  # wait for the last write
         finally:
@@ -236,8 +246,41 @@ async def import_csv(
     *,
     mapping: Mapping[str, str] | None = None,
     encoding: str | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> ImportResult:
-    """Import a CSV export from a binary stream (a file or an upload)."""
+    """Import a CSV export from a binary stream (a file or an upload): nothing is written
+    unless the whole file can be read (OrderFileError says why not)."""
     columns = {**config.columns, **(mapping or {})}
-    text = open_csv_text(raw, encoding)
-    return await import_orders(sessionmaker, read_csv_rows(text, columns), config, now)
+    with tempfile.TemporaryFile() if not raw.seekable() else contextlib.nullcontext() as copy:
+        if copy is not None:  # a stream read once: keep it to read it twice
+            await asyncio.to_thread(shutil.copyfileobj, raw, copy, 1 << 20)
+            raw = copy
+        start = raw.tell()
+        encoding = encoding or detect_encoding(raw.read(65536))
+        raw.seek(start)
+        await asyncio.to_thread(_read_through, raw, encoding, columns)
+        raw.seek(start)
+        with _csv_rows(raw, encoding, columns) as rows:
+            return await import_orders(sessionmaker, rows, config, now, batch_rows=batch_rows)
+
+
+class _csv_rows:
+    """The rows of a CSV stream; leaving detaches the text wrapper so `raw` stays open (its
+    owner closes it) and nothing is left for the garbage collector to close."""
+
+    def __init__(self, raw: BinaryIO, encoding: str, columns: Mapping[str, str]) -> None:
+        self.text = open_csv_text(raw, encoding)
+        self.columns = columns
+
+    def __enter__(self) -> Iterator[tuple[int, Sequence[str]]]:
+        return read_csv_rows(self.text, self.columns)
+
+    def __exit__(self, *exc) -> None:
+        self.text.detach().detach()
+
+
+def _read_through(raw: BinaryIO, encoding: str, columns: Mapping[str, str]) -> None:
+    """Decode and split the whole file, raising OrderFileError where it cannot be read."""
+    with _csv_rows(raw, encoding, columns) as rows:
+        for _ in rows:
+            pass

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy import select
 
-from bot.cli import config_option, load_or_exit, main, run_with_database
+from bot.cli import config_option, load_or_exit, local_time, main, run_with_database
 from bot.config import Config
 from bot.context import Services
 from bot.models import Buyer
@@ -153,8 +153,9 @@ async def _as_dict(result: Awaitable[Any]) -> dict[str, Any]:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @config_option
 def tier_changes(openid: str | None, limit: int, config_path: Path) -> None:
-    """List recent tier changes, newest first."""
+    """List recent tier changes, newest first (times in the [campaigns] time zone)."""
     config = load_or_exit(config_path)
+    tz = config.campaigns.timezone
 
     async def work(maker, services: Services) -> list[str]:
         async with maker() as session:
@@ -165,7 +166,7 @@ def tier_changes(openid: str | None, limit: int, config_path: Path) -> None:
                     raise TierError("openid", f"no buyer with openid {openid!r}")
             changes = await tier_changes_for(session, buyer_id=buyer_id, limit=limit)
             return [
-                f"{c.created_at:%Y-%m-%d %H:%M} buyer {c.buyer_id}: {c.from_key or '-'} → "
+                f"{local_time(c.created_at, tz)} buyer {c.buyer_id}: {c.from_key or '-'} → "
                 f"{c.to_key or '-'} ({c.reason}{': ' + c.note if c.note else ''}; notice {c.notice})"
                 for c in changes
             ]

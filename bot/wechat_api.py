@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.config import WeChatConfig
+from bot.logs import redact
 from bot.metrics import Metrics
 from bot.token_cache import TokenCache
 
@@ -160,7 +161,8 @@ class WeChatAPI:
             raise
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             self._count("network")
-            raise WeChatAPITimeout(f"{path}: {type(exc).__name__}: {exc}") from exc
+            # aiohttp's messages may carry the URL, and with it the access_token.
+            raise WeChatAPITimeout(f"{path}: {type(exc).__name__}: {redact(str(exc))}") from exc
         if not isinstance(data, dict):
             self._count("network")
             raise WeChatAPITimeout(f"{path}: unexpected answer {data!r:.100}")

@@ -21,7 +21,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import config_option, load_or_exit, main, run_with_database
+from bot.cli import config_option, load_or_exit, local_time, main, run_with_database
 from bot.clock import Clock
 from bot.config import Config
 from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, list_steps
@@ -90,7 +90,7 @@ def campaign() -> None:
     """Campaigns: livestream announcements, fan recall, broadcasts."""
 
 
-def _campaign_text(data: dict[str, Any]) -> str:
+def _campaign_text(data: dict[str, Any], tz: str) -> str:
     segment_desc = data["segment_name"] or (
         json.dumps(data["segment"], ensure_ascii=False) if data["segment"] else "all buyers"
     )
@@ -104,14 +104,14 @@ def _campaign_text(data: dict[str, Any]) -> str:
             [
                 s["id"],
                 s["kind"],
-                s["due_at"][:16],
+                local_time(s["due_at"], tz),
                 s["status"],
                 "-" if s["status"] == "pending" else s["recipients"],  # counted at fan-out
                 s["note"],
             ]
             for s in data["steps"]
         ]
-        lines.append(table(rows, ["STEP", "KIND", "DUE (UTC)", "STATUS", "RECIPIENTS", "NOTE"]))
+        lines.append(table(rows, ["STEP", "KIND", f"DUE ({tz})", "STATUS", "RECIPIENTS", "NOTE"]))
     return "\n".join(lines + _reach_lines(data))
 
 
@@ -162,7 +162,7 @@ def campaign_create(spec: str, then_schedule: bool, config_path: Path, as_json: 
             data = await _with_steps(session, created)
             return {**data, **await reach_report(session, created, clock.now())}
 
-    emit(run(config, work), as_json, _campaign_text)
+    emit(run(config, work), as_json, lambda d: _campaign_text(d, config.campaigns.timezone))
 
 
 @campaign.command("list")
@@ -182,9 +182,13 @@ def campaign_list(kind: str | None, status: str | None, config_path: Path, as_js
         async with make() as session:
             return [campaign_to_dict(c) for c in await session.scalars(query)]
 
-    data = run(load_or_exit(config_path), work)
-    rows = [[c["id"], c["kind"], c["status"], c["name"], c["created_at"][:16]] for c in data]
-    emit(data, as_json, lambda d: table(rows, ["ID", "KIND", "STATUS", "NAME", "CREATED (UTC)"]))
+    config = load_or_exit(config_path)
+    tz = config.campaigns.timezone
+    data = run(config, work)
+    rows = [
+        [c["id"], c["kind"], c["status"], c["name"], local_time(c["created_at"], tz)] for c in data
+    ]
+    emit(data, as_json, lambda d: table(rows, ["ID", "KIND", "STATUS", "NAME", f"CREATED ({tz})"]))
 
 
 @campaign.command("show")
@@ -198,7 +202,8 @@ def campaign_show(campaign_id: int, config_path: Path, as_json: bool) -> None:
         async with make() as session:
             return await _with_steps(session, await get_campaign(session, campaign_id))
 
-    emit(run(load_or_exit(config_path), work), as_json, _campaign_text)
+    config = load_or_exit(config_path)
+    emit(run(config, work), as_json, lambda d: _campaign_text(d, config.campaigns.timezone))
 
 
 def _move_command(action: str, summary: str) -> None:
@@ -261,7 +266,7 @@ def campaign_preview(campaign_id: int, sample: int, config_path: Path, as_json: 
     emit(run(config, work), as_json, text)
 
 
-def _report_text(r: dict[str, Any]) -> str:
+def _report_text(r: dict[str, Any], tz: str) -> str:
     c, conv = r["campaign"], r["conversion"]
 
     def detail(outcome: str) -> str:
@@ -283,7 +288,7 @@ def _report_text(r: dict[str, Any]) -> str:
     rows = [
         [
             s["kind"],
-            s["due_at"][:16],
+            local_time(s["due_at"], tz),
             s["status"],
             s["recipients"],
             s["sent"],
@@ -296,7 +301,7 @@ def _report_text(r: dict[str, Any]) -> str:
     ]
     header = [
         "STEP",
-        "DUE (UTC)",
+        f"DUE ({tz})",
         "STATUS",
         "RECIP.",
         "SENT",
@@ -319,7 +324,8 @@ def campaign_report_command(campaign_id: int, config_path: Path, as_json: bool) 
         async with make() as session:
             return await campaign_report(session, campaign_id)
 
-    emit(run(load_or_exit(config_path), work), as_json, _report_text)
+    config = load_or_exit(config_path)
+    emit(run(config, work), as_json, lambda d: _report_text(d, config.campaigns.timezone))
 
 
 main.add_command(campaign)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import config_option, load_or_exit, main
+from bot.cli import config_option, load_or_exit, local_time, main
 from bot.clock import Clock
 from scheduler.cli import emit, json_option, read_json, run, table
 from scheduler.saved_segments import (
@@ -64,9 +64,11 @@ def segment_list(config_path: Path, as_json: bool) -> None:
         async with make() as session:
             return [segment_to_dict(s) for s in await list_segments(session)]
 
-    data = run(load_or_exit(config_path), work)
-    rows = [[s["name"], s["updated_at"][:16], s["description"]] for s in data]
-    emit(data, as_json, lambda d: table(rows, ["NAME", "UPDATED", "DESCRIPTION"]))
+    config = load_or_exit(config_path)
+    tz = config.campaigns.timezone
+    data = run(config, work)
+    rows = [[s["name"], local_time(s["updated_at"], tz), s["description"]] for s in data]
+    emit(data, as_json, lambda d: table(rows, ["NAME", f"UPDATED ({tz})", "DESCRIPTION"]))
 
 
 @segment.command("show")
@@ -154,8 +156,11 @@ def segment_preview(
 
 
 @segment.command("fields")
-def segment_fields() -> None:
-    """List the fields a segment can filter on, with their operators."""
+@config_option
+def segment_fields(config_path: Path) -> None:
+    """List the fields a segment can filter on, with their operators.
+
+    ``-c`` is accepted like on every other command; the fields do not depend on it."""
     rows = [[f.name, ", ".join(f.kind.ops), f.doc] for f in FIELDS.values()]
     click.echo(table(rows, ["FIELD", "OPERATORS", "MEANING"]))
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -47,6 +47,30 @@ QR_SCENES: tuple[str, ...] = ("", "expo_2026", "store_flyer", "live_room", "whol
 
 OPENID_ALPHABET = string.ascii_letters + string.digits + "-_"
 EVENTS = {"subscribe", "unsubscribe", "CLICK", "SCAN", "VIEW"}
+# How the history shows what the buyer did, as a line of the chat rather than a protocol word.
+EVENT_LINES = {
+    "subscribe": "「关注了公众号」",
+    "unsubscribe": "「取消了关注」",
+    "CLICK": "「点了菜单」",
+    "SCAN": "「扫了二维码」",
+    "VIEW": "「打开了菜单链接」",
+}
+MESSAGE_LINES = {
+    "image": "「发来一张图片」",
+    "voice": "「发来一段语音」",
+    "video": "「发来一段视频」",
+    "location": "「发来一个位置」",
+    "link": "「发来一个链接」",
+}
+
+
+def history_line(msg_type: str, event: str | None, content: str | None) -> str:
+    """What the buyer sent, as the chat shows it."""
+    if msg_type == "text":
+        return content or ""
+    if msg_type == "event":
+        return EVENT_LINES.get(event or "", f"「{event or '事件'}」")
+    return MESSAGE_LINES.get(msg_type, f"「{msg_type}」")
 
 
 def new_openid() -> str:
@@ -64,6 +88,13 @@ class ChatSettings:
     database_url: str
     menu: tuple[tuple[str, str], ...] = MENU
     qr_scenes: tuple[str, ...] = QR_SCENES
+    # Tier key → the name buyers see (金卡会员), from ``[tiers] levels``.
+    tier_names: Mapping[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def tier_names_of(config) -> dict[str, str]:
+        """The tier names of a Config, for ``tier_names``."""
+        return {level.key: level.name for level in config.tiers.levels}
 
 
 class ChatSimulator:
@@ -124,7 +155,7 @@ class ChatSimulator:
         return [
             {
                 "time": m.received_at.isoformat(),
-                "text": m.content if m.msg_type == "text" else f"[{m.event or m.msg_type}]",
+                "text": history_line(m.msg_type, m.event, m.content),
                 "reply": m.reply if m.reply not in (None, "", "success") else None,
             }
             for m in reversed(rows)
@@ -149,7 +180,8 @@ class ChatSimulator:
                 "openid": b.openid,
                 "name": b.display_name or "",
                 "company": b.company or "",
-                "tier": b.tier_key or "",
+                "tier": self.settings.tier_names.get(b.tier_key, b.tier_key) if b.tier_key else "",
+                "tier_key": b.tier_key or "",
                 "subscribed": b.subscribed,
                 "last_interaction_at": (
                     b.last_interaction_at.isoformat() if b.last_interaction_at else None

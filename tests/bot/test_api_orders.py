@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.logs import setup_logging
 from bot.models import Buyer
 
 TIERS = {
@@ -131,3 +135,94 @@ async def test_setting_the_tier_of_an_unknown_buyer_is_a_404(bot):
         "/api/buyers/nobody/tier", headers=AUTH, json={"key": "gold", "reason": "x"}
     )
     assert resp.status == 404
+
+
+# --- column mapping through the API ------------------------------------------------------
+
+EXPORT_1688 = (
+    "订单编号,买家公司名,旺旺名,订单状态,实付款(元),订单创建时间,联系手机\n"
+    "A1,某公司,tb_z,交易成功,88.50,2026-05-01 10:00:00,13800138000\n"
+)
+
+
+async def test_common_export_headers_are_recognised_without_a_mapping(bot):
+    taobao = (
+        "订单编号,买家会员名,买家实际支付金额,订单状态,下单时间\nB1,tb_y,10,交易成功,2026-05-01\n"
+    )
+    for text in (
+        EXPORT_1688,
+        taobao,
+        "订单号,旺旺名,实收金额,订单提交时间\nC1,tb_x,5,2026-05-01\n",
+    ):
+        resp = await bot.http.post("/api/orders/csv", data=text.encode(), headers=AUTH)
+        assert resp.status == 201, await resp.text()
+        assert (await resp.json())["inserted"] == 1
+
+
+async def test_mapping_as_multipart_fields_is_applied(bot):
+    form = aiohttp.FormData()
+    form.add_field("mapping", "order_no=单号")
+    form.add_field(
+        "file",
+        "单号,客户,金额,时间\nM1,tb_m,10,2026-05-01 10:00\n".encode("gbk"),
+        filename="orders.csv",
+        content_type="text/csv",
+    )
+    # Fields after the file count too, and one field may hold several lines.
+    form.add_field("mapping", "account=客户\namount=金额\ncreated_at=时间")
+    form.add_field("encoding", "gbk")
+    resp = await bot.http.post("/api/orders/csv", data=form, headers=AUTH)
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["inserted"] == 1
+
+
+async def test_a_bad_multipart_mapping_field_is_a_json_400(bot):
+    form = aiohttp.FormData()
+    form.add_field("mapping", "price=金额")
+    form.add_field("file", b"x", filename="orders.csv", content_type="text/csv")
+    resp = await bot.http.post("/api/orders/csv", data=form, headers=AUTH)
+    assert resp.status == 400
+    assert "field one of order_no" in (await resp.json())["error"]
+
+
+async def test_a_missing_column_answer_does_not_point_an_api_caller_to_a_cli_flag(bot):
+    resp = await bot.http.post("/api/orders/csv", data="单号,金额\n1,2\n".encode(), headers=AUTH)
+    assert resp.status == 400
+    error = (await resp.json())["error"]
+    assert "mapping field=header" in error and "--" not in error
+
+
+@pytest.fixture
+def served_logging(caplog):
+    """`laoke serve`'s logging setup, with the records also kept for the test."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    setup_logging()
+    root.addHandler(caplog.handler)
+    yield caplog
+    root.handlers[:], level = saved
+    root.setLevel(level)
+
+
+async def test_an_unencoded_chinese_mapping_is_one_log_line_not_a_traceback(bot, served_logging):
+    caplog = served_logging
+    body = EXPORT_1688.encode()
+    reader, writer = await asyncio.open_connection(bot.http.server.host, bot.http.server.port)
+    writer.write(
+        "POST /api/orders/csv?mapping=account=旺旺名 HTTP/1.1\r\nHost: x\r\n".encode()
+        + b"Authorization: Bearer op-token\r\nConnection: close\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400")
+    [record] = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "Invalid char in url query" in record.getMessage()
+    # The same mapping, URL-encoded as every HTTP client does, is applied.
+    resp = await bot.http.post(
+        "/api/orders/csv", params={"mapping": "account=旺旺名"}, data=body, headers=AUTH
+    )
+    assert resp.status == 201, await resp.text()

@@ -25,7 +25,10 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def config(make_config, fake_wechat):
-    return make_config(wechat={"api_base_url": fake_wechat.url, "encrypt_mode": "safe"})
+    return make_config(
+        wechat={"api_base_url": fake_wechat.url, "encrypt_mode": "safe"},
+        tiers={"levels": [{"key": "gold", "name": "金卡会员", "rank": 1, "min_spend": 1.0}]},
+    )
 
 
 @pytest.fixture
@@ -41,6 +44,7 @@ def chat_app(config, clock, fake_wechat, webhook_url):
         fake_wechat_url=fake_wechat.url,
         wechat=config.wechat,
         database_url=config.database.url,
+        tier_names=ChatSettings.tier_names_of(config),
     )
     return create_chat_app(settings, clock=clock)
 
@@ -136,7 +140,7 @@ async def test_history_shows_earlier_messages_with_their_replies(chat):
     openid = (await (await chat.post("/api/buyers", json={})).json())["openid"]
     await chat.post("/api/send", json={"openid": openid, "text": "帮助"})
     past = (await (await chat.get("/api/history", params={"openid": openid})).json())["messages"]
-    assert [m["text"] for m in past] == ["[subscribe]", "帮助"]
+    assert [m["text"] for m in past] == ["「关注了公众号」", "帮助"]
     assert "欢迎关注" in past[0]["reply"] and "回复「会员」" in past[1]["reply"]
 
 
@@ -147,3 +151,17 @@ async def test_menu_click_is_sent_as_a_click_event(chat, fake_wechat):
     ).json()
     assert result["ok"] and result["reply"]  # handlers/card.py answers the CARD menu key
     assert fake_wechat.state.windows[openid].quota == 3  # a click opens the short window
+
+
+async def test_the_buyer_list_shows_a_tiers_name_not_its_key(chat, config):
+    openid = (await (await chat.post("/api/buyers", json={})).json())["openid"]
+    engine = create_engine(config.database.url)
+    try:
+        async with sessionmaker(engine)() as session:
+            buyer = await session.scalar(select(Buyer).where(Buyer.openid == openid))
+            buyer.tier_key = "gold"
+            await session.commit()
+    finally:
+        await engine.dispose()
+    [listed] = (await (await chat.get("/api/buyers")).json())["buyers"]
+    assert (listed["tier"], listed["tier_key"]) == ("金卡会员", "gold")

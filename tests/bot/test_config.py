@@ -69,6 +69,57 @@ def test_encrypted_mode_needs_the_43_character_key():
         parse_config(with_("wechat", encrypt_mode="safe", encoding_aes_key="short"), env={})
 
 
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [
+        ("abcdefghijklmnopqrstuvwxyz0123456789ABCD-FG", "found '-'"),
+        ("abcdefghijklmnopqrstuvwxyz0123456789ABCD FG", "found ' '"),
+        ("abcdefghijklmnopqrstuvwxyz0123456789ABCDEF", "this one has 42 characters"),
+        ("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG=", "this one has 44 characters"),
+    ],
+)
+@pytest.mark.parametrize("mode", ["plain", "compat", "safe"])
+def test_an_aes_key_that_cannot_decode_is_refused_in_one_line_naming_it(key, says, mode):
+    with pytest.raises(ConfigError) as refused:
+        parse_config(with_("wechat", encrypt_mode=mode, encoding_aes_key=key), env={})
+    message = str(refused.value)
+    assert message.startswith("invalid configuration: wechat.encoding_aes_key: ")
+    assert says in message and "\n" not in message
+
+
+def test_a_43_character_base64_key_is_accepted():
+    key = "abcdefghijklmnopqrstuvwxyz0123456789+/CDEFG"
+    config = parse_config(with_("wechat", encrypt_mode="safe", encoding_aes_key=key), env={})
+    assert config.wechat.encoding_aes_key == key
+
+
+@pytest.mark.parametrize("key", ["appid", "secret", "token"])
+def test_an_empty_credential_is_refused_naming_it(key):
+    with pytest.raises(ConfigError, match=rf"^invalid configuration: wechat\.{key}: must not be"):
+        parse_config(with_("wechat", **{key: ""}), env={})
+
+
+def test_serve_refuses_the_unedited_example_in_one_line_naming_the_key(tmp_path, sqlite_url):
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'url = "sqlite+aiosqlite:///data/laoke.db"', f'url = "{sqlite_url}"'
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    for command in (["serve"], ["worker"]):
+        result = CliRunner().invoke(main, [*command, "-c", str(path)], env={})
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().splitlines() == [
+            "laoke: invalid configuration: wechat.appid: still the placeholder of "
+            "config.example.toml; set the value from the Official Account platform"
+        ]
+    # Edited credentials but the example's AES key: that key is named.
+    edited = text.replace("wx0000000000000000", "wx1234").replace("your-app-secret", "s1")
+    path.write_text(edited.replace("your-callback-token", "t1"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["serve", "-c", str(path)], env={})
+    assert result.exit_code == 2
+    assert "wechat.encoding_aes_key: still the placeholder" in result.output
+
+
 def test_unknown_encrypt_mode_is_refused():
     with pytest.raises(ConfigError, match=r"wechat\.encrypt_mode"):
         parse_config(with_("wechat", encrypt_mode="aes"), env={})

@@ -3,6 +3,8 @@ and idempotent re-import (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import io
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -27,7 +29,8 @@ TAOBAO = (
 
 async def run(sessions, text: str | bytes, file_encoding: str = "utf-8", **kw):
     data = text.encode(file_encoding) if isinstance(text, str) else text
-    return await import_csv(sessions, io.BytesIO(data), kw.pop("config", OrdersConfig()), NOW, **kw)
+    config = kw.pop("config", OrdersConfig())
+    return await import_csv(sessions, io.BytesIO(data), config, NOW, **kw)
 
 
 async def stored(sessions) -> dict[str, Order]:
@@ -164,3 +167,57 @@ async def test_an_undecodable_file_is_refused_with_a_hint(sessions):
 async def test_an_empty_file_is_refused(sessions):
     with pytest.raises(OrderFileError, match="empty"):
         await run(sessions, b"")
+
+
+def big_export(rows: int, tail: bytes = b"") -> bytes:
+    """An export of `rows` good orders (UTF-8), then `tail` (raw bytes) at the very end."""
+    lines = ["订单编号,买家会员名,实付款,订单创建时间,订单状态"]
+    lines += [
+        f"N{i:07d},tb_{i % 5000},{i % 900 + 10}.50,2026-05-01 10:00:00,交易成功"
+        for i in range(rows)
+    ]
+    return ("\n".join(lines) + "\n").encode() + tail
+
+
+async def test_a_file_that_fails_to_decode_late_stores_nothing(sessions):
+    # 60,000 good rows (more than one batch), then a byte that is not UTF-8 in the last row.
+    data = big_export(60_000, tail="LAST,tb_x,1,2026-05-01 10:00,交易成功\n".encode("gbk"))
+    with pytest.raises(OrderFileError, match=r"cannot decode the file as utf-8 after line \d+"):
+        await run(sessions, data)
+    assert await stored(sessions) == {}  # all or nothing: no batch was committed
+
+
+async def test_a_file_with_a_broken_row_late_stores_nothing(sessions):
+    data = big_export(30_000, tail=b"LAST," + b"x" * 200_000 + b",1,2026-05-01 10:00,ok\n")
+    with pytest.raises(OrderFileError, match="line 30002: field larger than field limit"):
+        await run(sessions, data, batch_rows=10_000)
+    assert await stored(sessions) == {}
+
+
+async def test_a_big_import_never_blocks_the_event_loop_for_long(sessions):
+    """An import inside `serve` shares the loop with the webhook: the loop must keep turning
+    (a webhook reply waits at most as long as the loop's longest stall)."""
+    data = big_export(100_000)
+    stalls: list[float] = []
+    done = asyncio.Event()
+
+    async def watch() -> None:
+        loop = asyncio.get_running_loop()
+        while not done.is_set():
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            stalls.append(loop.time() - before - 0.005)
+
+    gc.freeze()  # as `serve` does after start: what is built at start is never collected
+    watcher = asyncio.create_task(watch())
+    try:
+        result = await run(sessions, data)
+    finally:
+        done.set()
+        await watcher
+        gc.unfreeze()
+    assert result.inserted == 100_000
+    assert len(stalls) > 20
+    # One scheduling hiccup of a busy machine is tolerated; a loop held by the import is not.
+    long = sorted(s for s in stalls if s > 0.25)
+    assert len(long) <= 1 and max(stalls) < 0.5, f"the loop stalled: {long}"

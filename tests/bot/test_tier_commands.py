@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
+import warnings
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,30 @@ def test_import_orders_imports_reports_bad_lines_and_sets_tiers(setup, tmp_path)
     assert "line 3: paid amount 'x' is not a number" in err
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT tier_key FROM buyers").fetchone() == ("silver",)
+
+
+def test_an_imported_gbk_file_is_closed(setup, tmp_path):
+    config, _ = setup
+    export = tmp_path / "orders.csv"
+    export.write_bytes("订单编号,旺旺名,实付款,下单时间\nA1,tb_a,10,2026-05-01\n".encode("gbk"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        code, _, err = run("import-orders", str(export), "-c", str(config))
+        gc.collect()
+    assert code == 0, err
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_tier_changes_are_printed_in_the_campaign_time_zone(setup):
+    config, db = setup
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO tier_changes (buyer_id, from_key, to_key, reason, created_at, notice)"
+            " VALUES (1, NULL, 'gold', 'manual', '2026-05-01 16:30:00.000000', 'none')"
+        )
+    code, out, err = run("tier", "changes", "-c", str(config))
+    assert code == 0, err
+    assert out.startswith("2026-05-02 00:30 buyer 1")  # 16:30 UTC is 00:30 in Shanghai
 
 
 def test_import_orders_names_a_missing_column(setup, tmp_path):

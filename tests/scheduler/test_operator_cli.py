@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -103,6 +104,28 @@ def test_segment_preview_prints_count_and_sample(laoke, buyers):
 def test_segment_fields_lists_every_field(laoke):
     result = CliRunner().invoke(main, ["segment", "fields"])
     assert "days_since_interaction" in result.output and "contains_any" in result.output
+    code, out = laoke("segment", "fields")  # with -c, like every other command
+    assert code == 0 and "days_since_interaction" in out
+
+
+def test_commands_print_no_alembic_lines(laoke, tmp_path):
+    result = CliRunner().invoke(main, ["campaign", "list", "-c", str(tmp_path / "config.toml")])
+    assert result.exit_code == 0, result.stderr
+    assert "alembic" not in result.stderr and "Context impl" not in result.stderr
+
+
+def test_times_are_printed_in_the_campaign_time_zone(laoke):
+    send_at = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
+    spec = json.dumps(
+        {"kind": "broadcast", "name": "上新", "send_at": send_at.isoformat(), "text": "新"}
+    )
+    laoke("campaign", "create", spec)
+    local = send_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    code, out = laoke("campaign", "show", "1")
+    assert code == 0 and "DUE (Asia/Shanghai)" in out
+    assert f"{local:%Y-%m-%d %H:%M}" in out and f"{send_at:%Y-%m-%d %H:%M}" not in out
+    code, out = laoke("campaign", "list")
+    assert "CREATED (Asia/Shanghai)" in out
 
 
 def broadcast_spec(**extra) -> str:
