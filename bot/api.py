@@ -2,9 +2,11 @@
 
 Feature modules declare their endpoints on an ``ApiRoutes`` with pydantic models for the
 request body; this module validates bodies (400 with the field that is wrong), turns
-``ApiError`` into JSON errors, checks the bearer token (``[api] token``), and builds
+``ApiError`` into JSON errors, checks the bearer token (``[api] token``, the service token, or
+whatever the ``API_HOOKS`` token verifier accepts: the console's per-user tokens), and builds
 ``/api/openapi.json`` from the same declarations, so the document cannot drift from the code.
-It holds no endpoints of its own beyond the document.
+Writes (non-GET) that succeed are reported to ``API_HOOKS.record_write`` (the audit log).
+It holds no endpoints of its own beyond the document, and knows nothing of users or audit.
 """
 
 from __future__ import annotations
@@ -34,6 +36,27 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.details = details
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who a bearer token speaks for: the service token (no user) or a staff account."""
+
+    user_id: int | None
+    name: str
+    read_only: bool = False
+
+
+SERVICE_CALLER = ApiCaller(None, "API 服务令牌")
+CALLER = web.RequestKey("api_caller", ApiCaller)  # who an authenticated request is from
+
+
+@dataclass(frozen=True)
+class ApiHooks:
+    """What another package plugs into the API: more bearer tokens, and a record of writes."""
+
+    verify_token: Callable[[web.Request, str], Awaitable[ApiCaller | None]]
+    record_write: Callable[[web.Request, ApiCaller, Operation, BaseModel | None], Awaitable[None]]
 
 
 @dataclass
@@ -89,6 +112,7 @@ def _error(status: int, message: str, **details: Any) -> web.Response:
 def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
+            body = None
             if op.body is not None:
                 try:
                     raw = await request.json()
@@ -111,6 +135,9 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
                 result = await op.handler(request)
         except ApiError as exc:
             return _error(exc.status, exc.message, **exc.details)
+        if op.method != "GET" and (hooks := request.config_dict.get(API_HOOKS)) is not None:
+            if not isinstance(result, web.StreamResponse) or result.status < 400:
+                await hooks.record_write(request, request[CALLER], op, body)
         if isinstance(result, web.StreamResponse):
             return result
         return json_response(result, status=201 if op.method == "POST" else 200)
@@ -123,14 +150,25 @@ async def _auth(request: web.Request, handler):
     if request.path.endswith("/openapi.json"):
         return await handler(request)
     expected = request.config_dict[CONFIG].api.token
-    if not expected:
+    hooks = request.config_dict.get(API_HOOKS)
+    if not expected and hooks is None:
         return _error(401, "the operator API is off: set [api] token (or LAOKE_API_TOKEN)")
     given = request.headers.get("Authorization", "")
-    if not given.startswith("Bearer ") or not hmac.compare_digest(
-        given[7:].encode(), expected.encode()
-    ):
+    token = given[7:] if given.startswith("Bearer ") else ""
+    caller = None
+    if expected and token and hmac.compare_digest(token.encode(), expected.encode()):
+        caller = SERVICE_CALLER
+    elif hooks is not None and token:
+        caller = await hooks.verify_token(request, token)
+    if caller is None:
         return _error(401, "missing or wrong API token (Authorization: Bearer <token>)")
+    if caller.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
+        return _error(403, "this token is read-only; create a read-write token to change data")
+    request[CALLER] = caller
     return await handler(request)
+
+
+API_HOOKS = web.AppKey("api_hooks", ApiHooks)
 
 
 def openapi_document(route_sets: Sequence[ApiRoutes]) -> dict[str, Any]:

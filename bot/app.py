@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+import console
 from bot import api, ops, webhook
 from bot.api import ApiRoutes
 from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, HTTP, METRICS, SERVICES, SESSIONMAKER
@@ -93,6 +94,7 @@ def create_app(
     webhook.setup(app)
     ops.setup(app)
     api.setup(app, api_route_sets())
+    console.setup(app)
     return app
 
 
