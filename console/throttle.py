@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ConsoleConfig
@@ -75,12 +75,3 @@ def wait_message(wait: timedelta) -> str:
     """The Chinese message for a throttled sign-in, with the wait rounded up to a minute."""
     minutes = max(1, -(-int(wait.total_seconds()) // 60))
     return f"登录失败次数过多，请 {minutes} 分钟后再试。"
-
-
-async def failures_count(session: AsyncSession, account: str) -> int:
-    return (
-        await session.scalar(
-            select(func.count()).select_from(LoginFailure).where(LoginFailure.account == account)
-        )
-        or 0
-    )

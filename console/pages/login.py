@@ -16,7 +16,7 @@ from console.auth import SESSION_COOKIE, clear_cookie, redirect, set_cookie
 from console.current import actor_of, client_address, signed_in_user
 from console.registry import PageRoutes
 from console.rendering import render
-from console.sessions import end_session, start_session
+from console.sessions import end_session, purge_expired, start_session
 
 page = PageRoutes()
 
@@ -57,6 +57,10 @@ async def login(request: web.Request) -> web.StreamResponse:
             error = "用户名或密码错误，或账号已停用。"
             return render(request, "login.html", context | {"error": error}, status=401)
         await throttle.clear_failures(session, name)
+        # Housekeeping rides on sign-ins: rare enough to be free, frequent enough to keep
+        # both tables small.
+        await throttle.purge_old(session, now, config)
+        await purge_expired(session, now, config)
         token = await start_session(session, user, now, address)
         audit.record(
             session, audit.Actor(user.id, user.name, address), "login", ("user", user.id),
