@@ -6,10 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.appkeys import SESSIONMAKER
 from bot.config import ConsoleConfig
 from console.accounts import create_user, set_disabled, set_password
 from console.auth import SESSION_COOKIE
-from console.models import ConsoleSession
+from console.models import ConsoleSession, User
 from console.sessions import resume_session, start_session
 
 CONFIG = ConsoleConfig(session_idle_minutes=30, session_absolute_hours=8)
@@ -77,11 +78,44 @@ async def test_a_session_started_in_one_process_is_valid_in_another(
     config = make_config()
     first = await aiohttp_client(create_app(config, clock=clock))
     second = await aiohttp_client(create_app(config, clock=clock))  # same database
-    from bot.appkeys import SESSIONMAKER
-
     _user, token = await _signed_in(first.app[SESSIONMAKER], clock)
     resp = await second.get(
         "/admin/", headers={"Cookie": f"{SESSION_COOKIE}={token}"}, allow_redirects=False
     )
     assert resp.status == 200
     assert "amy" in await resp.text()
+
+
+async def test_purge_removes_only_sessions_past_a_limit(sessions, clock):
+    from console.sessions import purge_expired
+
+    _user, old = await _signed_in(sessions, clock)
+    clock.advance(minutes=31)
+    async with sessions() as session, session.begin():
+        user = await session.scalar(select(ConsoleSession.user_id))
+        fresh = await start_session(session, await session.get(User, user), clock.now(), None)
+    async with sessions() as session, session.begin():
+        assert await purge_expired(session, clock.now(), CONFIG) == 1
+    assert await _resume(sessions, fresh, clock) is not None
+    assert await _resume(sessions, old, clock) is None
+
+
+async def test_session_cookie_is_httponly_lax_and_secure_behind_https(
+    aiohttp_client, make_config, clock
+):
+    for public_url, secure in (("http://shop.example/", False), ("https://shop.example/", True)):
+        config = make_config(server={"public_url": public_url})
+        client = await aiohttp_client(create_app(config, clock=clock))
+        async with client.app[SESSIONMAKER]() as session, session.begin():
+            await create_user(session, f"amy{int(secure)}", "viewer", "password-1", clock.now())
+        page = await (await client.get("/admin/login")).text()
+        csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+        resp = await client.post(
+            "/admin/login",
+            data={"name": f"amy{int(secure)}", "password": "password-1", "csrf_token": csrf},
+            allow_redirects=False,
+        )
+        assert resp.status == 303
+        cookie = resp.cookies[SESSION_COOKIE]
+        assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/admin"
+        assert bool(cookie["secure"]) is secure
