@@ -9,7 +9,7 @@ from bot.app import create_app
 from bot.appkeys import SESSIONMAKER
 from bot.config import ConsoleConfig
 from console.accounts import create_user, set_disabled, set_password
-from console.auth import SESSION_COOKIE
+from console.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from console.models import ConsoleSession, User
 from console.sessions import resume_session, start_session
 
@@ -108,11 +108,14 @@ async def test_session_cookie_is_httponly_lax_and_secure_behind_https(
         client = await aiohttp_client(create_app(config, clock=clock))
         async with client.app[SESSIONMAKER]() as session, session.begin():
             await create_user(session, f"amy{int(secure)}", "viewer", "password-1", clock.now())
-        page = await (await client.get("/admin/login")).text()
-        csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+        form = await client.get("/admin/login")
+        csrf = form.cookies[LOGIN_CSRF_COOKIE]
+        assert bool(csrf["secure"]) is secure
+        # Sent by hand: the test client keeps no Secure cookie over plain http.
         resp = await client.post(
             "/admin/login",
-            data={"name": f"amy{int(secure)}", "password": "password-1", "csrf_token": csrf},
+            data={"name": f"amy{int(secure)}", "password": "password-1", "csrf_token": csrf.value},
+            headers={"Cookie": f"{LOGIN_CSRF_COOKIE}={csrf.value}"},
             allow_redirects=False,
         )
         assert resp.status == 303
