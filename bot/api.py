@@ -48,6 +48,7 @@ class ApiCaller:
 
 
 SERVICE_CALLER = ApiCaller(None, "API 服务令牌")
+UNKNOWN_CALLER = ApiCaller(None, "未知调用方")
 CALLER = web.RequestKey("api_caller", ApiCaller)  # who an authenticated request is from
 
 
@@ -137,7 +138,7 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
             return _error(exc.status, exc.message, **exc.details)
         if op.method != "GET" and (hooks := request.config_dict.get(API_HOOKS)) is not None:
             if not isinstance(result, web.StreamResponse) or result.status < 400:
-                await hooks.record_write(request, request[CALLER], op, body)
+                await hooks.record_write(request, request.get(CALLER, UNKNOWN_CALLER), op, body)
         if isinstance(result, web.StreamResponse):
             return result
         return json_response(result, status=201 if op.method == "POST" else 200)
