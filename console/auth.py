@@ -16,6 +16,7 @@ import secrets
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from console.current import LOGIN_CSRF, SIGNED_IN
@@ -58,15 +59,34 @@ def forbidden(request: web.Request, needed: Role) -> web.Response:
     return render(request, "forbidden.html", {"needed": needed}, status=403)
 
 
+class UnreadableForm(Exception):
+    """A POST body that is not a well-formed form (bad encoding, broken multipart)."""
+
+
+async def read_form(request: web.Request) -> None:
+    """Parse the form once, up front (aiohttp caches it for the handler); a malformed body
+    becomes UnreadableForm instead of an error inside the handler."""
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            await request.post()
+        except (ValueError, HttpProcessingError) as exc:
+            raise UnreadableForm(str(exc)) from exc
+
+
 async def sent_csrf(request: web.Request) -> str:
     header = request.headers.get("X-CSRF-Token")
     if header:
         return header
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
-        value = form.get("csrf_token")
+        value = (await request.post()).get("csrf_token")
         return value if isinstance(value, str) else ""
     return ""
+
+
+def bad_form() -> web.Response:
+    return web.Response(
+        status=400, text="表单无法读取（编码或格式错误），操作未执行。", content_type="text/plain"
+    )
 
 
 def _same(a: str, b: str) -> bool:
@@ -81,6 +101,11 @@ def guard(route: PageRoute) -> Handler:
     """The route's handler behind the session, role and CSRF checks."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        if request.method not in SAFE_METHODS:
+            try:
+                await read_form(request)
+            except UnreadableForm:
+                return bad_form()
         token = request.cookies.get(SESSION_COOKIE, "")
         state = None
         if token:

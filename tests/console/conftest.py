@@ -5,9 +5,10 @@
   headers (session cookie + CSRF header) to send as it; ``console.sessionmaker`` for checks.
 - ``live_console``: ``create_app`` served on 127.0.0.1 from a thread, on a migrated SQLite
   copy and the real clock; ``.url``, ``.add_user(name, role, password)``, ``.run(coro)``.
-- ``browser`` (session scope): one Chromium for every browser test (executable
-  /usr/bin/chromium), skipped with the reason when it cannot start; ``browser_page`` is a
-  fresh context and page per test (cookies never leak between tests).
+- ``browser``: the one Chromium launched per test session (executable /usr/bin/chromium,
+  Playwright's sync API), skipped with the reason when it cannot start; ``browser_page`` is
+  a fresh context and page per test at 1280×800 (cookies never leak between tests). Other
+  tests, sync or async, run normally before and after browser tests.
 """
 
 from __future__ import annotations
@@ -133,8 +134,15 @@ def live_console(make_config) -> Iterator[LiveConsole]:
     live.stop()
 
 
+@dataclass
+class _Chromium:
+    browser: Any
+    loop: asyncio.AbstractEventLoop | None  # Playwright's own event loop
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def _chromium() -> Iterator[_Chromium]:
+    """The one Chromium of the test session (see ``browser``)."""
     if not CHROMIUM.exists():
         pytest.skip(f"browser tests need Chromium at {CHROMIUM}")
     try:
@@ -149,9 +157,25 @@ def browser() -> Iterator[Any]:
     except Exception as exc:  # a broken Chromium install: say why instead of erroring
         playwright.stop()
         pytest.skip(f"Chromium at {CHROMIUM} did not start: {exc}")
-    yield chromium
+    loop = asyncio._get_running_loop()
+    # Playwright's sync API leaves its loop marked as running in this thread between calls;
+    # other tests (asyncio.run, pytest-asyncio) must not see it. ``browser`` marks it again
+    # only while a browser test runs.
+    asyncio._set_running_loop(None)
+    yield _Chromium(chromium, loop)
+    asyncio._set_running_loop(loop)
     chromium.close()
     playwright.stop()
+
+
+@pytest.fixture
+def browser(_chromium) -> Iterator[Any]:
+    """The session's one headless Chromium (a Playwright sync ``Browser``), for this test."""
+    asyncio._set_running_loop(_chromium.loop)
+    try:
+        yield _chromium.browser
+    finally:
+        asyncio._set_running_loop(None)
 
 
 @pytest.fixture

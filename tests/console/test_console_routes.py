@@ -107,3 +107,18 @@ async def test_static_files_are_served_immutable_under_their_hash(console):
     stale = re.sub(r"/static/[0-9a-f]{12}/", "/static/000000000000/", src)
     assert "immutable" not in (await console.client.get(stale)).headers["Cache-Control"]
     assert (await console.client.get("/admin/static/x/../../pyproject.toml")).status == 404
+
+
+async def test_a_malformed_form_body_is_a_400_not_a_server_error(console):
+    admin = await console.login_as("admin")
+    bodies = (
+        ("multipart/form-data", b"garbage"),
+        ("multipart/form-data; boundary=x", b"--x\r\nbroken"),
+        ("application/x-www-form-urlencoded", b"name=%ZZ\xff\xfe"),
+    )
+    for path in ("/admin/settings/members", "/admin/login"):
+        for content_type, body in bodies:
+            resp = await console.client.post(
+                path, headers=admin | {"Content-Type": content_type}, data=body
+            )
+            assert resp.status == 400, (path, content_type)
