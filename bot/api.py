@@ -2,9 +2,11 @@
 
 Feature modules declare their endpoints on an ``ApiRoutes`` with pydantic models for the
 request body; this module validates bodies (400 with the field that is wrong), turns
-``ApiError`` into JSON errors, checks the bearer token (``[api] token``), and builds
+``ApiError`` into JSON errors, checks the bearer token (``[api] token``, the service token, or
+whatever the ``API_HOOKS`` token verifier accepts: the console's per-user tokens), and builds
 ``/api/openapi.json`` from the same declarations, so the document cannot drift from the code.
-It holds no endpoints of its own beyond the document.
+Writes (non-GET) that succeed are reported to ``API_HOOKS.record_write`` (the audit log).
+It holds no endpoints of its own beyond the document, and knows nothing of users or audit.
 
 Nothing a caller sends produces a 5xx: bodies are parsed with a bound on nesting, numbers
 and times in the models are bounded (``Moment`` for times), and path ids are ASCII digits
@@ -65,6 +67,28 @@ class ApiError(Exception):
         self.details = details
 
 
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who a bearer token speaks for: the service token (no user) or a staff account."""
+
+    user_id: int | None
+    name: str
+    read_only: bool = False
+
+
+SERVICE_CALLER = ApiCaller(None, "API 服务令牌")
+UNKNOWN_CALLER = ApiCaller(None, "未知调用方")
+CALLER = web.RequestKey("api_caller", ApiCaller)  # who an authenticated request is from
+
+
+@dataclass(frozen=True)
+class ApiHooks:
+    """What another package plugs into the API: more bearer tokens, and a record of writes."""
+
+    verify_token: Callable[[web.Request, str], Awaitable[ApiCaller | None]]
+    record_write: Callable[[web.Request, ApiCaller, Operation, BaseModel | None], Awaitable[None]]
+
+
 @dataclass
 class Operation:
     method: str
@@ -123,6 +147,7 @@ def _error(status: int, message: str, **details: Any) -> web.Response:
 def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
+            body = None
             if op.body is not None:
                 try:
                     raw = json.loads(await request.read())
@@ -147,6 +172,9 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
                 result = await op.handler(request)
         except ApiError as exc:
             return _error(exc.status, exc.message, **exc.details)
+        if op.method != "GET" and (hooks := request.config_dict.get(API_HOOKS)) is not None:
+            if not isinstance(result, web.StreamResponse) or result.status < 400:
+                await hooks.record_write(request, request.get(CALLER, UNKNOWN_CALLER), op, body)
         if isinstance(result, web.StreamResponse):
             return result
         return json_response(result, status=op.status)
@@ -191,19 +219,28 @@ async def _auth(request: web.Request, handler):
     if request.match_info.route in request.app[PUBLIC_ROUTES]:
         return await handler(request)
     expected = request.config_dict[CONFIG].api.token
-    if not expected:
+    hooks = request.config_dict.get(API_HOOKS)
+    if not expected and hooks is None:
         return _error(401, "the operator API is off: set [api] token (or LAOKE_API_TOKEN)")
     given = request.headers.get("Authorization", "")
-    if not given.startswith("Bearer ") or not hmac.compare_digest(
-        given[7:].encode(), expected.encode()
-    ):
+    token = given[7:] if given.startswith("Bearer ") else ""
+    caller = None
+    if expected and token and hmac.compare_digest(token.encode(), expected.encode()):
+        caller = SERVICE_CALLER
+    elif hooks is not None and token:
+        caller = await hooks.verify_token(request, token)
+    if caller is None:
         return _error(401, "missing or wrong API token (Authorization: Bearer <token>)")
+    if caller.read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
+        return _error(403, "this token is read-only; create a read-write token to change data")
+    request[CALLER] = caller
     return await handler(request)
 
 
 RESPONSES = {
     "400": "Invalid request; the message names the field",
     "401": "Missing or wrong token",
+    "403": "A read-only token on a write",
     "404": "No such resource",
     "409": "Conflicts with the current state (name taken, resource in use, a forbidden move)",
     "413": "Body over [api] max_body_bytes",
@@ -213,6 +250,8 @@ ERROR_SCHEMA = {
     "properties": {"error": {"type": "string"}},
     "required": ["error"],
 }
+
+API_HOOKS = web.AppKey("api_hooks", ApiHooks)
 
 
 def openapi_document(route_sets: Sequence[ApiRoutes]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+import console
 from bot import api, ops, webhook
 from bot.api import ApiRoutes
 from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, HTTP, METRICS, SERVICES, SESSIONMAKER
@@ -102,6 +103,7 @@ def create_app(
             limit_body(app, route, config.server.max_body_bytes)  # WeChat's few KB, not the API's
     ops.setup(app)
     api.setup(app, api_route_sets())
+    console.setup(app)
     return app
 
 

@@ -306,6 +306,9 @@ def demo(data_dir: Path, host: str, port: int) -> None:
 import bot.tier_commands  # noqa: E402, F401  (laoke import-orders, laoke tier)
 import scheduler.cli  # noqa: E402, F401
 import scheduler.segment_commands  # noqa: E402, F401  (laoke segment)
+from console.cli import user  # noqa: E402  (laoke user)
+
+main.add_command(user)
 
 if __name__ == "__main__":
     main()

@@ -127,6 +127,18 @@ class ApiConfig(Section):
     max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
 
 
+class ConsoleConfig(Section):
+    # A console session ends after this long without a request, and in any case this long
+    # after sign-in.
+    session_idle_minutes: int = Field(120, ge=1)
+    session_absolute_hours: int = Field(24, ge=1)
+    # Sign-in throttling: this many failed passwords within the window lock the account (or,
+    # for the address count, the client address) until the oldest failure leaves the window.
+    login_window_minutes: int = Field(15, ge=1)
+    login_failures_per_account: int = Field(5, ge=1)
+    login_failures_per_address: int = Field(20, ge=1)
+
+
 class CardConfig(Section):
     notice_version: str = "2026-11"
     interest_categories: list[str] = Field(
@@ -258,6 +270,7 @@ class Config(Section):
     wechat: WeChatConfig
     database: DatabaseConfig = DatabaseConfig()
     api: ApiConfig = ApiConfig()
+    console: ConsoleConfig = ConsoleConfig()
     card: CardConfig = CardConfig()
     tiers: TiersConfig = TiersConfig()
     orders: OrdersConfig = OrdersConfig()

@@ -48,6 +48,8 @@ from bot.orders_demo import seed_demo_orders
 from bot.simulator.chat import QR_SCENES, ChatSettings, create_chat_app
 from bot.simulator.fake_account import FakeWeChat
 from bot.simulator.fake_wechat import setup_routes
+from console.demo import demo_logins
+from console.roles import Role
 from scheduler.demo_campaigns import seed_demo_campaigns
 
 DemoSeeder = Callable[[async_sessionmaker[AsyncSession], Config, Clock], Awaitable[None]]
@@ -290,6 +292,8 @@ class RunningDemo:
     config: Config
     runner: web.AppRunner
     urls: dict[str, str]
+    # Console accounts to try the roles with: (name, role, password), fresh each run.
+    logins: list[tuple[str, Role, str]]
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -319,9 +323,9 @@ async def start_demo(data_dir: Path, host: str = "127.0.0.1", port: int = 8080) 
         "operator API": base + "api/",
         "fake WeChat messages": base + "_sim/messages",
     }
-    if any(r.canonical.startswith("/admin") for r in runner.app.router.resources()):
-        urls["admin console"] = base + "admin/"
-    return RunningDemo(config, runner, urls)
+    urls["admin console"] = base + "admin/"
+    logins = await demo_logins(runner.app[SESSIONMAKER], Clock())
+    return RunningDemo(config, runner, urls, logins)
 
 
 def run_demo(data_dir: Path, host: str, port: int, echo: Callable[[str], None] = print) -> None:
@@ -341,6 +345,9 @@ def run_demo(data_dir: Path, host: str, port: int, echo: Callable[[str], None] =
             for name, url in demo.urls.items():
                 echo(f"  {name + ':':24} {url}")
             echo(f"  {'API token:':24} {demo.config.api.token}")
+            echo("Console logins (passwords are new on every start):")
+            for name, role, password in demo.logins:
+                echo(f"  {role.label + ':':24} {name} / {password}")
             echo("Press Ctrl+C to stop.")
             await stop.wait()
         finally:

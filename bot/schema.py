@@ -8,6 +8,7 @@ import bot.forms.store  # noqa: F401
 import bot.models  # noqa: F401
 import bot.orders  # noqa: F401
 import bot.tiers  # noqa: F401
+import console.models  # noqa: F401
 import scheduler.models  # noqa: F401
 import scheduler.saved_segments  # noqa: F401
 from bot.models import Base

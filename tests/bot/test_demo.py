@@ -127,3 +127,20 @@ async def test_demo_restart_on_the_same_folder_keeps_the_data(tmp_path):
     finally:
         await engine.dispose()
     assert count == DEMO_BUYERS
+
+
+async def test_demo_prints_console_logins_that_sign_in_with_their_role(demo):
+    assert demo.urls["admin console"].endswith("/admin/")
+    roles = {role.name: (name, password) for name, role, password in demo.logins}
+    assert set(roles) == {"admin", "operator", "viewer"}
+    name, password = roles["admin"]
+    login = demo.urls["admin console"] + "login"
+    # unsafe: aiohttp's cookie jar otherwise keeps no cookies for an IP address.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(login) as resp:
+            csrf = (await resp.text()).split('name="csrf_token" value="')[1].split('"')[0]
+        async with http.post(
+            login, data={"name": name, "password": password, "csrf_token": csrf}
+        ) as resp:
+            assert str(resp.url).endswith("/admin/")
+            assert "成员与角色" in await resp.text()  # the admin's navigation

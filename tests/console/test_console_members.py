@@ -1,0 +1,99 @@
+"""设置 → 成员与角色 and API 令牌 pages: rights-granting changes re-ask the admin's password,
+each change is audited with before and after, and tokens belong to their owner."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from console.models import ApiToken, AuditEntry, User
+from console.tokens import create_token
+
+MINE = "correct-horse-9"  # the password conftest gives every account
+
+
+async def _user(console, name):
+    async with console.sessionmaker() as session:
+        return await session.scalar(select(User).where(User.name == name))
+
+
+async def test_role_change_needs_the_admins_password_and_is_audited(console):
+    admin = await console.login_as("admin", name="boss")
+    amy = await console.add_user("amy", "viewer")
+    path = f"/admin/settings/members/{amy.id}/role"
+    resp = await console.client.post(
+        path, headers=admin, data={"role": "operator", "my_password": "guess"}
+    )
+    assert resp.status == 400
+    assert "密码不正确" in await resp.text()
+    assert (await _user(console, "amy")).role == "viewer"
+    resp = await console.client.post(
+        path, headers=admin, data={"role": "operator", "my_password": MINE}, allow_redirects=False
+    )
+    assert resp.status == 303
+    assert (await _user(console, "amy")).role == "operator"
+    async with console.sessionmaker() as session:
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "user.role"))
+    assert entry.actor_name == "boss" and entry.object_id == str(amy.id)
+    assert (entry.before["role"], entry.after["role"]) == ("viewer", "operator")
+
+
+async def test_admin_adds_with_a_typed_password_and_disables_a_member(console):
+    admin = await console.login_as("admin", name="boss")
+    resp = await console.client.post(
+        "/admin/settings/members", headers=admin,
+        data={"name": "amy", "role": "operator", "password": "amys-own-pass",
+              "my_password": MINE},
+    )  # fmt: skip
+    page = await resp.text()
+    assert resp.status == 200 and "已添加成员" in page and "amys-own-pass" not in page
+    amy = await _user(console, "amy")
+    resp = await console.client.post(
+        f"/admin/settings/members/{amy.id}/disable", headers=admin, allow_redirects=False
+    )
+    assert resp.status == 303 and (await _user(console, "amy")).disabled
+    resp = await console.client.post(
+        "/admin/settings/members", headers=admin,
+        data={"name": "amy", "role": "viewer", "my_password": MINE},
+    )  # fmt: skip
+    assert resp.status == 400 and "已存在" in await resp.text()
+
+
+async def test_operators_see_and_revoke_only_their_own_tokens(console):
+    amy_headers = await console.login_as("operator", name="amy")
+    bob = await console.add_user("bob", "operator")
+    async with console.sessionmaker() as session, session.begin():
+        bobs, _ = await create_token(session, bob, "bob-token", "read", None, console.clock.now())
+    page = await (await console.client.get("/admin/settings/tokens", headers=amy_headers)).text()
+    assert "bob-token" not in page
+    resp = await console.client.post(
+        f"/admin/settings/tokens/{bobs.id}/revoke", headers=amy_headers,
+        data={"confirm": "bob-token"},
+    )  # fmt: skip
+    assert resp.status == 404
+    admin = await console.login_as("admin", name="boss")
+    assert (
+        "bob-token"
+        in await (await console.client.get("/admin/settings/tokens", headers=admin)).text()
+    )
+    resp = await console.client.post(
+        f"/admin/settings/tokens/{bobs.id}/revoke", headers=admin,
+        data={"confirm": "bob-token"}, allow_redirects=False,
+    )  # fmt: skip
+    assert resp.status == 303
+    async with console.sessionmaker() as session:
+        assert (await session.get(ApiToken, bobs.id)).revoked_at is not None
+
+
+async def test_new_token_needs_the_password_and_is_shown_once(console):
+    amy = await console.login_as("operator", name="amy")
+    data = {"name": "ERP", "scope": "write", "expiry": "30", "my_password": "guess"}
+    resp = await console.client.post("/admin/settings/tokens", headers=amy, data=data)
+    assert resp.status == 400
+    resp = await console.client.post(
+        "/admin/settings/tokens", headers=amy, data=data | {"my_password": MINE}
+    )
+    page = await resp.text()
+    assert resp.status == 200 and "只显示这一次" in page and 'id="new-token">lk_' in page
+    assert resp.headers["Cache-Control"] == "no-store"
+    again = await (await console.client.get("/admin/settings/tokens", headers=amy)).text()
+    assert "lk_" in again and 'id="new-token"' not in again  # the prefix only
