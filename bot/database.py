@@ -128,7 +128,7 @@ def create_engine(
         # webhook's throughput on PostgreSQL (bench/webhook.py --postgres). After a restart
         # or failover the first statement on a dead connection fails, SQLAlchemy sees the
         # disconnect and drops the whole pool, and that one message goes to the spool
-        # (bot/spool.py) instead of being lost.
+        # (bot/inbound/spool.py) instead of being lost.
         engine = create_async_engine(
             cfg.url, echo=cfg.echo, pool_size=cfg.pool_size, max_overflow=cfg.pool_size * 2
         )

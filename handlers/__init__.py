@@ -6,9 +6,9 @@ before the form's own routers, and the help reply is the fallback when nothing m
 
 from __future__ import annotations
 
-from bot.context import Services
-from bot.dispatch import Dispatcher
-from bot.forms.store import load_dialog_state
+from bot.dialog.context import Services
+from bot.dialog.dispatch import Dispatcher
+from bot.dialog.forms.store import load_dialog_state
 from handlers import card, live, membership, optout, welcome
 from handlers import help as help_
 

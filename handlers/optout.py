@@ -8,8 +8,8 @@ to be reminded of (预约) is still announced at its start. Unfollowing is a dif
 
 from __future__ import annotations
 
-from bot.context import Context, Reply
-from bot.routing import Router
+from bot.dialog.context import Context, Reply
+from bot.dialog.routing import Router
 
 router = Router("optout")
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.context import Services
+from bot.dialog.context import Services
 from bot.models import Buyer
 from scheduler.messages import CampaignMessages
 from scheduler.models import (

@@ -3,7 +3,7 @@
 Every command loads the configuration, opens the database (refusing an out-of-date schema),
 calls the same functions the JSON API calls, and prints readable text — or, with ``--json``,
 the API's JSON. Errors an operator can cause print ``laoke: <message>`` and exit 1.
-Importing this module adds the group to ``laoke`` (``bot/cli.py`` imports it last; the plain
+Importing this module adds the group to ``laoke`` (``laoke/cli.py`` imports it last; the plain
 ``import`` there keeps either import order free of a circular-import error). ``laoke segment
 …`` is in ``scheduler/segment_commands.py``.
 """
@@ -21,9 +21,9 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import config_option, load_or_exit, main, run_with_database
 from bot.clock import Clock
 from bot.config import Config
+from laoke.cli import config_option, load_or_exit, main, run_with_database
 from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, list_steps
 from scheduler.campaigns_api import ACTIONS, create_any, move_campaign, step_to_dict
 from scheduler.models import KINDS, Campaign
@@ -209,9 +209,9 @@ for _action, _summary in ACTIONS.items():
 @json_option
 def campaign_preview(campaign_id: int, sample: int, config_path: Path, as_json: bool) -> None:
     """Render the campaign's next message for sample buyers of its segment."""
-    from bot.context import Services
+    from bot.dialog.context import Services
+    from bot.dialog.rendering import Renderer
     from bot.metrics import Metrics
-    from bot.rendering import Renderer
     from scheduler.campaigns import preview_campaign
 
     config = load_or_exit(config_path)

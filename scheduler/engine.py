@@ -3,7 +3,7 @@
 ``serve`` runs the scheduler (``[server] run_scheduler``) and a sender (``run_senders``)
 beside the webhook through the ``campaign_engine`` cleanup context; ``laoke worker`` runs
 only a sender, for scale-out on PostgreSQL. The scheduler also runs the nightly tier
-recompute (``bot.tiers.recompute_all_tiers``). This module holds no scheduling or sending
+recompute (``members.tiers.recompute_all_tiers``). This module holds no scheduling or sending
 logic of its own.
 """
 
@@ -21,11 +21,11 @@ from aiohttp import web
 from bot.appkeys import SERVICES, SESSIONMAKER
 from bot.clock import Clock
 from bot.config import Config
-from bot.context import Services
 from bot.database import check_schema, create_engine, sessionmaker
+from bot.dialog.context import Services
+from bot.dialog.rendering import Renderer
 from bot.metrics import Metrics
-from bot.rendering import Renderer
-from bot.wechat_api import WeChatAPI
+from bot.wechat.client import WeChatAPI
 from scheduler.loop import CampaignScheduler
 from scheduler.sender import Sender
 
@@ -36,7 +36,7 @@ def nightly_tiers(sm, services: Services):
     """The nightly job: recompute every buyer's tier and announce changes."""
 
     async def job() -> None:
-        from bot.tiers import recompute_all_tiers
+        from members.tiers import recompute_all_tiers
 
         result = await recompute_all_tiers(sm, services)
         log.info("nightly tier recompute: %s", result)

@@ -47,10 +47,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.context import Services
+from bot.dialog.context import Services
 from bot.logs import Outage
 from bot.models import Buyer, UTCDateTime
-from bot.token_cache import acquire_lease, release_lease
+from bot.wechat.token_cache import acquire_lease, release_lease
 from scheduler.delivery import mark_in_flight_uncertain
 from scheduler.models import (
     CLAIMED,

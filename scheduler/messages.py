@@ -18,7 +18,7 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.config import TierConfig
-from bot.context import Services
+from bot.dialog.context import Services
 from bot.models import Buyer
 from scheduler.models import Campaign, CampaignStep
 

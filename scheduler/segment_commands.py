@@ -13,8 +13,8 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import config_option, load_or_exit, main
 from bot.clock import Clock
+from laoke.cli import config_option, load_or_exit, main
 from scheduler.cli import emit, json_option, read_json, run, table
 from scheduler.saved_segments import (
     SegmentExists,

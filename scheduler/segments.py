@@ -38,9 +38,9 @@ from sqlalchemy import (
     true,
 )
 
-from bot.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
+from bot.dialog.routing import normalize
 from bot.models import Buyer
-from bot.routing import normalize
+from members.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
 from scheduler.json_lists import json_list_contains, json_list_empty
 
 MAX_DEPTH = 16  # deeper trees are a mistake (or an attack), not a segment
@@ -214,7 +214,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _places(name: str) -> list[Any]:
-    from bot.card.regions import gazetteer  # the card's list of provinces and cities
+    from members.card.regions import gazetteer  # the card's list of provinces and cities
 
     return gazetteer().names.get(normalize(name), [])
 

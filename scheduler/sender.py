@@ -32,10 +32,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.context import Services
+from bot.dialog.context import Services
 from bot.logs import Outage
-from bot.token_cache import acquire_lease, release_lease
-from bot.wechat_api import WeChatAPIError
+from bot.wechat.client import WeChatAPIError
+from bot.wechat.token_cache import acquire_lease, release_lease
 from scheduler.delivery import (
     CLAIM_TIMEOUT,
     SENDER_LEASE_TTL,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.app import create_app
 from bot.appkeys import SESSIONMAKER
 from bot.models import Buyer
+from laoke.app import create_app
 
 AUTH = {"Authorization": "Bearer op-token"}
 GOLD = {"field": "tier", "op": "eq", "value": "gold"}

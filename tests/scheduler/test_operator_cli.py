@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
 from bot.database import create_engine, sessionmaker
 from bot.models import Buyer
+from laoke.cli import main
 
 GOLD = '{"field": "tier", "op": "eq", "value": "gold"}'
 

@@ -1,0 +1,473 @@
+"""Handling one authentic message exactly once, within the reply budget.
+
+The claim (inbound row + buyer upsert) is committed before the handler runs, so every process
+sees it at once and no write lock is held while a handler works; a retry that finds the claim
+taken waits for the owner's outcome (``bot/inbound/dedup.py``). Claims and outcomes go through the
+group-commit writer (``bot/inbound/groupcommit.py``), many messages per transaction. A handler works
+in ``ctx.session``; if it wrote anything, the outcome is stored in that same transaction and
+committed with it — the handler's writes, the inbound outcome and the outbound record land
+together or not at all. Messages of one buyer are handled one at a time per process, in
+arrival order. A handler past the budget gets `success` answered for it; its reply goes out
+later through the customer-service API.
+
+This module knows nothing of HTTP, XML or crypto (``bot/inbound/webhook.py`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, METRICS, SERVICES, SESSIONMAKER
+from bot.dialog.context import Context
+from bot.inbound import parse as inbound
+from bot.inbound.buyers import NOT_INTERACTIONS, buyer_from_row, touch_buyer
+from bot.inbound.dedup import (
+    Stored,
+    dedup_key,
+    mark_deferred,
+    outcome_statements,
+    poll_reply,
+    record_inbound,
+    record_outbound,
+    take_over,
+    utc_from_epoch,
+)
+from bot.inbound.groupcommit import GroupCommit
+from bot.logs import mask_openid
+from bot.models import Buyer
+from bot.wechat.client import WeChatAPIError
+
+log = logging.getLogger("laoke.webhook")
+
+MAX_OPENID = 64
+# How long a stopping server waits for handlers still running (their replies go by API).
+DRAIN_S = 10.0
+ABANDON_GRACE_S = 1.0
+
+
+class HandlerSession(Session):
+    """A handler's session, which notes whether the handler wrote anything.
+
+    A handler that only read (or did nothing) has its outcome stored by the group-commit
+    writer; one that wrote gets the outcome stored in its own transaction, atomically."""
+
+
+@event.listens_for(HandlerSession, "after_flush")
+def _flushed(session: Session, _flush_context: Any) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(HandlerSession, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info["wrote"] = True
+
+
+def wrote(session: AsyncSession) -> bool:
+    return bool(session.info.get("wrote") or session.new or session.dirty or session.deleted)
+
+
+class NotStored(Exception):
+    """The claim could not be written (the database is unavailable): nothing of the message
+    is stored, so answering `success` now would lose it (the webhook spools it instead)."""
+
+
+@dataclass
+class Job:
+    """One claimed message on its way through a handler."""
+
+    inbound_id: int
+    key: str
+    message: Any
+    buyer_row: dict[str, Any]
+    stale: bool = False
+    # Set when WeChat was answered `success` because the budget ran out.
+    deferred: bool = False
+    # Set once the reply is being committed: past this point it is answered, not deferred.
+    committing: bool = False
+    done: asyncio.Future[str | None] = field(default_factory=asyncio.Future)
+
+
+class Handling:
+    """Per-application state: the writer, messages in flight, buyers' turns, late tasks."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.clock = app[CLOCK]
+        self.metrics = app[METRICS]
+        self.sessionmaker = app[SESSIONMAKER]
+        self.handler_sessions = async_sessionmaker(
+            app[ENGINE], expire_on_commit=False, sync_session_class=HandlerSession
+        )
+        self.services = app[SERVICES]
+        self.budget = app[CONFIG].server.reply_budget_s
+        # A claim still `processing` (not deferred) this long after it was made has lost its
+        # owner: alive, it would have answered or marked the message deferred at its budget.
+        self.abandon_after = timedelta(seconds=self.budget + ABANDON_GRACE_S)
+        self.writer = GroupCommit(app[ENGINE])
+        self.in_flight: dict[str, Job] = {}
+        self.turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self.tasks: set[asyncio.Task] = set()
+        # Metric children by label value: ``.labels()`` is a locked lookup on every call.
+        self._messages_by_kind: dict[str, Any] = {}
+        self._seconds_by_handler: dict[str, Any] = {}
+
+    async def handle(self, message: Any, deadline: float, *, late: bool = False) -> str | None:
+        """The reply text for one authentic message (None = `success`), exactly once.
+
+        Raises NotStored when the claim cannot be written. `late`: a message from the spool,
+        for which WeChat got `success` long ago: it is handled to the end and its reply goes
+        out through the customer-service API (None is returned)."""
+        openid = message.source
+        if not openid or len(openid) > MAX_OPENID:
+            raise inbound.Unreadable("sender is not an openid")
+        key = dedup_key(message)
+        msg_type = message.type
+        event_name = message.event if msg_type == "event" else None
+        raw = message._data
+        if msg_type == "unknown":
+            msg_type = str(raw.get("MsgType", "unknown"))[:32].lower()
+            event_name = str(raw["Event"])[:32].lower() if "Event" in raw else None
+        now = self.clock.now()
+        buyer = dict(
+            openid=openid,
+            now=now,
+            interaction=event_name not in NOT_INTERACTIONS,
+            subscribed=_subscription(event_name),
+            qr_scene=_scene(message, event_name),
+        )
+        sent_at = utc_from_epoch(raw.get("CreateTime"))
+        if late:  # the 48-hour window opened when WeChat received it, not at the replay
+            buyer["interaction_at"] = min(sent_at, now) if sent_at else now
+        claim = partial(
+            _claim,
+            inbound=dict(
+                dedup_key=key,
+                openid=openid,
+                msg_type=msg_type,
+                event=event_name,
+                content=_content(message),
+                wechat_created_at=sent_at,
+                now=now,
+            ),
+            buyer=buyer,
+        )
+        inbound_id, buyer_row = await self._store(claim)
+        if inbound_id is None:
+            self.metrics.dedup_hits.inc()
+            stored = await self.replay(key, deadline, abandoned_before=now - self.abandon_after)
+            if stored.abandoned is None:
+                return None if late else stored.reply
+            inbound_id, buyer_row = await self._store(
+                partial(_take_over, abandoned=stored.abandoned, now=now, buyer=buyer)
+            )
+            if inbound_id is None:  # another retry took it over first
+                return (await self.replay(key, deadline)).reply
+            log.warning(
+                "took over a message whose handler was lost",
+                extra={"fields": {"openid": mask_openid(openid), "key": key}},
+            )
+        # Label values stay a known set: anything wechatpy does not know counts as "unknown".
+        kind = "unknown" if message.type == "unknown" else event_name or msg_type
+        counter = self._messages_by_kind.get(kind)
+        if counter is None:
+            counter = self._messages_by_kind[kind] = self.metrics.messages.labels(type=kind)
+        counter.inc()
+
+        # Another message of this buyer is being handled: its writes may land after this row
+        # was read, so the handler re-reads the row when its turn comes.
+        job = Job(inbound_id, key, message, buyer_row, stale=openid in self.turns)
+        self.in_flight[key] = job
+        if late:
+            # The reply goes by API. The row is not marked deferred before the outcome: if
+            # this process dies meanwhile, the next replay finds the claim abandoned and
+            # takes it over.
+            job.deferred = True
+        if message.type == "unknown":  # nothing to route: record it and answer `success`
+            task = asyncio.create_task(self.finish(job, None, None, "unknown", "done"))
+        else:
+            task = asyncio.create_task(self.run(job))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        if late:
+            await asyncio.shield(task)
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            return await _within(task, deadline, loop)
+        except TimeoutError:
+            if job.committing:  # the reply is being stored right now: answer it
+                return await asyncio.shield(task)
+            job.deferred = True
+            self.metrics.deferred_replies.inc()
+            if not job.done.done():
+                job.done.set_result(None)
+            log.warning(
+                "handler missed the reply budget; answering success, reply goes by API",
+                extra={"fields": {"openid": mask_openid(openid), "budget_s": self.budget}},
+            )
+            await self.writer.run(partial(mark_deferred, inbound_id=inbound_id))
+            return None
+
+    async def _store(self, claim: Any) -> tuple[int | None, dict[str, Any] | None]:
+        """Run a claim (or takeover) in the writer; NotStored if the database refused it."""
+        try:
+            return await self.writer.run(claim)
+        except Exception as exc:
+            raise NotStored(f"{type(exc).__name__}: {exc}") from exc
+
+    @contextlib.asynccontextmanager
+    async def turn(self, openid: str) -> AsyncIterator[bool]:
+        """One message of a buyer at a time in this process, in arrival order; yields
+        whether an earlier message of the buyer was still being handled."""
+        lock, waiting = self.turns.setdefault(openid, (asyncio.Lock(), [0]))
+        waiting[0] += 1
+        busy = lock.locked()
+        try:
+            async with lock:
+                yield busy
+        finally:
+            waiting[0] -= 1
+            if not waiting[0]:
+                del self.turns[openid]
+
+    async def run(self, job: Job) -> str | None:
+        """Dispatch one claimed message in the handler's session and store its outcome."""
+        async with self.turn(job.message.source) as waited:
+            buyer = buyer_from_row(job.buyer_row)
+            # The session is opened on first use of ctx.session: most messages only render a
+            # reply, and a session (created, buyer added, closed) is a good part of their cost.
+            ctx = Context(
+                message=job.message,
+                buyer=buyer,
+                services=self.services,
+                open_session=partial(self._open_session, buyer),
+            )
+            try:
+                if waited or job.stale:  # read before an earlier message's handler committed
+                    await ctx.session.refresh(buyer)
+                started = time.perf_counter()
+                try:
+                    reply, name = await self.app[DISPATCHER].dispatch(ctx)
+                    text, status = reply.text, "done"
+                except Exception:
+                    log.exception(
+                        "handler failed",
+                        extra={"fields": {"openid": mask_openid(buyer.openid), "key": job.key}},
+                    )
+                    if ctx.opened_session is not None:
+                        await ctx.opened_session.rollback()
+                    text, name, status = self.apology(), "error", "failed"
+                histogram = self._seconds_by_handler.get(name)
+                if histogram is None:
+                    histogram = self.metrics.handler_seconds.labels(handler=name)
+                    self._seconds_by_handler[name] = histogram
+                histogram.observe(time.perf_counter() - started)
+                if status == "done" and ctx.opened_session is None and inspect(buyer).modified:
+                    ctx.session  # noqa: B018 - the buyer was changed: open, so it is committed
+                return await self.finish(job, ctx.opened_session, text, name, status)
+            finally:
+                if ctx.opened_session is not None:
+                    await ctx.opened_session.close()
+
+    def _open_session(self, buyer: Buyer) -> AsyncSession:
+        session = self.handler_sessions()
+        session.add(buyer)  # persistent with no query; changes made so far are kept
+        return session
+
+    async def finish(
+        self, job: Job, session: AsyncSession | None, text: str | None, name: str, status: str
+    ) -> str | None:
+        """Store the outcome (with the handler's writes, if any); send late replies by API."""
+        openid = job.message.source
+        try:
+            if not job.deferred:
+                job.committing = True
+            store = partial(
+                outcome_statements,
+                inbound_id=job.inbound_id,
+                openid=openid,
+                handler=name,
+                now=self.clock.now(),
+                deferred=job.deferred,
+            )
+            if session is not None and wrote(session):
+                try:
+                    writes = store(reply=text, status=status)
+                    await session.run_sync(lambda s: _execute(s.connection(), writes))
+                    await session.commit()
+                except Exception:
+                    log.exception(
+                        "handler's transaction failed to commit",
+                        extra={"fields": {"openid": mask_openid(openid), "key": job.key}},
+                    )
+                    await session.rollback()
+                    text, status = self.apology(), "failed"
+                    await self.writer.write(store(reply=text, status=status))
+            else:
+                if session is not None:
+                    await session.close()  # a read-only transaction: nothing to keep
+                await self.writer.write(store(reply=text, status=status))
+            if not job.done.done():
+                job.done.set_result(text)
+            if job.deferred and text is not None:
+                await self.send_late(job, text)
+            return text
+        except BaseException:
+            if not job.done.done():
+                job.done.set_result(None)
+            raise
+        finally:
+            self.in_flight.pop(job.key, None)
+
+    async def send_late(self, job: Job, text: str) -> None:
+        """Send a reply that missed the deadline through the customer-service API."""
+        openid = job.message.source
+        result, errcode = "ok", None
+        try:
+            await self.services.api.send_text(openid, text)
+        except WeChatAPIError as exc:
+            result, errcode = "failed", exc.errcode
+            log.warning(
+                "deferred reply refused by WeChat: %s",
+                exc.errcode,
+                extra={"fields": {"openid": mask_openid(openid)}},
+            )
+        except Exception:
+            log.exception(
+                "deferred reply not sent", extra={"fields": {"openid": mask_openid(openid)}}
+            )
+            result = "failed"
+        await self.writer.run(
+            partial(
+                record_outbound,
+                openid=openid,
+                channel="custom",
+                purpose="deferred_reply",
+                content=text,
+                inbound_id=job.inbound_id,
+                now=self.clock.now(),
+                result=result,
+                errcode=errcode,
+            )
+        )
+
+    async def replay(
+        self, key: str, deadline: float, abandoned_before: datetime | None = None
+    ) -> Stored:
+        """A retry: wait for the owner's reply (in this process or another) and answer it."""
+        job = self.in_flight.get(key)
+        if job is not None:
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                return Stored(await asyncio.wait_for(asyncio.shield(job.done), max(remaining, 0)))
+            except TimeoutError:
+                return Stored(None)
+        return await poll_reply(self.sessionmaker, key, deadline, abandoned_before)
+
+    def apology(self) -> str | None:
+        try:
+            return self.services.renderer.render("sorry")
+        except Exception:
+            log.exception("the apology template does not render")
+            return None
+
+    # --- answering --------------------------------------------------------------------
+    async def close(self) -> None:
+        """Let handlers still running (deferred replies) finish, then stop the writer."""
+        if self.tasks:
+            _, pending = await asyncio.wait(set(self.tasks), timeout=DRAIN_S)
+            for task in pending:
+                task.cancel()
+        await self.writer.close()
+
+
+async def _within(task: asyncio.Task, deadline: float, loop: asyncio.AbstractEventLoop) -> Any:
+    """``wait_for(shield(task), deadline - now)`` without its two extra futures (it runs for
+    every message): the task's result by `deadline` (loop time), else TimeoutError. The task
+    is never cancelled here, not even when the caller is."""
+    if not task.done():
+        if deadline <= loop.time():
+            raise TimeoutError
+        waiter = loop.create_future()
+
+        def wake(_: Any = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        timer = loop.call_at(deadline, wake)
+        task.add_done_callback(wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            task.remove_done_callback(wake)
+        if not task.done():
+            raise TimeoutError
+    return task.result()
+
+
+def _claim(
+    conn: Connection, inbound: dict[str, Any], buyer: dict[str, Any]
+) -> tuple[int | None, dict[str, Any] | None]:
+    """The claim, one unit of group-commit work: the inbound row, then the buyer."""
+    inbound_id = record_inbound(conn, **inbound)
+    if inbound_id is None:
+        return None, None
+    return inbound_id, touch_buyer(conn, **buyer)
+
+
+def _take_over(
+    conn: Connection, abandoned: tuple[int, datetime], now: datetime, buyer: dict[str, Any]
+) -> tuple[int | None, dict[str, Any] | None]:
+    """Own an abandoned claim (if no other retry did first), then touch the buyer."""
+    inbound_id, seen = abandoned
+    if not take_over(conn, inbound_id, seen, now):
+        return None, None
+    return inbound_id, touch_buyer(conn, **buyer)
+
+
+def _execute(conn: Connection, writes: list[tuple[Any, dict[str, Any]]]) -> None:
+    for stmt, params in writes:
+        conn.execute(stmt, params)
+
+
+def _content(message: Any) -> str | None:
+    """What the inbound row keeps of a message: its text, or what identifies its payload."""
+    data = message._data
+    for name in ("Content", "Recognition", "EventKey", "PicUrl", "Url", "Label", "MediaId"):
+        value = data.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _subscription(event: str | None) -> bool | None:
+    if event in ("subscribe", "subscribe_scan"):
+        return True
+    if event == "unsubscribe":
+        return False
+    return None
+
+
+def _scene(message: Any, event: str | None) -> str | None:
+    if event == "subscribe_scan":
+        return str(getattr(message, "scene_id", "") or "")[:64] or None
+    return None
+
+
+# --- aiohttp handlers -----------------------------------------------------------------------

@@ -1,0 +1,292 @@
+"""The ``laoke`` command: serve, db, demo, fake-wechat, worker and the operator commands.
+
+Each command loads and validates the configuration first; a bad configuration stops here
+with a message naming the key (exit status 2), before anything is opened. A database that
+cannot be opened exits 4, and an out-of-date schema 3, each with one line saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import gc
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import aiohttp
+import click
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.config import Config, ConfigError, load_config
+from bot.database import (
+    DatabaseUnreachable,
+    SchemaOutOfDate,
+    check_schema,
+    connect,
+    create_engine,
+    current_revision,
+    head_revision,
+    sessionmaker,
+    upgrade,
+)
+from bot.dialog.context import Services
+from bot.dialog.rendering import Renderer
+from bot.inbound.spool import Spool, SpoolError
+from bot.logs import setup_logging
+from bot.metrics import Metrics
+from bot.wechat.client import WeChatAPI
+
+T = TypeVar("T")
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="config.toml",
+    show_default=True,
+    help="TOML configuration file (see config.example.toml).",
+)
+
+
+def load_or_exit(path: Path) -> Config:
+    """Load the configuration or stop the process with a message that names the key."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(2)
+
+
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn a database that cannot be opened (exit 4) or an out-of-date schema (exit 3) into
+    one line on stderr instead of a traceback."""
+    try:
+        yield
+    except SchemaOutOfDate as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(3)
+    except DatabaseUnreachable as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(4)
+
+
+@contextlib.contextmanager
+def listening(host: str, port: int, fix: str) -> Iterator[None]:
+    """A port that is taken or not ours to bind stops the command with one line saying which
+    and how to choose another (`fix`), exit 5, instead of a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        click.echo(
+            f"laoke: cannot listen on {host}:{port}: {os.strerror(exc.errno)}; {fix}", err=True
+        )
+        sys.exit(5)
+
+
+def run_with_database(
+    config: Config,
+    work: Callable[[async_sessionmaker[AsyncSession], Services], Awaitable[T]],
+    operator_errors: tuple[type[Exception], ...],
+) -> T:
+    """Run an operator command's `work` against the configured database and WeChat API.
+
+    Database errors exit as ``database_errors`` says; errors the operator caused
+    (`operator_errors`) print ``laoke: <message>`` and exit 1.
+    """
+
+    async def go() -> T:
+        engine = create_engine(config.database)
+        try:
+            await check_schema(engine)
+            maker = sessionmaker(engine)
+            async with aiohttp.ClientSession() as http:
+                clock, metrics = Clock(), Metrics()
+                api = WeChatAPI(config.wechat, maker, clock, http, metrics)
+                return await work(maker, Services(config, Renderer(), api, clock, metrics))
+        finally:
+            await engine.dispose()
+
+    try:
+        with database_errors():
+            return asyncio.run(go())
+    except operator_errors as exc:
+        click.echo(f"laoke: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def main(verbose: bool) -> None:
+    """Laoke (老客): the WeChat Official Account bot for B2B suppliers."""
+    setup_logging(logging.DEBUG if verbose else logging.INFO)
+
+
+@main.command()
+@config_option
+def serve(config_path: Path) -> None:
+    """Run the webhook server (and, unless configured otherwise, scheduler and senders)."""
+    from laoke.app import create_app
+
+    config = load_or_exit(config_path)
+
+    async def schema_ok() -> None:
+        engine = create_engine(config.database)
+        try:
+            await check_schema(engine)
+        finally:
+            await engine.dispose()
+
+    with database_errors():
+        asyncio.run(schema_ok())
+    try:
+        Spool(Path(config.server.spool_dir)).prepare()
+    except SpoolError as exc:
+        click.echo(f"laoke: server.spool_dir: {exc}", err=True)
+        sys.exit(2)
+    app = create_app(config)
+    # Everything imported and built so far lives as long as the process: keep it out of the
+    # cyclic collector's full passes (shorter GC pauses under load).
+    gc.collect()
+    gc.freeze()
+    with listening(config.server.host, config.server.port, "set [server] host/port"):
+        web.run_app(
+            app,
+            host=config.server.host,
+            port=config.server.port,
+            access_log=None,
+            loop=fast_event_loop(),
+        )
+
+
+def fast_event_loop() -> asyncio.AbstractEventLoop | None:
+    """uvloop's event loop when it is installed (about 20% less CPU per webhook message in
+    bench/webhook.py), else None: asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop()
+
+
+@main.group()
+def db() -> None:
+    """Database schema: upgrade and inspect."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: Path) -> None:
+    """Apply all migrations (creates the SQLite file if needed)."""
+    config = load_or_exit(config_path)
+
+    async def reachable() -> None:
+        engine = create_engine(config.database)  # creates the SQLite folder
+        try:
+            async with connect(engine):
+                pass
+        finally:
+            await engine.dispose()
+
+    with database_errors():
+        asyncio.run(reachable())  # a clear message first, rather than Alembic's traceback
+    upgrade(config.database.url)
+    click.echo(f"database at {head_revision()}")
+
+
+@db.command("current")
+@config_option
+def db_current(config_path: Path) -> None:
+    """Print the schema revision of the database and the one this version needs."""
+    config = load_or_exit(config_path)
+
+    async def show() -> None:
+        engine = create_engine(config.database)
+        try:
+            click.echo(f"database: {await current_revision(engine)}; needed: {head_revision()}")
+        finally:
+            await engine.dispose()
+
+    with database_errors():
+        asyncio.run(show())
+
+
+@main.command()
+@config_option
+def worker(config_path: Path) -> None:
+    """Send campaign deliveries only (scale-out: run any number beside `serve`)."""
+    from scheduler.engine import run_worker, worker_runner
+
+    config = load_or_exit(config_path)
+    with database_errors():
+        worker_runner()(run_worker(config))
+
+
+@main.command("fake-wechat")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--latency-ms", default=0.0, show_default=True, help="Added to every API call.")
+@click.option("--appid", default="wx_fake_appid", show_default=True)
+@click.option("--secret", default="fake_secret", show_default=True)
+@click.option(
+    "--open-windows",
+    is_flag=True,
+    help="Let messages reach buyers it never heard from (load tests).",
+)
+def fake_wechat(
+    host: str, port: int, latency_ms: float, appid: str, secret: str, open_windows: bool
+) -> None:
+    """Run the WeChat API simulator (see docs/simulators.md)."""
+    from demo.simulator.fake_wechat import FAKE, create_fake_wechat
+
+    try:  # uvloop, when installed, roughly doubles what one simulator process answers
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    app = create_fake_wechat(appid=appid, secret=secret, open_windows=open_windows)
+    if latency_ms:
+        app[FAKE].inject(latency_ms=latency_ms)
+    ready = f"fake WeChat API at http://{host}:{port}/ (appid {appid}, secret {secret})"
+    with listening(host, port, "choose another with --port"):
+        web.run_app(app, host=host, port=port, access_log=None, print=lambda _: click.echo(ready))
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="data/demo",
+    show_default=True,
+    help="Folder for the demo's config.toml and SQLite database.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def demo(data_dir: Path, host: str, port: int) -> None:
+    """Run everything on one machine with no WeChat account (see docs/simulators.md)."""
+    from demo.demo import run_demo
+
+    with listening(host, port, "choose another with --port"):
+        run_demo(data_dir, host, port, echo=click.echo)
+
+
+# `laoke segment` and `laoke campaign` add themselves to `main` when imported; they use
+# config_option/load_or_exit from this module, so the import comes last.
+import members.cli  # noqa: E402, F401  (laoke import-orders, laoke tier)
+import scheduler.cli  # noqa: E402, F401
+import scheduler.segment_commands  # noqa: E402, F401  (laoke segment)
+
+if __name__ == "__main__":
+    main()
