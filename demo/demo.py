@@ -1,9 +1,9 @@
-"""``laoke demo``: the whole product on one machine, with no WeChat account.
+"""``laoke demo``'s data: its configuration, its database and the buyers it is seeded with.
 
 It writes a configuration into a data folder (safe mode, generated secrets kept across runs),
-upgrades the SQLite database, seeds demo data, and serves on one port: the webhook
-(``create_app``), the fake WeChat API (``/cgi-bin/…``, ``/_sim/…``) which the app's own API
-client calls, and the buyer chat simulator (``/chat/``).
+upgrades the SQLite database and seeds demo data. Serving it — the webhook (``create_app``),
+the fake WeChat API (``/cgi-bin/…``, ``/_sim/…``) which the app's own API client calls, and
+the buyer chat simulator (``/chat/``) on one port — is wiring, done by ``laoke/demo.py``.
 
 Features add themselves to the demo through two lists below (small edits, one line each):
 ``DEMO_SEEDERS`` — async ``(sessionmaker, config, clock) -> None`` functions that add demo
@@ -17,18 +17,13 @@ This module deliberately does not fake time or WeChat's delays; it is not for pr
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
-import logging
 import random
 import secrets
-import signal
-import socket
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,17 +33,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.appkeys import SESSIONMAKER
 from bot.clock import Clock
 from bot.config import Config, parse_config
 from bot.database import upgrade
 from bot.models import Buyer
 from demo.demo_campaigns import seed_demo_campaigns
 from demo.orders_demo import seed_demo_orders
-from demo.simulator.chat import QR_SCENES, ChatSettings, create_chat_app
+from demo.simulator.chat import QR_SCENES
 from demo.simulator.fake_account import FakeWeChat
-from demo.simulator.fake_wechat import setup_routes
-from laoke.app import create_app
 
 DemoSeeder = Callable[[async_sessionmaker[AsyncSession], Config, Clock], Awaitable[None]]
 DemoStarter = Callable[[web.Application], AsyncIterator[None]]
@@ -250,99 +242,3 @@ def prepare_demo(data_dir: Path, host: str, port: int) -> Config:
     config = parse_config(tomllib.loads(text), env={})
     upgrade(config.database.url)
     return config
-
-
-# --- the application --------------------------------------------------------------------
-def create_demo_app(config: Config, clock: Clock | None = None) -> web.Application:
-    """The product's app plus the fake WeChat and the chat simulator, seeded on start."""
-    clock = clock or Clock()
-    app = create_app(config, clock=clock)
-    fake = FakeWeChat(clock, config.wechat.appid, config.wechat.secret)
-    setup_routes(app, fake)
-
-    async def demo_data(app: web.Application) -> AsyncIterator[None]:
-        await seed_demo(app[SESSIONMAKER], config, clock)
-        await replay_windows(app[SESSIONMAKER], fake, clock.now())
-        yield
-
-    app.cleanup_ctx.append(demo_data)
-    app.cleanup_ctx.extend(DEMO_STARTERS)
-
-    local = config.wechat.api_base_url.rstrip("/")
-    chat = ChatSettings(
-        webhook_url=local + config.server.webhook_path,
-        fake_wechat_url=local + "/",
-        wechat=config.wechat,
-        database_url=config.database.url,
-    )
-    app.router.add_get("/chat", _to_chat)
-    app.add_subapp("/chat", create_chat_app(chat, clock=clock))
-    return app
-
-
-async def _to_chat(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/chat/")
-
-
-@dataclass
-class RunningDemo:
-    config: Config
-    runner: web.AppRunner
-    urls: dict[str, str]
-
-    async def stop(self) -> None:
-        await self.runner.cleanup()
-
-
-async def start_demo(data_dir: Path, host: str = "127.0.0.1", port: int = 8080) -> RunningDemo:
-    """Prepare, seed and serve the demo; port 0 picks a free port."""
-    # Bind first: the configuration must name the port the app calls itself on.
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    port = sock.getsockname()[1]
-    config = await asyncio.to_thread(prepare_demo, data_dir, host, port)
-    runner = web.AppRunner(create_demo_app(config), access_log=None)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    base = config.wechat.api_base_url
-    urls = {
-        "chat simulator": base + "chat/",
-        "webhook": base + config.server.webhook_path.lstrip("/"),
-        "healthz": base + "healthz",
-        "metrics": base + "metrics",
-        "operator API": base + "api/",
-        "fake WeChat messages": base + "_sim/messages",
-    }
-    if any(r.canonical.startswith("/admin") for r in runner.app.router.resources()):
-        urls["admin console"] = base + "admin/"
-    return RunningDemo(config, runner, urls)
-
-
-def run_demo(data_dir: Path, host: str, port: int, echo: Callable[[str], None] = print) -> None:
-    """Run the demo until interrupted, printing where everything is."""
-
-    # The scheduler logs every tick at INFO; in the demo that drowns the URLs printed below.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        demo = await start_demo(data_dir, host, port)
-        try:
-            echo(f"Laoke demo running (data in {data_dir}, config {data_dir / 'config.toml'})")
-            for name, url in demo.urls.items():
-                echo(f"  {name + ':':24} {url}")
-            echo(f"  {'API token:':24} {demo.config.api.token}")
-            echo("Press Ctrl+C to stop.")
-            await stop.wait()
-        finally:
-            await demo.stop()
-
-    asyncio.run(main())

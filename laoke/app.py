@@ -2,7 +2,8 @@
 
 Everything that opens and closes (database engine, HTTP client session, WeChat API client,
 scheduler, senders) is a ``cleanup_ctx``; everything shared is under a typed AppKey
-(``bot/appkeys.py``). Tests call this factory directly with pytest-aiohttp.
+(``bot/appkeys.py``). Tests call this factory directly with pytest-aiohttp. This module and
+``laoke/cli.py`` are the composition root: the only modules that wire the packages together.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
 
 from bot import api, ops
@@ -21,12 +21,13 @@ from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, HTTP, METRICS, SERVIC
 from bot.clock import Clock
 from bot.config import Config
 from bot.database import check_schema, checkpoint, create_engine, is_sqlite, sessionmaker
-from bot.dialog.context import Services
 from bot.dialog.rendering import Renderer
 from bot.inbound import webhook
 from bot.metrics import Metrics
-from bot.wechat.client import WeChatAPI
+from bot.services import open_services
 from handlers import build_dispatcher
+from members import orders_api
+from scheduler import campaigns_api, segments_api
 from scheduler.engine import campaign_engine
 
 log = logging.getLogger(__name__)
@@ -77,15 +78,12 @@ def create_app(
         await engine.dispose()
 
     async def services(app: web.Application) -> AsyncIterator[None]:
-        timeout = aiohttp.ClientTimeout(total=config.wechat.timeout_s)
-        connector = aiohttp.TCPConnector(limit=max(100, config.campaigns.concurrency * 2))
-        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-            app[HTTP] = http
-            api = WeChatAPI(config.wechat, app[SESSIONMAKER], app[CLOCK], http, app[METRICS])
-            app[SERVICES] = Services(
-                config=config, renderer=renderer, api=api, clock=app[CLOCK], metrics=app[METRICS]
-            )
-            app[DISPATCHER] = build_dispatcher(app[SERVICES])
+        async with open_services(
+            config, app[SESSIONMAKER], clock=app[CLOCK], renderer=renderer, metrics=app[METRICS]
+        ) as services:
+            app[HTTP] = services.http
+            app[SERVICES] = services
+            app[DISPATCHER] = build_dispatcher(services)
             yield
 
     app.cleanup_ctx.append(database)
@@ -99,7 +97,4 @@ def create_app(
 
 def api_route_sets() -> list[ApiRoutes]:
     """Every feature's operator endpoints under /api (a feature adds its module here)."""
-    from members import orders_api as api_orders
-    from scheduler import campaigns_api, segments_api
-
-    return [segments_api.routes, campaigns_api.routes, api_orders.routes]
+    return [segments_api.routes, campaigns_api.routes, orders_api.routes]

@@ -1,6 +1,9 @@
 """The ``laoke`` command: serve, db, demo, fake-wechat, worker and the operator commands.
 
-Each command loads and validates the configuration first; a bad configuration stops here
+The one place every subcommand is registered (``main.add_command`` at the bottom); the
+features' commands live in their packages (``members/cli.py``, ``scheduler/cli.py``,
+``scheduler/segment_commands.py``) and share ``bot/cli_support.py``. Each command loads and
+validates the configuration first; a bad configuration stops here
 with a message naming the key (exit status 2), before anything is opened. A database that
 cannot be opened exits 4, and an out-of-date schema 3, each with one line saying why.
 """
@@ -8,121 +11,32 @@ cannot be opened exits 4, and an out-of-date schema 3, each with one line saying
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
 import gc
 import logging
-import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
-import aiohttp
 import click
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
-from bot.config import Config, ConfigError, load_config
+from bot.cli_support import config_option, database_errors, listening, load_or_exit
 from bot.database import (
-    DatabaseUnreachable,
-    SchemaOutOfDate,
     check_schema,
     connect,
     create_engine,
     current_revision,
     head_revision,
-    sessionmaker,
     upgrade,
 )
-from bot.dialog.context import Services
-from bot.dialog.rendering import Renderer
 from bot.inbound.spool import Spool, SpoolError
 from bot.logs import setup_logging
-from bot.metrics import Metrics
-from bot.wechat.client import WeChatAPI
-
-T = TypeVar("T")
-
-config_option = click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="config.toml",
-    show_default=True,
-    help="TOML configuration file (see config.example.toml).",
-)
-
-
-def load_or_exit(path: Path) -> Config:
-    """Load the configuration or stop the process with a message that names the key."""
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(2)
-
-
-@contextlib.contextmanager
-def database_errors() -> Iterator[None]:
-    """Turn a database that cannot be opened (exit 4) or an out-of-date schema (exit 3) into
-    one line on stderr instead of a traceback."""
-    try:
-        yield
-    except SchemaOutOfDate as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(3)
-    except DatabaseUnreachable as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(4)
-
-
-@contextlib.contextmanager
-def listening(host: str, port: int, fix: str) -> Iterator[None]:
-    """A port that is taken or not ours to bind stops the command with one line saying which
-    and how to choose another (`fix`), exit 5, instead of a traceback."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
-            raise
-        click.echo(
-            f"laoke: cannot listen on {host}:{port}: {os.strerror(exc.errno)}; {fix}", err=True
-        )
-        sys.exit(5)
-
-
-def run_with_database(
-    config: Config,
-    work: Callable[[async_sessionmaker[AsyncSession], Services], Awaitable[T]],
-    operator_errors: tuple[type[Exception], ...],
-) -> T:
-    """Run an operator command's `work` against the configured database and WeChat API.
-
-    Database errors exit as ``database_errors`` says; errors the operator caused
-    (`operator_errors`) print ``laoke: <message>`` and exit 1.
-    """
-
-    async def go() -> T:
-        engine = create_engine(config.database)
-        try:
-            await check_schema(engine)
-            maker = sessionmaker(engine)
-            async with aiohttp.ClientSession() as http:
-                clock, metrics = Clock(), Metrics()
-                api = WeChatAPI(config.wechat, maker, clock, http, metrics)
-                return await work(maker, Services(config, Renderer(), api, clock, metrics))
-        finally:
-            await engine.dispose()
-
-    try:
-        with database_errors():
-            return asyncio.run(go())
-    except operator_errors as exc:
-        click.echo(f"laoke: {exc}", err=True)
-        sys.exit(1)
+from demo.simulator.fake_wechat import FAKE, create_fake_wechat
+from laoke.app import create_app
+from laoke.demo import run_demo
+from members import cli as members_cli
+from scheduler import cli as scheduler_cli
+from scheduler import segment_commands
+from scheduler.engine import run_worker, worker_runner
 
 
 @click.group()
@@ -136,8 +50,6 @@ def main(verbose: bool) -> None:
 @config_option
 def serve(config_path: Path) -> None:
     """Run the webhook server (and, unless configured otherwise, scheduler and senders)."""
-    from laoke.app import create_app
-
     config = load_or_exit(config_path)
 
     async def schema_ok() -> None:
@@ -225,8 +137,6 @@ def db_current(config_path: Path) -> None:
 @config_option
 def worker(config_path: Path) -> None:
     """Send campaign deliveries only (scale-out: run any number beside `serve`)."""
-    from scheduler.engine import run_worker, worker_runner
-
     config = load_or_exit(config_path)
     with database_errors():
         worker_runner()(run_worker(config))
@@ -247,8 +157,6 @@ def fake_wechat(
     host: str, port: int, latency_ms: float, appid: str, secret: str, open_windows: bool
 ) -> None:
     """Run the WeChat API simulator (see docs/simulators.md)."""
-    from demo.simulator.fake_wechat import FAKE, create_fake_wechat
-
     try:  # uvloop, when installed, roughly doubles what one simulator process answers
         import uvloop
 
@@ -276,17 +184,15 @@ def fake_wechat(
 @click.option("--port", default=8080, show_default=True, type=int)
 def demo(data_dir: Path, host: str, port: int) -> None:
     """Run everything on one machine with no WeChat account (see docs/simulators.md)."""
-    from demo.demo import run_demo
-
     with listening(host, port, "choose another with --port"):
         run_demo(data_dir, host, port, echo=click.echo)
 
 
-# `laoke segment` and `laoke campaign` add themselves to `main` when imported; they use
-# config_option/load_or_exit from this module, so the import comes last.
-import members.cli  # noqa: E402, F401  (laoke import-orders, laoke tier)
-import scheduler.cli  # noqa: E402, F401
-import scheduler.segment_commands  # noqa: E402, F401  (laoke segment)
+# Every subcommand of the features, registered here and nowhere else.
+main.add_command(members_cli.import_orders_command)
+main.add_command(members_cli.tier)
+main.add_command(scheduler_cli.campaign)
+main.add_command(segment_commands.segment)
 
 if __name__ == "__main__":
     main()

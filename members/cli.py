@@ -3,7 +3,7 @@
 The commands call the same functions as the operator API (``members/orders_api.py``): import,
 then recompute tiers and announce the changes through the configured WeChat API. Errors an
 operator can cause (a missing column, an unknown tier) print ``laoke: <message>`` and exit 1.
-Importing this module adds the commands to ``laoke`` (``laoke/cli.py`` imports it last).
+``laoke/cli.py`` registers ``import-orders`` and the ``tier`` group.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy import select
 
+from bot.cli_support import config_option, load_or_exit, run_with_database
 from bot.config import Config
 from bot.dialog.context import Services
 from bot.models import Buyer
-from laoke.cli import config_option, load_or_exit, main, run_with_database
 from members.order_csv import FIELDS, OrderFileError
 from members.order_import import import_csv
 from members.tier_notices import deliver_pending_notices
@@ -50,7 +50,7 @@ def _parse_mapping(items: tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
-@main.command("import-orders")
+@click.command("import-orders")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--mapping",
@@ -90,7 +90,7 @@ def import_orders_command(
     _echo(out)
 
 
-@main.group()
+@click.group()
 def tier() -> None:
     """Member tiers: set one by hand, recompute all, list changes."""
 

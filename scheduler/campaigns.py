@@ -353,7 +353,7 @@ async def preview_campaign(
         .order_by(Buyer.id)
         .limit(sample)
     )
-    messages = services.extra.get("campaign_messages") or CampaignMessages(services)
+    messages = CampaignMessages(services)  # compiles the step's template once for the sample
     return [
         {
             "buyer_id": b.id,

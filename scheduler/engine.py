@@ -15,7 +15,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
 
 from bot.appkeys import SERVICES, SESSIONMAKER
@@ -23,9 +22,8 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.database import check_schema, create_engine, sessionmaker
 from bot.dialog.context import Services
-from bot.dialog.rendering import Renderer
-from bot.metrics import Metrics
-from bot.wechat.client import WeChatAPI
+from bot.services import open_services
+from members.tiers import recompute_all_tiers
 from scheduler.loop import CampaignScheduler
 from scheduler.sender import Sender
 
@@ -36,8 +34,6 @@ def nightly_tiers(sm, services: Services):
     """The nightly job: recompute every buyer's tier and announce changes."""
 
     async def job() -> None:
-        from members.tiers import recompute_all_tiers
-
         result = await recompute_all_tiers(sm, services)
         log.info("nightly tier recompute: %s", result)
 
@@ -84,13 +80,8 @@ async def run_worker(config: Config, *, clock: Clock | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    timeout = aiohttp.ClientTimeout(total=config.wechat.timeout_s)
-    connector = aiohttp.TCPConnector(limit=max(100, config.campaigns.concurrency * 2))
     try:
-        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-            metrics = Metrics()
-            api = WeChatAPI(config.wechat, sm, clock, http, metrics)
-            services = Services(config, Renderer(), api, clock, metrics)
+        async with open_services(config, sm, clock=clock) as services:
             sender = Sender(sm, services)
             log.info("worker %s sending", sender.worker_id)
             await sender.run(stop)

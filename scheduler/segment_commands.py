@@ -1,7 +1,7 @@
 """``laoke segment …``: save, show, list, delete and preview segments from a terminal.
 
-The same functions as the segments API (``scheduler/segments_api.py``), through the helpers
-of ``scheduler/cli.py``; importing this module adds the group to ``laoke``.
+The same functions as the segments API (``scheduler/segments_api.py``), with the options and
+output helpers of ``bot/cli_support.py``; ``laoke/cli.py`` registers the group.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cli_support import config_option, emit, json_option, load_or_exit, read_json, table
 from bot.clock import Clock
-from laoke.cli import config_option, load_or_exit, main
-from scheduler.cli import emit, json_option, read_json, run, table
+from scheduler.cli import run
 from scheduler.saved_segments import (
     SegmentExists,
     create_segment,
@@ -152,6 +152,3 @@ def segment_fields() -> None:
     """List the fields a segment can filter on, with their operators."""
     rows = [[f.name, ", ".join(f.kind.ops), f.doc] for f in FIELDS.values()]
     click.echo(table(rows, ["FIELD", "OPERATORS", "MEANING"]))
-
-
-main.add_command(segment)

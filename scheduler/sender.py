@@ -102,9 +102,7 @@ class Sender:
         self.poll_s = poll_s
         self.tz = ZoneInfo(self.cfg.timezone)
         self.bucket = TokenBucket(self.cfg.rate_limit_per_s)
-        self.messages: CampaignMessages = services.extra.setdefault(
-            "campaign_messages", CampaignMessages(services)
-        )
+        self.messages = CampaignMessages(services)
         self.batch = self._batch_for(self.cfg.rate_limit_per_s)
         self._outage = Outage(log, f"sender {self.worker_id}: batch")
         self._steps: dict[int, CampaignStep] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import Buyer
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from bot.clock import Clock
     from bot.config import Config
     from bot.dialog.rendering import Renderer
@@ -39,14 +41,15 @@ class Reply:
 
 @dataclass
 class Services:
-    """The long-lived services a handler may use (built once by the app factory)."""
+    """The long-lived services a handler may use (built by ``bot.services.open_services``)."""
 
     config: Config
     renderer: Renderer
     api: WeChatAPI
     clock: Clock
     metrics: Metrics
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The HTTP client session the API client talks over (None where nothing is sent).
+    http: aiohttp.ClientSession | None = None
 
 
 @dataclass(init=False)

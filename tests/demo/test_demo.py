@@ -14,8 +14,9 @@ from bot.appkeys import SERVICES
 from bot.database import create_engine, sessionmaker
 from bot.models import Buyer
 from bot.wechat.client import WeChatAPIError
-from demo.demo import DEMO_BUYERS, DEMO_TIERS, demo_openid, prepare_demo, seed_demo, start_demo
+from demo.demo import DEMO_BUYERS, DEMO_TIERS, demo_openid, prepare_demo, seed_demo
 from laoke.cli import main
+from laoke.demo import start_demo
 
 
 async def all_buyers(sessions) -> list[Buyer]:
