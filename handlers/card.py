@@ -25,7 +25,7 @@ from bot.dialog.routing import Router, dialog, normalize
 from members.card import choices, contact, regions, volume
 from members.card.extract import extract_card
 from members.card.profile import apply_card_value, card_values, card_view, erase_buyer_data
-from members.orders import match_orders_for_buyer
+from members.tier_refresh import match_orders_for_buyer
 
 router = Router("card")
 form_router = Router("card_form")

@@ -17,7 +17,8 @@ from bot.config import TierConfig
 from bot.dialog.context import Context, Reply
 from bot.dialog.routing import Router
 from members.tier_notices import mark_stored_notices_delivered
-from members.tiers import Ladder, refresh_buyer_tier
+from members.tier_refresh import refresh_buyer_tier
+from members.tiers import Ladder
 
 router = Router("membership")
 

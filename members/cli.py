@@ -25,7 +25,8 @@ from bot.models import Buyer
 from members.order_csv import FIELDS, OrderFileError
 from members.order_import import import_csv
 from members.tier_notices import deliver_pending_notices
-from members.tiers import TierError, recompute_all_tiers, set_manual_tier, tier_changes_for
+from members.tier_recompute import recompute_all_tiers
+from members.tiers import TierError, set_manual_tier, tier_changes_for
 
 T = TypeVar("T")
 

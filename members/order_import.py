@@ -138,7 +138,7 @@ async def import_orders(
 
     Buyers are looked up in memory (account name and phone → buyer id, loaded once), so
     rows arrive linked and no per-row UPDATE follows; orders of buyers not known yet are
-    linked later by ``members.orders.match_orders_for_buyer`` or the recompute.
+    linked later by ``members.tier_refresh.match_orders_for_buyer`` or the recompute.
     """
     result = ImportResult(import_id=uuid.uuid4().hex[:16])
     parser = RowParser(config)

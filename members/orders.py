@@ -110,13 +110,11 @@ async def buyer_keys(session: AsyncSession) -> tuple[dict[str, int], dict[str, i
     return by_account, by_phone
 
 
-async def match_orders_for_buyer(session: AsyncSession, buyer: Buyer, services=None) -> int:
+async def link_orders_for_buyer(session: AsyncSession, buyer: Buyer) -> int:
     """Link the unmatched orders carrying this buyer's platform account name or phone.
 
-    Called when a buyer's card is confirmed or edited. Orders already linked to someone
-    else are left alone. With ``services`` (the handler's ``ctx.services``), when orders were
-    linked, the buyer's figures and tier are refreshed at once; without, the nightly
-    recompute does it.
+    Orders already linked to someone else are left alone. Refreshing the buyer's tier
+    afterwards is ``members.tier_refresh.match_orders_for_buyer``'s part.
     Returns the number of orders linked.
     """
     keys = []
@@ -132,13 +130,7 @@ async def match_orders_for_buyer(session: AsyncSession, buyer: Buyer, services=N
         .values(buyer_id=buyer.id)
         .execution_options(synchronize_session=False)
     )
-    linked = max(result.rowcount or 0, 0)
-    if services is not None and linked:
-        # Nothing newly linked leaves the figures as they are: no recompute on this turn.
-        from members.tiers import refresh_buyer_tier  # tiers builds on orders, not the reverse
-
-        await refresh_buyer_tier(session, buyer, services, in_conversation=True)
-    return linked
+    return max(result.rowcount or 0, 0)
 
 
 async def match_unmatched_orders(session: AsyncSession) -> int:

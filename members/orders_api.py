@@ -27,13 +27,8 @@ from bot.models import Buyer
 from members.order_csv import FIELDS, OrderFileError
 from members.order_import import import_csv, import_orders
 from members.tier_notices import deliver_pending_notices
-from members.tiers import (
-    TierChange,
-    TierError,
-    recompute_all_tiers,
-    set_manual_tier,
-    tier_changes_for,
-)
+from members.tier_recompute import recompute_all_tiers
+from members.tiers import TierChange, TierError, set_manual_tier, tier_changes_for
 
 routes = ApiRoutes("orders and tiers")
 

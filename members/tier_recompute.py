@@ -6,13 +6,14 @@ INSERT … SELECT into ``tier_changes`` and one UPDATE; only buyers under an ove
 grace period are read, in id-ordered chunks, and decided by ``members.tiers.decide`` in Python,
 their changes written with executemany. So 100,000 buyers take seconds on SQLite.
 This module sends nothing: changes to announce are left ``pending`` for
-``members/tier_notices.py`` (``members.tiers.recompute_all_tiers`` does both).
+``members/tier_notices.py`` (``recompute_all_tiers`` below does both: the nightly job).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import TiersConfig
 from bot.models import Buyer, UTCDateTime
 from members.orders import match_unmatched_orders, refresh_all_figures
+from members.tier_notices import deliver_pending_notices
 from members.tiers import (
     BY_ORDERS,
     NOTICE_NONE,
@@ -30,6 +32,9 @@ from members.tiers import (
     notice_for,
     window_start,
 )
+
+if TYPE_CHECKING:
+    from bot.dialog.context import Services
 
 CHUNK = 20_000
 
@@ -227,4 +232,18 @@ async def recompute_tiers(
                 await session.execute(insert(TierChange.__table__), changes)
             result.changes += len(changes)
             await session.commit()
+    return result
+
+
+async def recompute_all_tiers(
+    sessionmaker: async_sessionmaker[AsyncSession], services: Services
+) -> RecomputeResult:
+    """The nightly job and the after-import step: recompute every tier, then announce.
+
+    This is what the scheduler calls. Announcements go out through
+    ``members.tier_notices.deliver_pending_notices`` (customer-service message, template
+    message, or stored for the buyer's next message).
+    """
+    result = await recompute_tiers(sessionmaker, services.config.tiers, services.clock.now())
+    result.notices = await deliver_pending_notices(sessionmaker, services)
     return result

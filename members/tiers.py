@@ -7,9 +7,10 @@ expires. A downgrade waits ``grace_days`` (per tier) before it happens; an upgra
 once. Every change of a buyer's tier is a ``tier_changes`` row (from, to, why, when) whose
 ``notice`` column says how the buyer was told (``members/tier_notices.py`` sends them).
 
-Recomputing everyone at once (set-based) is ``members/tier_recompute.py``; announcing changes
-is ``members/tier_notices.py``; ``recompute_all_tiers`` below does both (the nightly job).
-This module decides and records; it sends nothing.
+Recomputing everyone at once (set-based) is ``members/tier_recompute.py`` (its
+``recompute_all_tiers`` also announces: the nightly job); announcing changes is
+``members/tier_notices.py``; one buyer's refresh while they write is
+``members/tier_refresh.py``. This module decides and records; it sends nothing.
 """
 
 from __future__ import annotations
@@ -31,16 +32,14 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.config import TierConfig, TiersConfig
 from bot.models import Base, Buyer
-from members.orders import store_buyer_figures
 
 if TYPE_CHECKING:
     from bot.dialog.context import Services
-    from members.tier_recompute import RecomputeResult
 
 # Why a tier changed (tier_changes.reason).
 BY_ORDERS = "orders"
@@ -202,7 +201,7 @@ def notice_for(ladder: Ladder, from_key: str | None, to_key: str | None) -> str:
 # --- one buyer ---------------------------------------------------------------------------
 
 
-def _apply(
+def apply_change(
     session: AsyncSession,
     ladder: Ladder,
     buyer: Buyer,
@@ -210,6 +209,7 @@ def _apply(
     now: datetime,
     note: str | None,
 ) -> TierChange | None:
+    """Apply a decision to the buyer; a change of tier is recorded (and returned)."""
     buyer.tier_below_since = d.below_since
     if d.clear_manual:
         buyer.tier_manual_key = buyer.tier_manual_until = buyer.tier_manual_reason = None
@@ -229,7 +229,8 @@ def _apply(
     return change
 
 
-def _decide_for(ladder: Ladder, buyer: Buyer, now: datetime) -> Decision:
+def decision_for(ladder: Ladder, buyer: Buyer, now: datetime) -> Decision:
+    """What the ladder decides for this buyer now, from their stored figures and overrides."""
     return decide(
         ladder,
         current=buyer.tier_key,
@@ -240,26 +241,6 @@ def _decide_for(ladder: Ladder, buyer: Buyer, now: datetime) -> Decision:
         spend=buyer.spend_12m or 0.0,
         now=now,
     )
-
-
-async def refresh_buyer_tier(
-    session: AsyncSession, buyer: Buyer, services: Services, *, in_conversation: bool = False
-) -> TierChange | None:
-    """Recompute one buyer's figures and tier (after their orders were matched).
-
-    ``in_conversation``: the buyer is writing right now, so an announcement goes into
-    this very reply (through ``buyers.pending_notice``) instead of a separate message.
-    """
-    now = services.clock.now()
-    ladder = Ladder(services.config.tiers)
-    await store_buyer_figures(session, buyer, window_start(now, ladder.config.window_months))
-    change = _apply(session, ladder, buyer, _decide_for(ladder, buyer, now), now, None)
-    if change is not None and in_conversation and change.notice == NOTICE_PENDING:
-        from members.tier_notices import stash_notice  # notices render tiers, not the reverse
-
-        stash_notice(services, ladder, buyer, change)
-    await session.flush()
-    return change
 
 
 async def set_manual_tier(
@@ -288,7 +269,7 @@ async def set_manual_tier(
     earned = ladder.earned(buyer.orders_12m or 0, buyer.spend_12m or 0.0)
     target = key or (earned.key if earned else None)
     why = MANUAL if key else MANUAL_CLEARED
-    change = _apply(
+    change = apply_change(
         session,
         ladder,
         buyer,
@@ -309,23 +290,6 @@ async def set_manual_tier(
         session.add(change)
     await session.flush()
     return change
-
-
-async def recompute_all_tiers(
-    sessionmaker: async_sessionmaker[AsyncSession], services: Services
-) -> RecomputeResult:
-    """The nightly job and the after-import step: recompute every tier, then announce.
-
-    This is what the scheduler calls. Announcements go out through
-    ``members.tier_notices.deliver_pending_notices`` (customer-service message, template
-    message, or stored for the buyer's next message).
-    """
-    from members.tier_notices import deliver_pending_notices
-    from members.tier_recompute import recompute_tiers
-
-    result = await recompute_tiers(sessionmaker, services.config.tiers, services.clock.now())
-    result.notices = await deliver_pending_notices(sessionmaker, services)
-    return result
 
 
 async def tier_changes_for(

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.dialog.context import Services
 from bot.models import Buyer
+from scheduler.errors import CampaignError
+from scheduler.loop import segment_condition
 from scheduler.messages import CampaignMessages
 from scheduler.models import (
     ANNOUNCE,
@@ -46,12 +48,9 @@ from scheduler.models import (
     Delivery,
     Rsvp,
 )
+from scheduler.segments import SegmentError, compile_segment
 
 DEFAULT_OFFSETS_S = [86400, 3600, 0]  # 1 day before, 1 hour before, at the start
-
-
-class CampaignError(ValueError):
-    """A campaign request that cannot be honoured; the message says why."""
 
 
 class _Common(BaseModel):
@@ -187,8 +186,6 @@ async def create_campaign(
     if isinstance(spec, dict):
         spec = parse_campaign_spec(spec)
     if spec.segment is not None:
-        from scheduler.segments import SegmentError, compile_segment
-
         try:
             compile_segment(spec.segment, clock.now())
         except SegmentError as exc:
@@ -340,8 +337,6 @@ async def preview_campaign(
     session: AsyncSession, services: Services, campaign_id: int, sample: int = 5
 ) -> list[dict[str, Any]]:
     """The campaign's first message rendered for up to `sample` buyers of its segment."""
-    from scheduler.loop import segment_condition
-
     campaign = await get_campaign(session, campaign_id)
     steps = await list_steps(session, campaign_id)
     step = next((s for s in steps if s.status == STEP_PENDING), steps[0])

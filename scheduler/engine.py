@@ -3,7 +3,7 @@
 ``serve`` runs the scheduler (``[server] run_scheduler``) and a sender (``run_senders``)
 beside the webhook through the ``campaign_engine`` cleanup context; ``laoke worker`` runs
 only a sender, for scale-out on PostgreSQL. The scheduler also runs the nightly tier
-recompute (``members.tiers.recompute_all_tiers``). This module holds no scheduling or sending
+recompute (``members.tier_recompute.recompute_all_tiers``). This module holds no scheduling or sending
 logic of its own.
 """
 
@@ -23,7 +23,7 @@ from bot.config import Config
 from bot.database import check_schema, create_engine, sessionmaker
 from bot.dialog.context import Services
 from bot.services import open_services
-from members.tiers import recompute_all_tiers
+from members.tier_recompute import recompute_all_tiers
 from scheduler.loop import CampaignScheduler
 from scheduler.sender import Sender
 

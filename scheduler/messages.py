@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.config import TierConfig
 from bot.dialog.context import Services
 from bot.models import Buyer
+from scheduler.errors import CampaignError
 from scheduler.models import Campaign, CampaignStep
 
 # Buyers with the same tier, name, interests and card fields get the same text, so a
@@ -53,16 +54,13 @@ class CampaignMessages:
     @staticmethod
     def check_source(source: str) -> None:
         """Refuse a template source that does not compile (names the line)."""
-        from scheduler.campaigns import CampaignError
-
         try:
             SandboxedEnvironment().parse(source)
         except TemplateSyntaxError as exc:
             raise CampaignError(f"message_source: line {exc.lineno}: {exc.message}") from None
 
     def check_template_name(self, name: str) -> None:
-        from scheduler.campaigns import CampaignError
-
+        """Refuse a template name with no readable file under templates/messages."""
         try:
             self.env.get_template(f"messages/{name}.j2")
         except TemplateError as exc:

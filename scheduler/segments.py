@@ -41,7 +41,9 @@ from sqlalchemy import (
 from bot.dialog.routing import normalize
 from bot.models import Buyer
 from members.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
+from members.card.regions import gazetteer  # the card's list of provinces and cities
 from scheduler.json_lists import json_list_contains, json_list_empty
+from scheduler.models import Rsvp  # the campaigns feature owns RSVPs
 
 MAX_DEPTH = 16  # deeper trees are a mistake (or an attack), not a segment
 
@@ -214,8 +216,6 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _places(name: str) -> list[Any]:
-    from members.card.regions import gazetteer  # the card's list of provinces and cities
-
     return gazetteer().names.get(normalize(name), [])
 
 
@@ -342,8 +342,6 @@ def _customer(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
 
 
 def _rsvp(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
-    from scheduler.models import Rsvp  # the campaigns feature owns RSVPs
-
     ids = [value] if op == "eq" else list(value)
     return exists().where(Rsvp.buyer_id == Buyer.id, Rsvp.campaign_id.in_(ids))
 

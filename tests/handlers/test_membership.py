@@ -11,7 +11,8 @@ from tiers_fixture import tiers
 
 from bot.models import Buyer
 from members.order_import import import_orders
-from members.tiers import TierChange, recompute_all_tiers
+from members.tier_recompute import recompute_all_tiers
+from members.tiers import TierChange
 
 TIERS = tiers(min_orders=100)
 

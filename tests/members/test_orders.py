@@ -13,8 +13,9 @@ from bot.dialog.rendering import Renderer
 from bot.metrics import Metrics
 from bot.models import Buyer
 from members.order_import import import_orders
-from members.orders import Order, match_orders_for_buyer
+from members.orders import Order
 from members.tier_recompute import recompute_tiers
+from members.tier_refresh import match_orders_for_buyer
 from members.tiers import TierChange
 
 TIERS = {

@@ -16,13 +16,12 @@ from bot.metrics import Metrics
 from bot.models import Buyer, OutboundMessage
 from bot.wechat.client import WeChatAPI
 from members.order_import import import_orders
-from members.tier_recompute import recompute_tiers
+from members.tier_recompute import recompute_all_tiers, recompute_tiers
 from members.tiers import (
     Ladder,
     TierChange,
     TierError,
     decide,
-    recompute_all_tiers,
     set_manual_tier,
     window_start,
 )
