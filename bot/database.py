@@ -16,6 +16,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -178,3 +179,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
+
+
+def dialect_insert(session: AsyncSession, table):
+    """An INSERT with the dialect's ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
+    dialect = session.bind.dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)

@@ -48,9 +48,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dialog.context import Services
+from bot.leases import acquire_lease, release_lease
 from bot.logs import Outage
 from bot.models import Buyer, UTCDateTime
-from bot.wechat.token_cache import acquire_lease, release_lease
 from scheduler.delivery import mark_in_flight_uncertain
 from scheduler.models import (
     CLAIMED,

@@ -33,9 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dialog.context import Services
+from bot.leases import acquire_lease, release_lease
 from bot.logs import Outage
 from bot.wechat.client import WeChatAPIError
-from bot.wechat.token_cache import acquire_lease, release_lease
 from scheduler.delivery import (
     CLAIM_TIMEOUT,
     SENDER_LEASE_TTL,

@@ -5,7 +5,7 @@ day, so processes must not each fetch their own. The token lives in ``access_tok
 row per appid) and in memory; it is refreshed ``margin`` seconds before it expires, or at once
 when WeChat rejects it. Only one process refreshes at a time: a ``leases`` row named
 ``access_token:<appid>`` (portable across SQLite and PostgreSQL, and it survives a crashed
-holder because it expires); inside one process an ``asyncio.Lock`` keeps tasks from racing.
+holder because it expires; ``bot/leases.py``); inside one process an ``asyncio.Lock`` keeps tasks from racing.
 Whoever waits for the lease rereads the table instead of fetching again.
 
 This module does not talk HTTP: the caller passes the function that fetches a fresh token.
@@ -20,12 +20,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.models import AccessToken, Lease
+from bot.database import dialect_insert
+from bot.leases import acquire_lease, release_lease
+from bot.models import AccessToken
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,6 @@ Fetch = Callable[[], Awaitable[tuple[str, int]]]
 class CachedToken:
     token: str
     expires_at: datetime
-
-
-def _insert(session: AsyncSession, table):
-    dialect = session.bind.dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 async def load_token(
@@ -59,37 +54,8 @@ async def store_token(
     """Save the token for every process (replacing the previous one)."""
     async with sessionmaker() as session, session.begin():
         values = {"token": token.token, "expires_at": token.expires_at, "fetched_at": now}
-        stmt = _insert(session, AccessToken).values(appid=appid, **values)
+        stmt = dialect_insert(session, AccessToken).values(appid=appid, **values)
         await session.execute(stmt.on_conflict_do_update(index_elements=["appid"], set_=values))
-
-
-async def acquire_lease(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    name: str,
-    holder: str,
-    now: datetime,
-    ttl: timedelta,
-) -> bool:
-    """Take the named lease if it is free, expired or already ours; True if we hold it."""
-    async with sessionmaker() as session, session.begin():
-        stmt = _insert(session, Lease).values(name=name, holder=holder, expires_at=now + ttl)
-        result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-        if result.rowcount == 1:
-            return True
-        result = await session.execute(
-            update(Lease)
-            .where(Lease.name == name, (Lease.expires_at <= now) | (Lease.holder == holder))
-            .values(holder=holder, expires_at=now + ttl)
-        )
-        return result.rowcount == 1
-
-
-async def release_lease(
-    sessionmaker: async_sessionmaker[AsyncSession], name: str, holder: str
-) -> None:
-    """Give the lease back (only if we still hold it)."""
-    async with sessionmaker() as session, session.begin():
-        await session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
 
 
 class TokenCache:

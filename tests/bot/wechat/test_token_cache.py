@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.leases import acquire_lease, release_lease
 from bot.wechat.token_cache import (
     CachedToken,
     TokenCache,
-    acquire_lease,
     load_token,
-    release_lease,
     store_token,
 )
 
