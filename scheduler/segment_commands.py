@@ -25,7 +25,7 @@ from scheduler.saved_segments import (
     preview_segment,
     update_segment,
 )
-from scheduler.segments import FIELDS
+from scheduler.segment_fields import FIELDS
 from scheduler.segments_api import preview_to_dict, segment_to_dict
 
 
