@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from wechatpy.messages import BaseMessage
 
 from bot.models import Buyer
 
@@ -54,7 +55,7 @@ class Services:
 
 @dataclass(init=False)
 class Context:
-    message: Any  # a wechatpy message object (TextMessage, SubscribeEvent …)
+    message: BaseMessage  # wechatpy's message (TextMessage, SubscribeEvent …)
     buyer: Buyer
     services: Services
     dialog_state: str | None
@@ -64,7 +65,7 @@ class Context:
 
     def __init__(
         self,
-        message: Any,
+        message: BaseMessage | None,
         buyer: Buyer,
         session: AsyncSession | None = None,
         services: Services | None = None,  # type: ignore[assignment]

@@ -1,4 +1,4 @@
-"""Exactly-once handling of WeChat's retries: the dedup key, the claim, the stored reply.
+"""Exactly-once handling of WeChat's retries: the claim, the stored reply, the takeover.
 
 WeChat retries a message it got no answer for (three tries in all), sometimes while the first
 try is still being handled, and possibly on another server process. Each inbound row carries a
@@ -7,8 +7,9 @@ message, every other try waits for the owner's stored reply and answers the same
 through an in-process future when the owner is in this process, by polling the database
 otherwise (another process), bounded by the reply budget either way.
 
-Keys: sender+MsgId for messages (MsgIds of different users have been seen to collide), and
-sender+CreateTime+event(+key) for events, which have no MsgId.
+Keys (computed once, in ``bot/inbound/record.py``): sender+MsgId for messages (MsgIds of
+different users have been seen to collide), and sender+CreateTime+event(+key) for events,
+which have no MsgId.
 
 Writes are SQLAlchemy Core on a synchronous ``Connection`` (run by the group-commit writer,
 or through ``run_sync`` inside a handler's session); statements are built once.
@@ -17,9 +18,8 @@ or through ``run_sync`` inside a handler's session); statements are built once.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -31,28 +31,8 @@ from bot.inbound.buyers import INSERTS
 from bot.inbound.prepared import run
 from bot.models import InboundMessage, OutboundMessage
 
-KEY_LENGTH = 160  # InboundMessage.dedup_key
 INBOUND = InboundMessage.__table__
 OUTBOUND = OutboundMessage.__table__
-
-
-def dedup_key(message: Any) -> str:
-    """The key that is equal for every retry of one message and differs between messages."""
-    data = message._data  # the raw fields; wechatpy's typed accessors raise on odd values
-    sender = data.get("FromUserName", "")
-    msg_type = str(data.get("MsgType", "")).lower()
-    if msg_type == "event":
-        rest = (
-            f"e|{data.get('CreateTime', '')}|{data.get('Event', '')}|{data.get('EventKey') or ''}"
-        )
-    elif data.get("MsgId"):
-        rest = f"m|{data['MsgId']}"
-    else:  # an unknown message type without MsgId: the event rule is the best there is
-        rest = f"t|{data.get('CreateTime', '')}|{msg_type}"
-    key = f"{sender}|{rest}"
-    if len(key) > KEY_LENGTH:
-        key = f"{sender}|h|{hashlib.sha1(rest.encode()).hexdigest()}"
-    return key
 
 
 @cache
@@ -276,11 +256,3 @@ _TAKE_OVER = (
 def take_over(conn: Connection, inbound_id: int, seen: datetime, now: datetime) -> bool:
     """Claim an abandoned message (compare-and-set on received_at: one retry wins)."""
     return bool(run(conn, _TAKE_OVER, {"inbound_id": inbound_id, "seen": seen, "now": now}))
-
-
-def utc_from_epoch(value: Any) -> datetime | None:
-    """WeChat's CreateTime (epoch seconds) as an aware datetime, or None if it is not one."""
-    try:
-        return datetime.fromtimestamp(int(value), UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None

@@ -30,30 +30,28 @@ from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
+from wechatpy.messages import BaseMessage
 
 from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, METRICS, SERVICES, SESSIONMAKER
 from bot.dialog.context import Context
-from bot.inbound import parse as inbound
 from bot.inbound.buyers import NOT_INTERACTIONS, buyer_from_row, touch_buyer
 from bot.inbound.dedup import (
     Stored,
-    dedup_key,
     mark_deferred,
     outcome_statements,
     poll_reply,
     record_inbound,
     record_outbound,
     take_over,
-    utc_from_epoch,
 )
 from bot.inbound.groupcommit import GroupCommit
+from bot.inbound.record import Inbound, read_inbound
 from bot.logs import mask_openid
 from bot.models import Buyer
 from bot.wechat.client import WeChatAPIError
 
 log = logging.getLogger("laoke.webhook")
 
-MAX_OPENID = 64
 # How long a stopping server waits for handlers still running (their replies go by API).
 DRAIN_S = 10.0
 ABANDON_GRACE_S = 1.0
@@ -92,7 +90,7 @@ class Job:
 
     inbound_id: int
     key: str
-    message: Any
+    record: Inbound
     buyer_row: dict[str, Any]
     stale: bool = False
     # Set when WeChat was answered `success` because the budget ran out.
@@ -126,31 +124,25 @@ class Handling:
         self._messages_by_kind: dict[str, Any] = {}
         self._seconds_by_handler: dict[str, Any] = {}
 
-    async def handle(self, message: Any, deadline: float, *, late: bool = False) -> str | None:
+    async def handle(
+        self, message: BaseMessage, deadline: float, *, late: bool = False
+    ) -> str | None:
         """The reply text for one authentic message (None = `success`), exactly once.
 
         Raises NotStored when the claim cannot be written. `late`: a message from the spool,
         for which WeChat got `success` long ago: it is handled to the end and its reply goes
         out through the customer-service API (None is returned)."""
-        openid = message.source
-        if not openid or len(openid) > MAX_OPENID:
-            raise inbound.Unreadable("sender is not an openid")
-        key = dedup_key(message)
-        msg_type = message.type
-        event_name = message.event if msg_type == "event" else None
-        raw = message._data
-        if msg_type == "unknown":
-            msg_type = str(raw.get("MsgType", "unknown"))[:32].lower()
-            event_name = str(raw["Event"])[:32].lower() if "Event" in raw else None
+        record = read_inbound(message)
+        openid, key, event_name = record.openid, record.dedup_key, record.event
         now = self.clock.now()
         buyer = dict(
             openid=openid,
             now=now,
             interaction=event_name not in NOT_INTERACTIONS,
             subscribed=_subscription(event_name),
-            qr_scene=_scene(message, event_name),
+            qr_scene=record.scene,
         )
-        sent_at = utc_from_epoch(raw.get("CreateTime"))
+        sent_at = record.created_at
         if late:  # the 48-hour window opened when WeChat received it, not at the replay
             buyer["interaction_at"] = min(sent_at, now) if sent_at else now
         claim = partial(
@@ -158,9 +150,9 @@ class Handling:
             inbound=dict(
                 dedup_key=key,
                 openid=openid,
-                msg_type=msg_type,
+                msg_type=record.msg_type,
                 event=event_name,
-                content=_content(message),
+                content=record.content,
                 wechat_created_at=sent_at,
                 now=now,
             ),
@@ -182,7 +174,7 @@ class Handling:
                 extra={"fields": {"openid": mask_openid(openid), "key": key}},
             )
         # Label values stay a known set: anything wechatpy does not know counts as "unknown".
-        kind = "unknown" if message.type == "unknown" else event_name or msg_type
+        kind = event_name or record.msg_type if record.known else "unknown"
         counter = self._messages_by_kind.get(kind)
         if counter is None:
             counter = self._messages_by_kind[kind] = self.metrics.messages.labels(type=kind)
@@ -190,14 +182,14 @@ class Handling:
 
         # Another message of this buyer is being handled: its writes may land after this row
         # was read, so the handler re-reads the row when its turn comes.
-        job = Job(inbound_id, key, message, buyer_row, stale=openid in self.turns)
+        job = Job(inbound_id, key, record, buyer_row, stale=openid in self.turns)
         self.in_flight[key] = job
         if late:
             # The reply goes by API. The row is not marked deferred before the outcome: if
             # this process dies meanwhile, the next replay finds the claim abandoned and
             # takes it over.
             job.deferred = True
-        if message.type == "unknown":  # nothing to route: record it and answer `success`
+        if not record.known:  # nothing to route: record it and answer `success`
             task = asyncio.create_task(self.finish(job, None, None, "unknown", "done"))
         else:
             task = asyncio.create_task(self.run(job))
@@ -247,12 +239,12 @@ class Handling:
 
     async def run(self, job: Job) -> str | None:
         """Dispatch one claimed message in the handler's session and store its outcome."""
-        async with self.turn(job.message.source) as waited:
+        async with self.turn(job.record.openid) as waited:
             buyer = buyer_from_row(job.buyer_row)
             # The session is opened on first use of ctx.session: most messages only render a
             # reply, and a session (created, buyer added, closed) is a good part of their cost.
             ctx = Context(
-                message=job.message,
+                message=job.record.message,
                 buyer=buyer,
                 services=self.services,
                 open_session=partial(self._open_session, buyer),
@@ -293,7 +285,7 @@ class Handling:
         self, job: Job, session: AsyncSession | None, text: str | None, name: str, status: str
     ) -> str | None:
         """Store the outcome (with the handler's writes, if any); send late replies by API."""
-        openid = job.message.source
+        openid = job.record.openid
         try:
             if not job.deferred:
                 job.committing = True
@@ -336,7 +328,7 @@ class Handling:
 
     async def send_late(self, job: Job, text: str) -> None:
         """Send a reply that missed the deadline through the customer-service API."""
-        openid = job.message.source
+        openid = job.record.openid
         result, errcode = "ok", None
         try:
             await self.services.api.send_text(openid, text)
@@ -446,27 +438,11 @@ def _execute(conn: Connection, writes: list[tuple[Any, dict[str, Any]]]) -> None
         conn.execute(stmt, params)
 
 
-def _content(message: Any) -> str | None:
-    """What the inbound row keeps of a message: its text, or what identifies its payload."""
-    data = message._data
-    for name in ("Content", "Recognition", "EventKey", "PicUrl", "Url", "Label", "MediaId"):
-        value = data.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
 def _subscription(event: str | None) -> bool | None:
     if event in ("subscribe", "subscribe_scan"):
         return True
     if event == "unsubscribe":
         return False
-    return None
-
-
-def _scene(message: Any, event: str | None) -> str | None:
-    if event == "subscribe_scan":
-        return str(getattr(message, "scene_id", "") or "")[:64] or None
     return None
 
 

@@ -78,7 +78,7 @@ def to_message(document: str | bytes | Element) -> BaseMessage:
     if not fields.get("FromUserName"):
         raise Unreadable("no MsgType or FromUserName")
     try:
-        message: Any = _message_class(fields)(fields)
+        message: BaseMessage = _message_class(fields)(fields)
     except Exception as exc:  # wechatpy choking on an odd but safe document
         raise Unreadable(f"wechatpy cannot parse it: {type(exc).__name__}: {exc}") from None
     if not isinstance(message.source, str):

@@ -24,6 +24,7 @@ from xml.etree import ElementTree
 
 from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
+from wechatpy.messages import BaseMessage
 
 from bot.appkeys import CLOCK, CONFIG, ENGINE, METRICS
 from bot.database import unavailable
@@ -84,7 +85,9 @@ class Webhook:
         return root, encrypted
 
     # --- the spool ----------------------------------------------------------------------
-    async def keep(self, body: bytes, query: Any, message: Any, why: NotStored) -> web.Response:
+    async def keep(
+        self, body: bytes, query: Any, message: BaseMessage, why: NotStored
+    ) -> web.Response:
         """Spool a message the database could not store, and answer `success` for it."""
         openid = mask_openid(str(message.source))
         xml = ElementTree.tostring(self._document(body, query)[0], encoding="unicode")
@@ -163,7 +166,9 @@ class Webhook:
             await asyncio.sleep(SPOOL_POLL_S)
 
     # --- handling ---------------------------------------------------------------------
-    def render(self, text: str | None, message: Any, encrypted: bool, nonce: str) -> web.Response:
+    def render(
+        self, text: str | None, message: BaseMessage, encrypted: bool, nonce: str
+    ) -> web.Response:
         if text is None:
             return web.Response(text=SUCCESS)
         now = int(self.clock.now().timestamp())
