@@ -10,73 +10,51 @@ together or not at all. Messages of one buyer are handled one at a time per proc
 arrival order. A handler past the budget gets `success` answered for it; its reply goes out
 later through the customer-service API.
 
-This module knows nothing of HTTP, XML or crypto (``bot/inbound/webhook.py`` does).
+Its parts live beside it: the per-buyer turns (``bot/inbound/turns.py``), the reply
+deadline (``bot/inbound/deadline.py``) and the outcome store (``bot/inbound/outcomes.py``);
+this module holds the order they run in. It knows nothing of HTTP, XML or crypto
+(``bot/inbound/webhook.py`` does).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.ext.asyncio import AsyncSession
 from wechatpy.messages import BaseMessage
 
 from bot.appkeys import CLOCK, CONFIG, DISPATCHER, ENGINE, METRICS, SERVICES, SESSIONMAKER
 from bot.dialog.context import Context
 from bot.inbound.buyers import NOT_INTERACTIONS, buyer_from_row, touch_buyer
+from bot.inbound.deadline import within
 from bot.inbound.dedup import (
     Stored,
     mark_deferred,
-    outcome_statements,
     poll_reply,
     record_inbound,
-    record_outbound,
     take_over,
 )
 from bot.inbound.groupcommit import GroupCommit
+from bot.inbound.outcomes import Outcomes, handler_sessionmaker
 from bot.inbound.record import Inbound, read_inbound
+from bot.inbound.turns import BuyerTurns
 from bot.logs import mask_openid
 from bot.models import Buyer
-from bot.wechat.client import WeChatAPIError
 
 log = logging.getLogger("laoke.webhook")
 
 # How long a stopping server waits for handlers still running (their replies go by API).
 DRAIN_S = 10.0
 ABANDON_GRACE_S = 1.0
-
-
-class HandlerSession(Session):
-    """A handler's session, which notes whether the handler wrote anything.
-
-    A handler that only read (or did nothing) has its outcome stored by the group-commit
-    writer; one that wrote gets the outcome stored in its own transaction, atomically."""
-
-
-@event.listens_for(HandlerSession, "after_flush")
-def _flushed(session: Session, _flush_context: Any) -> None:
-    session.info["wrote"] = True
-
-
-@event.listens_for(HandlerSession, "do_orm_execute")
-def _executed(state: ORMExecuteState) -> None:
-    if not state.is_select:
-        state.session.info["wrote"] = True
-
-
-def wrote(session: AsyncSession) -> bool:
-    return bool(session.info.get("wrote") or session.new or session.dirty or session.deleted)
 
 
 class NotStored(Exception):
@@ -108,17 +86,16 @@ class Handling:
         self.clock = app[CLOCK]
         self.metrics = app[METRICS]
         self.sessionmaker = app[SESSIONMAKER]
-        self.handler_sessions = async_sessionmaker(
-            app[ENGINE], expire_on_commit=False, sync_session_class=HandlerSession
-        )
+        self.handler_sessions = handler_sessionmaker(app[ENGINE])
         self.services = app[SERVICES]
         self.budget = app[CONFIG].server.reply_budget_s
         # A claim still `processing` (not deferred) this long after it was made has lost its
         # owner: alive, it would have answered or marked the message deferred at its budget.
         self.abandon_after = timedelta(seconds=self.budget + ABANDON_GRACE_S)
         self.writer = GroupCommit(app[ENGINE])
+        self.outcomes = Outcomes(self.writer, self.clock, self.services)
         self.in_flight: dict[str, Job] = {}
-        self.turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self.turns = BuyerTurns()
         self.tasks: set[asyncio.Task] = set()
         # Metric children by label value: ``.labels()`` is a locked lookup on every call.
         self._messages_by_kind: dict[str, Any] = {}
@@ -200,7 +177,7 @@ class Handling:
             return None
         loop = asyncio.get_running_loop()
         try:
-            return await _within(task, deadline, loop)
+            return await within(task, deadline, loop)
         except TimeoutError:
             if job.committing:  # the reply is being stored right now: answer it
                 return await asyncio.shield(task)
@@ -222,24 +199,9 @@ class Handling:
         except Exception as exc:
             raise NotStored(f"{type(exc).__name__}: {exc}") from exc
 
-    @contextlib.asynccontextmanager
-    async def turn(self, openid: str) -> AsyncIterator[bool]:
-        """One message of a buyer at a time in this process, in arrival order; yields
-        whether an earlier message of the buyer was still being handled."""
-        lock, waiting = self.turns.setdefault(openid, (asyncio.Lock(), [0]))
-        waiting[0] += 1
-        busy = lock.locked()
-        try:
-            async with lock:
-                yield busy
-        finally:
-            waiting[0] -= 1
-            if not waiting[0]:
-                del self.turns[openid]
-
     async def run(self, job: Job) -> str | None:
         """Dispatch one claimed message in the handler's session and store its outcome."""
-        async with self.turn(job.record.openid) as waited:
+        async with self.turns.turn(job.record.openid) as waited:
             buyer = buyer_from_row(job.buyer_row)
             # The session is opened on first use of ctx.session: most messages only render a
             # reply, and a session (created, buyer added, closed) is a good part of their cost.
@@ -263,7 +225,7 @@ class Handling:
                     )
                     if ctx.opened_session is not None:
                         await ctx.opened_session.rollback()
-                    text, name, status = self.apology(), "error", "failed"
+                    text, name, status = self.outcomes.apology(), "error", "failed"
                 histogram = self._seconds_by_handler.get(name)
                 if histogram is None:
                     histogram = self.metrics.handler_seconds.labels(handler=name)
@@ -289,35 +251,13 @@ class Handling:
         try:
             if not job.deferred:
                 job.committing = True
-            store = partial(
-                outcome_statements,
-                inbound_id=job.inbound_id,
-                openid=openid,
-                handler=name,
-                now=self.clock.now(),
-                deferred=job.deferred,
+            text = await self.outcomes.store(
+                job.inbound_id, openid, job.key, session, text, name, status, deferred=job.deferred
             )
-            if session is not None and wrote(session):
-                try:
-                    writes = store(reply=text, status=status)
-                    await session.run_sync(lambda s: _execute(s.connection(), writes))
-                    await session.commit()
-                except Exception:
-                    log.exception(
-                        "handler's transaction failed to commit",
-                        extra={"fields": {"openid": mask_openid(openid), "key": job.key}},
-                    )
-                    await session.rollback()
-                    text, status = self.apology(), "failed"
-                    await self.writer.write(store(reply=text, status=status))
-            else:
-                if session is not None:
-                    await session.close()  # a read-only transaction: nothing to keep
-                await self.writer.write(store(reply=text, status=status))
             if not job.done.done():
                 job.done.set_result(text)
             if job.deferred and text is not None:
-                await self.send_late(job, text)
+                await self.outcomes.send_late(openid, job.inbound_id, text)
             return text
         except BaseException:
             if not job.done.done():
@@ -325,38 +265,6 @@ class Handling:
             raise
         finally:
             self.in_flight.pop(job.key, None)
-
-    async def send_late(self, job: Job, text: str) -> None:
-        """Send a reply that missed the deadline through the customer-service API."""
-        openid = job.record.openid
-        result, errcode = "ok", None
-        try:
-            await self.services.api.send_text(openid, text)
-        except WeChatAPIError as exc:
-            result, errcode = "failed", exc.errcode
-            log.warning(
-                "deferred reply refused by WeChat: %s",
-                exc.errcode,
-                extra={"fields": {"openid": mask_openid(openid)}},
-            )
-        except Exception:
-            log.exception(
-                "deferred reply not sent", extra={"fields": {"openid": mask_openid(openid)}}
-            )
-            result = "failed"
-        await self.writer.run(
-            partial(
-                record_outbound,
-                openid=openid,
-                channel="custom",
-                purpose="deferred_reply",
-                content=text,
-                inbound_id=job.inbound_id,
-                now=self.clock.now(),
-                result=result,
-                errcode=errcode,
-            )
-        )
 
     async def replay(
         self, key: str, deadline: float, abandoned_before: datetime | None = None
@@ -371,13 +279,6 @@ class Handling:
                 return Stored(None)
         return await poll_reply(self.sessionmaker, key, deadline, abandoned_before)
 
-    def apology(self) -> str | None:
-        try:
-            return self.services.renderer.render("sorry")
-        except Exception:
-            log.exception("the apology template does not render")
-            return None
-
     # --- answering --------------------------------------------------------------------
     async def close(self) -> None:
         """Let handlers still running (deferred replies) finish, then stop the writer."""
@@ -386,31 +287,6 @@ class Handling:
             for task in pending:
                 task.cancel()
         await self.writer.close()
-
-
-async def _within(task: asyncio.Task, deadline: float, loop: asyncio.AbstractEventLoop) -> Any:
-    """``wait_for(shield(task), deadline - now)`` without its two extra futures (it runs for
-    every message): the task's result by `deadline` (loop time), else TimeoutError. The task
-    is never cancelled here, not even when the caller is."""
-    if not task.done():
-        if deadline <= loop.time():
-            raise TimeoutError
-        waiter = loop.create_future()
-
-        def wake(_: Any = None) -> None:
-            if not waiter.done():
-                waiter.set_result(None)
-
-        timer = loop.call_at(deadline, wake)
-        task.add_done_callback(wake)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            task.remove_done_callback(wake)
-        if not task.done():
-            raise TimeoutError
-    return task.result()
 
 
 def _claim(
@@ -431,11 +307,6 @@ def _take_over(
     if not take_over(conn, inbound_id, seen, now):
         return None, None
     return inbound_id, touch_buyer(conn, **buyer)
-
-
-def _execute(conn: Connection, writes: list[tuple[Any, dict[str, Any]]]) -> None:
-    for stmt, params in writes:
-        conn.execute(stmt, params)
 
 
 def _subscription(event: str | None) -> bool | None:
