@@ -6,7 +6,8 @@ outside it, a template message when ``[wechat] template_ids.tier_change`` is set
 reply the next time the buyer writes (the reply hook in ``handlers/membership.py``).
 Upgrades are congratulated with the new perks; downgrades are announced only when
 ``[tiers] announce_downgrades`` is on (``members/tiers.py`` decides which changes are pending).
-Every send attempt is an ``outbound_messages`` row (purpose ``tier_change``).
+Every send attempt is an ``outbound_messages`` row (purpose ``tier_change``). Which channels
+may be tried is WeChat's rule, decided by ``bot/wechat/channels.py`` for every sender.
 
 This module does not decide tiers and holds no buyer-facing wording (templates/messages/).
 """
@@ -16,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from bot.models import Buyer, OutboundMessage
+from bot.wechat.channels import CUSTOM, route
 from bot.wechat.client import WeChatAPIError
 from members.tiers import NOTICE_PENDING, Ladder, TierChange
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CS_WINDOW = timedelta(hours=48)
 PURPOSE = "tier_change"
 BATCH = 500
 
@@ -85,28 +85,22 @@ async def _send(services: Services, buyer: Buyer, text: str, tier_name: str) -> 
     attempts: list[tuple] = []
     if not buyer.subscribed:
         return attempts  # nothing is sent to someone who unfollowed
-    now = services.clock.now()
-    if buyer.last_interaction_at is not None and now - buyer.last_interaction_at < CS_WINDOW:
-        try:
-            await services.api.send_text(buyer.openid, text)
-            return [("custom", "ok", None)]
-        except WeChatAPIError as exc:  # 45015 (window closed) or 45047 (quota): try the next
-            attempts.append(("custom", "failed", exc.errcode))
-        except Exception:
-            log.exception("tier notice to %s by customer-service message failed", buyer.openid)
-            attempts.append(("custom", "failed", None))
     template_id = services.config.wechat.template_ids.get(PURPOSE)
-    if template_id:
+    allowed = route(buyer.last_interaction_at, services.clock.now(), has_template=bool(template_id))
+    for channel in allowed.channels:
         try:
-            await services.api.send_template(
-                buyer.openid, template_id, _template_data(services, text, tier_name)
-            )
-            return [*attempts, ("template", "ok", None)]
-        except WeChatAPIError as exc:
-            attempts.append(("template", "failed", exc.errcode))
+            if channel == CUSTOM:
+                await services.api.send_text(buyer.openid, text)
+            else:
+                await services.api.send_template(
+                    buyer.openid, template_id, _template_data(services, text, tier_name)
+                )
+            return [*attempts, (channel, "ok", None)]
+        except WeChatAPIError as exc:  # 45015 (window closed) or 45047 (quota): try the next
+            attempts.append((channel, "failed", exc.errcode))
         except Exception:
-            log.exception("tier notice to %s by template message failed", buyer.openid)
-            attempts.append(("template", "failed", None))
+            log.exception("tier notice to %s by %s message failed", buyer.openid, channel)
+            attempts.append((channel, "failed", None))
     return attempts
 
 
