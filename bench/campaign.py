@@ -49,7 +49,7 @@ def start_simulator(latency_ms: float) -> tuple[subprocess.Popen, str]:
     cmd = [
         sys.executable,
         "-m",
-        "bot.cli",
+        "laoke.cli",
         "fake-wechat",
         "--port",
         str(port),
@@ -200,7 +200,7 @@ cap_per_week = 0
     )
     procs = [
         psutil.Popen(
-            [sys.executable, "-m", "bot.cli", "worker", "-c", str(path)],
+            [sys.executable, "-m", "laoke.cli", "worker", "-c", str(path)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -239,11 +239,11 @@ async def run_engine(
 
     from bot.clock import Clock
     from bot.config import parse_config
-    from bot.context import Services
     from bot.database import create_engine, sessionmaker, upgrade
+    from bot.dialog.context import Services
+    from bot.dialog.rendering import Renderer
     from bot.metrics import Metrics
-    from bot.rendering import Renderer
-    from bot.wechat_api import WeChatAPI
+    from bot.wechat.client import WeChatAPI
     from scheduler.campaigns import create_campaign, schedule_campaign
     from scheduler.loop import CampaignScheduler
     from scheduler.models import Delivery

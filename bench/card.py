@@ -30,11 +30,11 @@ from aiohttp.test_utils import TestClient, TestServer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app import create_app  # noqa: E402
 from bot.appkeys import DISPATCHER  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.database import upgrade  # noqa: E402
-from bot.simulator.callback import CallbackClient, CallbackSigner  # noqa: E402
+from demo.simulator.callback import CallbackClient, CallbackSigner  # noqa: E402
+from laoke.app import create_app  # noqa: E402
 
 TURNS = [
     "名片", "同意", "王姐", "美美服饰", "1", "淘宝 抖音", "女装", "3-5万", "广东广州",

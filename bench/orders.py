@@ -28,9 +28,9 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from bot.config import OrdersConfig, TiersConfig  # noqa: E402
 from bot.database import create_engine, sessionmaker, upgrade  # noqa: E402
 from bot.models import Buyer  # noqa: E402
-from bot.order_import import import_csv  # noqa: E402
-from bot.tier_recompute import recompute_tiers  # noqa: E402
-from bot.tiers import TierChange  # noqa: E402
+from members.order_import import import_csv  # noqa: E402
+from members.tier_recompute import recompute_tiers  # noqa: E402
+from members.tiers import TierChange  # noqa: E402
 
 TIERS = TiersConfig.model_validate(
     {

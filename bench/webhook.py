@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from postgres_database import fresh_postgres  # noqa: E402  (bench/, beside this script)
 
-from bot.simulator.callback import CallbackSigner  # noqa: E402
+from demo.simulator.callback import CallbackSigner  # noqa: E402
 
 TOKEN = "bench-token"
 APPID = "wxbench0000000000"
@@ -288,7 +288,7 @@ url = "{db_url}"
 
 def laoke_command() -> list[str]:
     exe = Path(sys.executable).parent / "laoke"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "laoke.cli"]
 
 
 async def stored_counts(db_url: str) -> tuple[int, int]:

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.context import Services
-from bot.dispatch import Dispatcher
+from bot.dialog.context import Services
+from bot.dialog.dispatch import Dispatcher
 from bot.metrics import Metrics
 
 CONFIG = web.AppKey("config", Config)

@@ -43,7 +43,7 @@ class ServerConfig(Section):
     run_scheduler: bool = True
     # Public base URL used in links sent to buyers (chat simulator, RSVP pages).
     public_url: str = ""
-    # Messages that arrive while the database cannot store them wait here (bot/spool.py).
+    # Messages that arrive while the database cannot store them wait here (bot/inbound/spool.py).
     spool_dir: str = "data/spool"
 
     @field_validator("webhook_path")

@@ -17,6 +17,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -133,7 +134,7 @@ def create_engine(
         # webhook's throughput on PostgreSQL (bench/webhook.py --postgres). After a restart
         # or failover the first statement on a dead connection fails, SQLAlchemy sees the
         # disconnect and drops the whole pool, and that one message goes to the spool
-        # (bot/spool.py) instead of being lost.
+        # (bot/inbound/spool.py) instead of being lost.
         engine = create_async_engine(
             cfg.url,
             echo=cfg.echo,
@@ -199,3 +200,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
+
+
+def dialect_insert(session: AsyncSession, table):
+    """An INSERT with the dialect's ON CONFLICT clauses (PostgreSQL's or SQLite's)."""
+    dialect = session.bind.dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)

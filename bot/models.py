@@ -1,6 +1,6 @@
 """The core tables: buyers, every inbound message/event, every outbound message, shared state.
 
-Feature tables live beside their feature (``bot/forms/store.py``, ``bot/orders.py``,
+Feature tables live beside their feature (``bot/dialog/forms/store.py``, ``members/orders.py``,
 ``scheduler/models.py``) on the same ``Base``; ``bot/migrations`` creates all of them.
 The buyer row also carries the business-card fields and the denormalised order figures that
 segments filter on, so a segment over a million buyers is one indexed query with no joins.

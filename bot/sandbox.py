@@ -27,7 +27,7 @@ campaign ``message_source``, and later admin-edited versions — goes through
 A limit that trips raises ``RenderLimitError`` (a ``SecurityError``). ``render_checked``
 turns any failure into ``RenderError`` naming the template line. This module does not decide
 which variables a template sees (its caller passes plain, documented values, never ORM rows)
-and does not load templates (``bot/rendering.py``).
+and does not load templates (``bot/dialog/rendering.py``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from bot.api import API_HOOKS
 
 def setup(app: web.Application) -> None:
     """Mount the console on `app` (after the database cleanup_ctx has been added)."""
-    # Imported here, not at the top: bot/schema.py imports console.models, and that must
+    # Imported here, not at the top: laoke/schema.py imports console.models, and that must
     # not pull in the pages, aiohttp-jinja2 and the API hooks.
     from console.api_access import HOOKS
     from console.auth import guard

@@ -3,7 +3,7 @@
 The first admin is made here (``laoke user add NAME --role admin``); later ones can be added
 in the console too. A password is prompted for (twice, hidden) or, with ``--generate``,
 generated and printed once. Every change is audited as ``命令行:<OS user>``. The group is
-added to ``laoke`` with one ``main.add_command(user)`` line in ``bot/cli.py``.
+added to ``laoke`` with one ``main.add_command(user)`` line in ``laoke/cli.py``.
 """
 
 from __future__ import annotations
@@ -16,20 +16,10 @@ from typing import TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-T = TypeVar("T")
-
-
-@click.group()
-def user() -> None:
-    """Staff accounts for the console (/admin)."""
-
-
-# After the group: bot/cli.py imports this module at its end to add `user`, and this import
-# must find `user` defined whichever of the two modules is imported first.
-from bot.cli import config_option, load_or_exit, run_with_database  # noqa: E402
-from bot.clock import Clock  # noqa: E402
-from console import audit  # noqa: E402
-from console.accounts import (  # noqa: E402
+from bot.cli_support import config_option, load_or_exit, run_with_database
+from bot.clock import Clock
+from console import audit
+from console.accounts import (
     AccountError,
     create_user,
     generate_password,
@@ -39,8 +29,16 @@ from console.accounts import (  # noqa: E402
     set_password,
     user_snapshot,
 )
-from console.models import ROLES, User  # noqa: E402
-from console.roles import Role  # noqa: E402
+from console.models import ROLES, User
+from console.roles import Role
+
+T = TypeVar("T")
+
+
+@click.group()
+def user() -> None:
+    """Staff accounts for the console (/admin)."""
+
 
 generate_option = click.option(
     "--generate", is_flag=True, help="Generate a password and print it once instead of asking."

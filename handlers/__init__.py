@@ -10,9 +10,9 @@ filter of ``handlers/intents.py``.
 
 from __future__ import annotations
 
-from bot.context import Services
-from bot.dispatch import Dispatcher
-from bot.forms.store import load_dialog_state
+from bot.dialog.context import Services
+from bot.dialog.dispatch import Dispatcher
+from bot.dialog.forms.store import load_dialog_state
 from handlers import card, faq, handoff, live, membership, optout, smalltalk, welcome
 from handlers import help as help_
 

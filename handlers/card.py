@@ -9,7 +9,7 @@ command interrupted the card, the weekly reminder of an incomplete card).
 Two routers: `router` holds keyword commands and sits early in the dispatcher's list; the
 free-text `form_router` sits after every other keyword router, so 会员 typed in the middle
 of the card is answered by membership and the card offers to continue. Running the fields
-is ``bot/forms/engine.py``'s job; parsing is ``bot/card/``'s; storage is ``bot/forms/store.py``.
+is ``bot/dialog/forms/engine.py``'s job; parsing is ``members/card/``'s; storage is ``bot/dialog/forms/store.py``.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.card import choices, contact, regions, volume
-from bot.card.extract import extract_card
-from bot.card.profile import apply_card_value, card_values, card_view, erase_buyer_data
-from bot.context import Context, Reply
-from bot.forms import engine
-from bot.forms.fields import Field, Form, Invalid
-from bot.forms.store import ACTIVE, PAUSED, FormState, end_form, start_form, update_state
-from bot.orders import match_orders_for_buyer
-from bot.routing import Router, dialog, normalize
+from bot.dialog.context import Context, Reply
+from bot.dialog.forms import engine
+from bot.dialog.forms.fields import Field, Form, Invalid
+from bot.dialog.forms.store import ACTIVE, PAUSED, FormState, end_form, start_form, update_state
+from bot.dialog.routing import Router, dialog, normalize
 from handlers.intents import intent
+from members.card import choices, contact, regions, volume
+from members.card.extract import extract_card
+from members.card.profile import apply_card_value, card_values, card_view, erase_buyer_data
+from members.tier_refresh import match_orders_for_buyer
 
 router = Router("card")
 form_router = Router("card_form")

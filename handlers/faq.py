@@ -1,6 +1,6 @@
 """Answers to buyers' common questions (起批量, 发货时间, 开票, 退换货 …) from ``[[faq]]``.
 
-A text containing one of an entry's keywords (compared after ``bot.routing.normalize``)
+A text containing one of an entry's keywords (compared after ``bot.dialog.routing.normalize``)
 gets that entry's answer, sent as written; the first entry in the file wins. The list is
 validated when the configuration is loaded (``bot/config.py`` ``FaqEntry``). This stands in
 for the admin's keyword auto-replies until those exist; it deliberately does no fuzzy
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.config import FaqEntry
-from bot.context import Context, Reply
-from bot.routing import TEXT_TYPES, Router, normalize
+from bot.dialog.context import Context, Reply
+from bot.dialog.routing import TEXT_TYPES, Router, normalize
 
 router = Router("faq")
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bot.context import Context, Reply
-from bot.routing import Router
+from bot.dialog.context import Context, Reply
+from bot.dialog.routing import Router
 from handlers.intents import intent
 
 router = Router("handoff")

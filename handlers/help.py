@@ -5,8 +5,8 @@ this same menu for now."""
 
 from __future__ import annotations
 
-from bot.context import Context, Reply
-from bot.routing import Router
+from bot.dialog.context import Context, Reply
+from bot.dialog.routing import Router
 from handlers.intents import intent
 
 router = Router("help")

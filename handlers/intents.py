@@ -11,7 +11,7 @@ answers the rest: 怎么退订, 不想收到推送, 我是什么会员, 下次�
 How a message is matched, cheapest first, at most once per message (the result is kept on
 ``ctx.notes`` and the text's analysis in an LRU cache):
 
-1. The text is normalised (``bot.routing.normalize``) and stripped of punctuation and
+1. The text is normalised (``bot.dialog.routing.normalize``) and stripped of punctuation and
    spaces; whole-message rules (greetings) also drop trailing particles (吗 呢 啊 吧 …).
 2. Greetings (the table's ``whole`` rules: 你好, 在不在) answer with help; then courtesy:
    a message made only of thanks/acknowledgement/goodbye words, forms of address (老板, 亲)
@@ -29,7 +29,7 @@ How a message is matched, cheapest first, at most once per message (the result i
 
 Why these libraries: rapidfuzz (maintained, C++ core, ~4 MB) scores near misses in
 microseconds; on pinyin it also catches the homophone typos that no character-level ratio
-can see in two-character words. The pinyin comes from ``bot/data/pinyin.json`` (the 3,755
+can see in two-character words. The pinyin comes from ``handlers/data/pinyin.json`` (the 3,755
 common characters by syllable, 16 KB), generated with pypinyin by
 ``scripts/pinyin_table.py``: pypinyin itself, loaded in the server, cost ~60 MB of RSS per
 process, which the webhook's idle-memory budget cannot spare. jieba was considered and not
@@ -59,10 +59,10 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
-from bot.routing import TEXT_TYPES, Filter, normalize
+from bot.dialog.routing import TEXT_TYPES, Filter, normalize
 
 if TYPE_CHECKING:
-    from bot.context import Context
+    from bot.dialog.context import Context
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ FUZZY_MAX_CHARS = 6  # longer messages are sentences: the table, not a guess, mu
 FUZZY_CUTOFF = 88.0  # "mingpan" ~ "mingpian" (93); "huiying" !~ "huiyuan" (86)
 
 
-PINYIN_FILE = Path(__file__).resolve().parent.parent / "bot" / "data" / "pinyin.json"
+PINYIN_FILE = Path(__file__).resolve().parent / "data" / "pinyin.json"
 _SYLLABLE = {
     ch: syllable
     for syllable, chars in json.loads(PINYIN_FILE.read_text(encoding="utf-8")).items()

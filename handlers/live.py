@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import Context, Reply
-from bot.routing import Router
+from bot.dialog.context import Context, Reply
+from bot.dialog.routing import Router
 from handlers.intents import intent
 from scheduler.campaigns import DEFAULT_DURATION_S, add_rsvp, next_livestream
 from scheduler.models import DONE, LIVESTREAM, RUNNING, SCHEDULED, Campaign, Rsvp

@@ -4,7 +4,7 @@
 tier in money or orders); a buyer without a tier is told how to earn one. Two reply hooks
 make the tier felt in every exchange: a waiting notice (a tier change that could not be
 sent) is added to whatever the bot answers, and members' replies carry their badge
-(e.g. 【金卡会员】). Tier decisions live in ``bot/tiers.py``; nothing is decided here.
+(e.g. 【金卡会员】). Tier decisions live in ``members/tiers.py``; nothing is decided here.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import TierConfig
-from bot.context import Context, Reply
-from bot.routing import Router
-from bot.tier_notices import mark_stored_notices_delivered
-from bot.tiers import Ladder, refresh_buyer_tier
+from bot.dialog.context import Context, Reply
+from bot.dialog.routing import Router
 from handlers.intents import intent
+from members.tier_notices import mark_stored_notices_delivered
+from members.tier_refresh import refresh_buyer_tier
+from members.tiers import Ladder
 
 router = Router("membership")
 

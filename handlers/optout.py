@@ -10,8 +10,8 @@ opt-out. 不要退订 and 退订单 (an order) are no opt-out. Unfollowing is a 
 
 from __future__ import annotations
 
-from bot.context import Context, Reply
-from bot.routing import Router
+from bot.dialog.context import Context, Reply
+from bot.dialog.routing import Router
 from handlers.intents import intent
 
 router = Router("optout")

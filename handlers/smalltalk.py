@@ -8,8 +8,8 @@ consent notice or confirmation is the card's, not small talk. Nothing is stored.
 
 from __future__ import annotations
 
-from bot.context import Context, Reply
-from bot.routing import Router
+from bot.dialog.context import Context, Reply
+from bot.dialog.routing import Router
 from handlers.intents import intent, intent_of
 
 router = Router("smalltalk")

@@ -1,13 +1,13 @@
 """Follow and unfollow: the welcome (which invites a card exchange) and the goodbye.
 
-Subscription state itself is recorded by the webhook for every event (``bot/buyers.py``);
+Subscription state itself is recorded by the webhook for every event (``bot/inbound/buyers.py``);
 these handlers only decide what the buyer is told.
 """
 
 from __future__ import annotations
 
-from bot.context import Context, Reply
-from bot.routing import Router
+from bot.dialog.context import Context, Reply
+from bot.dialog.routing import Router
 
 router = Router("welcome")
 

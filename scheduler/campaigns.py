@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.api import Moment
 from bot.clock import Clock
 from bot.sandbox import RenderError, render_off_loop
+from scheduler.errors import CampaignError
 from scheduler.messages import CampaignMessages
 from scheduler.models import (
     ANNOUNCE,
@@ -47,16 +48,13 @@ from scheduler.models import (
     Delivery,
     Rsvp,
 )
+from scheduler.segments import SegmentError, compile_segment
 
 DEFAULT_OFFSETS_S = [86400, 3600, 0]  # 1 day before, 1 hour before, at the start
 MAX_OFFSET_S = 90 * 86400  # a reminder three months ahead is already a different campaign
 # A livestream is on air from start_at until end_at, or for duration_s (default two hours).
 DEFAULT_DURATION_S = 7200
 MAX_DURATION_S = 86400
-
-
-class CampaignError(ValueError):
-    """A campaign request that cannot be honoured; the message says why."""
 
 
 class _Common(BaseModel):
@@ -213,8 +211,6 @@ async def create_campaign(
     if isinstance(spec, dict):
         spec = parse_campaign_spec(spec)
     if spec.segment is not None:
-        from scheduler.segments import SegmentError, compile_segment
-
         try:
             compile_segment(spec.segment, clock.now())
         except SegmentError as exc:
@@ -251,7 +247,7 @@ async def check_message(
     """Refuse a message template that does not render for the sample contexts (naming the
     line). Rendered in a worker thread: a hostile template cannot stall the event loop."""
     if messages is None:
-        from bot.rendering import Renderer
+        from bot.dialog.rendering import Renderer
 
         messages = CampaignMessages(Renderer().env, "Asia/Shanghai", [])
     field = "message_source" if campaign.message_source is not None else "message_template"

@@ -123,8 +123,7 @@ def _refused(exc: CampaignError, status: int = 409) -> ApiError:
 
 def _messages(request: web.Request) -> CampaignMessages:
     """The renderer of campaign messages the senders use (one per process)."""
-    services = request.config_dict[SERVICES]
-    return services.extra.setdefault("campaign_messages", CampaignMessages.from_services(services))
+    return CampaignMessages.from_services(request.config_dict[SERVICES])
 
 
 async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:

@@ -1,9 +1,9 @@
-"""``laoke campaign …``, and what every operator command shares (``run``, ``emit``, ``table``).
+"""``laoke campaign …``: create, list, show, move, preview and report campaigns.
 
 Every command loads the configuration, opens the database (refusing an out-of-date schema),
 calls the same functions the JSON API calls, and prints readable text — or, with ``--json``,
 the API's JSON. Errors an operator can cause print ``laoke: <message>`` and exit 1.
-Importing this module adds the group to ``laoke`` (``bot/cli.py`` imports it last; the plain
+Importing this module adds the group to ``laoke`` (``laoke/cli.py`` imports it last; the plain
 ``import`` there keeps either import order free of a circular-import error). ``laoke segment
 …`` is in ``scheduler/segment_commands.py``.
 """
@@ -11,8 +11,6 @@ Importing this module adds the group to ``laoke`` (``bot/cli.py`` imports it las
 from __future__ import annotations
 
 import json
-import sys
-import unicodedata
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,14 +19,30 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import config_option, load_or_exit, local_time, main, run_with_database
+from bot.cli_support import (
+    config_option,
+    emit,
+    json_option,
+    load_or_exit,
+    local_time,
+    read_json,
+    run_with_database,
+    table,
+)
 from bot.clock import Clock
 from bot.config import Config
-from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, list_steps
+from bot.dialog.context import Services
+from scheduler.campaigns import (
+    campaign_to_dict,
+    get_campaign,
+    list_steps,
+    parse_campaign_spec,
+)
 from scheduler.campaigns_api import ACTIONS, create_any, move_campaign, step_to_dict
+from scheduler.errors import CampaignError
 from scheduler.messages import CampaignMessages
 from scheduler.models import KINDS, Campaign
-from scheduler.previews import reach_report
+from scheduler.previews import preview_campaign, reach_report
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import (
     SegmentExists,
@@ -40,49 +54,10 @@ from scheduler.segments import SegmentError
 T = TypeVar("T")
 OPERATOR_ERRORS = (SegmentError, SegmentExists, SegmentInUse, SegmentNotFound, CampaignError)
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
-
 
 def run(config: Config, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
     """Run `work` with a sessionmaker on the configured database; operator errors exit 1."""
     return run_with_database(config, lambda maker, _services: work(maker), OPERATOR_ERRORS)
-
-
-def read_json(text: str | None, what: str) -> Any:
-    """A JSON argument: inline text, ``@file.json``, or ``-`` for standard input."""
-    if text is None:
-        return None
-    if text == "-":
-        text = sys.stdin.read()
-    elif text.startswith("@"):
-        text = Path(text[1:]).read_text(encoding="utf-8")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=what) from None
-
-
-def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text(data))
-
-
-def _width(text: str) -> int:
-    """Columns `text` takes in a terminal: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def table(rows: list[list[Any]], header: list[str]) -> str:
-    """Rows under a header in aligned columns (names and regions are Chinese: aligned by
-    display width, not by character count)."""
-    cells = [header, *[["" if c is None else str(c) for c in row] for row in rows]]
-    widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip()
-        for r in cells
-    )
-
-
-# --- campaigns -----------------------------------------------------------------------------
 
 
 @click.group()
@@ -142,8 +117,6 @@ async def _with_steps(session: AsyncSession, c: Campaign) -> dict[str, Any]:
 @json_option
 def campaign_create(spec: str, then_schedule: bool, config_path: Path, as_json: bool) -> None:
     """Create a campaign from SPEC (JSON with "kind": livestream|recall|broadcast; @file, -)."""
-    from scheduler.campaigns import parse_campaign_spec
-
     config = load_or_exit(config_path)
     parsed = read_json(spec, "SPEC")
 
@@ -242,18 +215,10 @@ for _action, _summary in ACTIONS.items():
 @json_option
 def campaign_preview(campaign_id: int, sample: int, config_path: Path, as_json: bool) -> None:
     """Render the campaign's next message for sample buyers of its segment."""
-    from bot.context import Services
-    from bot.metrics import Metrics
-    from bot.rendering import Renderer
-    from scheduler.previews import preview_campaign
-
     config = load_or_exit(config_path)
-    # Rendering needs no WeChat connection: the preview never sends.
-    services = Services(
-        config=config, renderer=Renderer(), api=None, clock=Clock(), metrics=Metrics()
-    )  # type: ignore[arg-type]
 
-    async def work(make: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+    # The preview renders only: it never sends, so the WeChat API is never called.
+    async def work(make: async_sessionmaker[AsyncSession], services: Services) -> dict[str, Any]:
         async with make() as session:
             return await preview_campaign(session, services, campaign_id, sample)
 
@@ -263,7 +228,7 @@ def campaign_preview(campaign_id: int, sample: int, config_path: Path, as_json: 
         lines = [shown or "(no buyer in the segment can receive it now)", *_reach_lines(data)]
         return "\n".join(lines)
 
-    emit(run(config, work), as_json, text)
+    emit(run_with_database(config, work, OPERATOR_ERRORS), as_json, text)
 
 
 def _report_text(r: dict[str, Any], tz: str) -> str:
@@ -326,6 +291,3 @@ def campaign_report_command(campaign_id: int, config_path: Path, as_json: bool) 
 
     config = load_or_exit(config_path)
     emit(run(config, work), as_json, lambda d: _report_text(d, config.campaigns.timezone))
-
-
-main.add_command(campaign)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CampaignsConfig
 from bot.models import Buyer, Lease, OutboundMessage
+from bot.wechat import channels
 from scheduler.models import (
     CLAIMED,
     CUSTOM,
@@ -40,7 +41,6 @@ SENDER_LEASE_TTL = timedelta(seconds=60)
 # No batch runs this long (batches are sized to a few seconds of the rate limit); a claim this
 # old belongs to a sender that is stuck even if its heartbeat still beats.
 CLAIM_TIMEOUT = timedelta(minutes=10)
-WINDOW = timedelta(hours=48)  # WeChat's customer-service window after the buyer's last action
 IN_FLIGHT = "in_flight"  # the reason of rows a sender held when it died or went silent
 
 _table = Delivery.__table__
@@ -228,11 +228,7 @@ async def load_buyers(
         ).where(Buyer.id.in_(buyer_ids))
     )
     buyers = {r[0]: BuyerState(*r, day=set(), week=set()) for r in rows}
-    in_window = [
-        b.id
-        for b in buyers.values()
-        if b.last_interaction_at and now - b.last_interaction_at < WINDOW
-    ]
+    in_window = [b.id for b in buyers.values() if channels.in_window(b.last_interaction_at, now)]
     if in_window:
         # Campaign sends since the last interaction. Only sent rows have a sent_at, so the
         # query says nothing of status: with a status condition PostgreSQL may pick the

@@ -3,7 +3,7 @@
 ``serve`` runs the scheduler (``[server] run_scheduler``) and a sender (``run_senders``)
 beside the webhook through the ``campaign_engine`` cleanup context; ``laoke worker`` runs
 only a sender, for scale-out on PostgreSQL. The scheduler also runs the nightly tier
-recompute (``bot.tiers.recompute_all_tiers``). This module holds no scheduling or sending
+recompute (``members.tier_recompute.recompute_all_tiers``). This module holds no scheduling or sending
 logic of its own.
 """
 
@@ -15,17 +15,15 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
 
 from bot.appkeys import SERVICES, SESSIONMAKER
 from bot.clock import Clock
 from bot.config import Config
-from bot.context import Services
 from bot.database import check_schema, create_engine, sessionmaker
-from bot.metrics import Metrics
-from bot.rendering import Renderer
-from bot.wechat_api import WeChatAPI
+from bot.dialog.context import Services
+from bot.services import open_services
+from members.tier_recompute import recompute_all_tiers
 from scheduler.loop import CampaignScheduler
 from scheduler.sender import Sender
 
@@ -36,8 +34,6 @@ def nightly_tiers(sm, services: Services):
     """The nightly job: recompute every buyer's tier and announce changes."""
 
     async def job() -> None:
-        from bot.tiers import recompute_all_tiers
-
         result = await recompute_all_tiers(sm, services)
         log.info("nightly tier recompute: %s", result)
 
@@ -84,13 +80,8 @@ async def run_worker(config: Config, *, clock: Clock | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    timeout = aiohttp.ClientTimeout(total=config.wechat.timeout_s)
-    connector = aiohttp.TCPConnector(limit=max(100, config.campaigns.concurrency * 2))
     try:
-        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-            metrics = Metrics()
-            api = WeChatAPI(config.wechat, sm, clock, http, metrics)
-            services = Services(config, Renderer(), api, clock, metrics)
+        async with open_services(config, sm, clock=clock) as services:
             sender = Sender(sm, services)
             log.info("worker %s sending", sender.worker_id)
             await sender.run(stop)

@@ -47,10 +47,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.context import Services
+from bot.dialog.context import Services
+from bot.leases import acquire_lease, release_lease
 from bot.logs import Outage
 from bot.models import Buyer, UTCDateTime
-from bot.token_cache import acquire_lease, release_lease
 from scheduler.delivery import mark_in_flight_uncertain
 from scheduler.models import (
     CLAIMED,
@@ -70,6 +70,8 @@ from scheduler.models import (
     Delivery,
     Rsvp,
 )
+from scheduler.saved_segments import get_segment
+from scheduler.segments import compile_segment
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +120,8 @@ async def segment_condition(
     session: AsyncSession, campaign: Campaign, now: datetime
 ) -> ColumnElement[bool]:
     """The campaign's segment as one SQL condition over buyers (a saved one read now)."""
-    from scheduler.segments import compile_segment
-
     spec = campaign.segment
     if campaign.segment_name:
-        from scheduler.saved_segments import get_segment
-
         spec = (await get_segment(session, campaign.segment_name)).spec
     return true() if spec is None else compile_segment(spec, now)
 

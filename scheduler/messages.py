@@ -39,7 +39,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import Template, TemplateError
 
 from bot.config import Config, TierConfig
-from bot.context import Services
+from bot.dialog.context import Services
+from bot.dialog.rendering import Renderer
 from bot.models import Buyer
 from bot.sandbox import (
     BoundedEnvironment,
@@ -133,8 +134,6 @@ class CampaignMessages:
     @classmethod
     def from_config(cls, config: Config) -> CampaignMessages:
         """For the CLI, which has no services: the default templates."""
-        from bot.rendering import Renderer
-
         return cls(Renderer().env, config.campaigns.timezone, config.tiers.levels)
 
     def _compile(self, source: str | None, template: str | None, kind: str) -> Template:

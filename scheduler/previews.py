@@ -22,11 +22,11 @@ from sqlalchemy import and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.context import Services
+from bot.dialog.context import Services
 from bot.models import Buyer, UTCDateTime
 from bot.sandbox import RenderError, render_off_loop
+from bot.wechat.channels import WINDOW
 from scheduler.campaigns import CampaignError, get_campaign, list_steps
-from scheduler.delivery import WINDOW
 from scheduler.messages import CampaignMessages
 from scheduler.models import RECALL, STEP_PENDING, Campaign
 
@@ -106,7 +106,7 @@ async def preview_campaign(
             .limit(sample)
         )
     )
-    messages = services.extra.get("campaign_messages") or CampaignMessages.from_services(services)
+    messages = CampaignMessages.from_services(services)
 
     def render_all() -> list[str]:
         deadline, texts = time.monotonic() + PREVIEW_TIME_S, []

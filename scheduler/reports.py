@@ -23,7 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.models import InboundMessage
-from bot.orders import Order
+from members.orders import Order
 from scheduler.campaigns import get_campaign, list_steps
 from scheduler.models import CLAIMED, FAILED, PENDING, SENT, SKIPPED, UNCERTAIN, Delivery
 

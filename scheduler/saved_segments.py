@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models import Base, Buyer
-from scheduler.delivery import WINDOW
+from bot.wechat.channels import WINDOW
 from scheduler.models import CANCELLED, DONE, Campaign
 from scheduler.segments import SegmentError, Vocabulary, compile_segment
 

@@ -1,7 +1,7 @@
 """``laoke segment …``: save, show, list, delete and preview segments from a terminal.
 
-The same functions as the segments API (``scheduler/segments_api.py``), through the helpers
-of ``scheduler/cli.py``; importing this module adds the group to ``laoke``.
+The same functions as the segments API (``scheduler/segments_api.py``), with the options and
+output helpers of ``bot/cli_support.py``; ``laoke/cli.py`` registers the group.
 """
 
 from __future__ import annotations
@@ -13,9 +13,17 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import config_option, load_or_exit, local_time, main
+from bot.cli_support import (
+    config_option,
+    emit,
+    json_option,
+    load_or_exit,
+    local_time,
+    read_json,
+    table,
+)
 from bot.clock import Clock
-from scheduler.cli import emit, json_option, read_json, run, table
+from scheduler.cli import run
 from scheduler.saved_segments import (
     SegmentExists,
     create_segment,
@@ -25,7 +33,8 @@ from scheduler.saved_segments import (
     preview_segment,
     update_segment,
 )
-from scheduler.segments import FIELDS, Vocabulary
+from scheduler.segment_fields import FIELDS
+from scheduler.segment_vocabulary import Vocabulary
 from scheduler.segments_api import preview_to_dict, segment_to_dict
 
 
@@ -163,6 +172,3 @@ def segment_fields(config_path: Path) -> None:
     ``-c`` is accepted like on every other command; the fields do not depend on it."""
     rows = [[f.name, ", ".join(f.kind.ops), f.doc] for f in FIELDS.values()]
     click.echo(table(rows, ["FIELD", "OPERATORS", "MEANING"]))
-
-
-main.add_command(segment)

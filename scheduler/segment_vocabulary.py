@@ -15,8 +15,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from bot.card.choices import BUSINESS_TYPES, INTEREST_SYNONYMS
-from bot.routing import normalize
+from bot.dialog.routing import normalize
+from members.card.choices import BUSINESS_TYPES, INTEREST_SYNONYMS
 
 
 def as_list(value: Any) -> list[Any]:
@@ -24,7 +24,7 @@ def as_list(value: Any) -> list[Any]:
 
 
 def places_named(name: str) -> list[Any]:
-    from bot.card.regions import gazetteer  # the card's list of provinces and cities
+    from members.card.regions import gazetteer  # the card's list of provinces and cities
 
     return gazetteer().names.get(normalize(name), [])
 
@@ -72,7 +72,7 @@ class Vocabulary:
 
 
 def _provinces() -> list[str]:
-    from bot.card.regions import gazetteer
+    from members.card.regions import gazetteer
 
     return sorted({p.province for places in gazetteer().names.values() for p in places})
 

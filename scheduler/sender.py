@@ -7,7 +7,7 @@ the campaign is all-day, per-buyer frequency caps across campaigns apply (quiet 
 applied when claiming); then the channel: a customer-service message inside the buyer's
 48-hour window while fewer than 5 have been sent since their last action, else a template
 message when the campaign has a template id, else skipped ``outside_window`` (or
-``quota_exhausted``).
+``quota_exhausted``) — WeChat's rule, decided by ``bot/wechat/channels.py`` for every sender.
 
 Sends run concurrently (``concurrency`` tasks) under a token bucket. ``rate_limit_per_s`` is
 the account's rate, as WeChat counts it: each sender takes an equal share of it, by the
@@ -32,14 +32,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.context import Services
+from bot.dialog.context import Services
+from bot.leases import acquire_lease, release_lease
 from bot.logs import Outage
-from bot.token_cache import acquire_lease, release_lease
-from bot.wechat_api import WeChatAPIError
+from bot.wechat.channels import closed_reason, route, window_closed
+from bot.wechat.client import WeChatAPIError
 from scheduler.delivery import (
     CLAIM_TIMEOUT,
     SENDER_LEASE_TTL,
-    WINDOW,
     BuyerState,
     Claimed,
     Result,
@@ -70,9 +70,8 @@ from scheduler.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
 
-CUSTOM_QUOTA = 5  # customer-service messages per 48-hour window
 RETRYABLE = frozenset({-1, 45009})
-OUT_OF_WINDOW, OVER_QUOTA, UNSUBSCRIBED = 45015, 45047, 43004
+UNSUBSCRIBED = 43004
 
 
 def in_quiet_hours(now: datetime, start: time | None, end: time | None, tz: ZoneInfo) -> bool:
@@ -104,9 +103,7 @@ class Sender:
         self.poll_s = poll_s
         self.tz = ZoneInfo(self.cfg.timezone)
         self.bucket = TokenBucket(self.cfg.rate_limit_per_s)
-        self.messages: CampaignMessages = services.extra.setdefault(
-            "campaign_messages", CampaignMessages.from_services(services)
-        )
+        self.messages = CampaignMessages.from_services(services)
         self.batch = self._batch_for(self.cfg.rate_limit_per_s)
         self._outage = Outage(log, f"sender {self.worker_id}: batch")
         self._steps: dict[int, CampaignStep] = {}
@@ -274,17 +271,17 @@ class Sender:
                 return Result(row.id, SKIPPED, "cap_day", attempts=attempts)
             if self.cfg.cap_per_week and len(buyer.week - {campaign.id}) >= self.cfg.cap_per_week:
                 return Result(row.id, SKIPPED, "cap_week", attempts=attempts)
-        in_window = (
-            buyer.last_interaction_at is not None and now - buyer.last_interaction_at < WINDOW
+        allowed = route(
+            buyer.last_interaction_at,
+            now,
+            has_template=bool(campaign.template_id),
+            custom_used=buyer.custom_used,
         )
-        if in_window and buyer.custom_used < CUSTOM_QUOTA:
-            channel = CUSTOM
+        if not allowed.channels:
+            return Result(row.id, SKIPPED, allowed.skip_reason, attempts=attempts)
+        channel = allowed.channels[0]
+        if channel == CUSTOM:
             buyer.custom_used += 1  # the next row for this buyer in the batch sees it
-        elif campaign.template_id:
-            channel = TEMPLATE
-        else:
-            reason = "quota_exhausted" if in_window else "outside_window"
-            return Result(row.id, SKIPPED, reason, attempts=attempts)
         buyer.day.add(campaign.id)
         buyer.week.add(campaign.id)
         return channel
@@ -309,12 +306,11 @@ class Sender:
                     await self.api.send_template(row.openid, campaign.template_id, data, url)
             except WeChatAPIError as exc:
                 code = exc.errcode
-                if code in (OUT_OF_WINDOW, OVER_QUOTA) and channel == CUSTOM:
+                if window_closed(code) and channel == CUSTOM:
                     if campaign.template_id:
                         channel = TEMPLATE  # our window bookkeeping was stale; WeChat knows
                         continue
-                    reason = "outside_window" if code == OUT_OF_WINDOW else "quota_exhausted"
-                    return Result(row.id, SKIPPED, reason, channel, code, attempts)
+                    return Result(row.id, SKIPPED, closed_reason(code), channel, code, attempts)
                 if code == UNSUBSCRIBED:
                     return Result(row.id, SKIPPED, "unsubscribed", channel, code, attempts)
                 if code is None or code in RETRYABLE:

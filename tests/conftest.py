@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from bot.clock import FakeClock
 from bot.config import Config, parse_config
 from bot.database import create_engine, sessionmaker, upgrade
-from bot.schema import metadata
+from laoke.schema import metadata
 
 PG_ENV = "LAOKE_TEST_POSTGRES_URL"
 
@@ -194,9 +194,9 @@ async def fake_wechat(aiohttp_server, clock):
     """The WeChat API simulator on a free loopback port, on the test's clock.
 
     Point a config at it with ``make_config(wechat={"api_base_url": fake_wechat.url})``;
-    see bot/simulator/fake_wechat.py (FakeWeChatHandle) for .messages(), .open_window(), .inject().
+    see demo/simulator/fake_wechat.py (FakeWeChatHandle) for .messages(), .open_window(), .inject().
     """
-    from bot.simulator.fake_wechat import FakeWeChatHandle, create_fake_wechat
+    from demo.simulator.fake_wechat import FakeWeChatHandle, create_fake_wechat
 
     app = create_fake_wechat(clock=clock, appid=APPID, secret=SECRET)
     server = await aiohttp_server(app)
@@ -209,14 +209,14 @@ def make_wechat(aiohttp_client, make_config, clock):
 
     ``wechat = await make_wechat(wechat={"encrypt_mode": "safe"}, dispatcher=d)``: keyword
     sections go to ``make_config`` (or pass ``config=``); ``dispatcher`` replaces the bot's
-    (a test-only router). The result (bot/simulator/callback.py CallbackClient) signs as WeChat
+    (a test-only router). The result (demo/simulator/callback.py CallbackClient) signs as WeChat
     on the test's clock: ``await wechat.send_text("oBuyer1", "会员") -> reply text | None``,
     ``await wechat.send_event(openid, "subscribe", key=None)``, ``wechat.request(params, body)``
     for raw bytes; ``wechat.app``, ``wechat.services`` and ``wechat.sessionmaker`` for assertions.
     """
-    from bot.app import create_app
     from bot.appkeys import DISPATCHER
-    from bot.simulator.callback import CallbackClient, CallbackSigner
+    from demo.simulator.callback import CallbackClient, CallbackSigner
+    from laoke.app import create_app
 
     async def start(*, config: Config | None = None, dispatcher=None, **sections):
         config = config or make_config(**sections)

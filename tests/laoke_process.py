@@ -11,12 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 async def start_laoke(*args: str, log: Path) -> asyncio.subprocess.Process:
-    """``python -m bot.cli ARGS`` from the repository, its log (stderr) appended to `log`."""
+    """``python -m laoke.cli ARGS`` from the repository, its log (stderr) appended to `log`."""
     with log.open("ab") as stderr:
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "laoke.cli",
             *args,
             cwd=ROOT,
             stdout=asyncio.subprocess.DEVNULL,

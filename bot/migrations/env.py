@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.schema import metadata
+from laoke.schema import metadata
 
 config = context.config
 target_metadata = metadata

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.app import create_app
 from bot.appkeys import CONFIG, SESSIONMAKER
+from laoke.app import create_app
 from scheduler.saved_segments import create_segment
 
 WEBHOOK = "/wechat"
@@ -125,7 +125,7 @@ DEMO_PUBLIC_PREFIXES = ("/cgi-bin/", "/_sim/", "/chat")
 
 
 async def test_in_the_demo_only_the_simulators_are_public_besides_the_product_routes(tmp_path):
-    from bot.demo import start_demo
+    from demo.demo import start_demo
 
     demo = await start_demo(tmp_path / "demo", "127.0.0.1", 0)
     try:

@@ -27,10 +27,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bot.api import openapi_document
-from bot.app import api_route_sets, create_app
 from bot.appkeys import CLOCK, SESSIONMAKER
 from bot.config import parse_config
 from bot.models import Buyer
+from laoke.app import api_route_sets, create_app
 from scheduler.saved_segments import create_segment
 
 TOKEN = "schemathesis-token"

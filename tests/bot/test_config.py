@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from pydantic import BaseModel
 
-from bot.cli import main
 from bot.config import Config, ConfigError, load_config, parse_config
+from laoke.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.toml"

@@ -83,7 +83,7 @@ def debug_log(capsys):
 async def test_debug_logging_prints_no_access_token_secret_or_phone(
     debug_log, make_wechat, fake_wechat, http, clock
 ):
-    from bot.wechat_api import WeChatAPI
+    from bot.wechat.client import WeChatAPI
 
     wechat = await make_wechat(wechat={"api_base_url": fake_wechat.url})
     # A buyer tells us a phone number; it is stored as their card's phone.

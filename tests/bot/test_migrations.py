@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from bot.database import alembic_config, create_engine, current_revision, head_revision, upgrade
-from bot.schema import metadata
+from laoke.schema import metadata
 
 
 async def schema_diff(url: str) -> list:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.rendering import Renderer
+from bot.dialog.rendering import Renderer
 from bot.sandbox import BoundedEnvironment, Limits, RenderError, render_checked
 
 PAYLOADS = [

@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.app import create_app
 from bot.appkeys import SESSIONMAKER
 from bot.clock import Clock
 from console.accounts import create_user
 from console.auth import SESSION_COOKIE
 from console.roles import Role
 from console.sessions import start_session
+from laoke.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

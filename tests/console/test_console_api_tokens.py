@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.app import create_app
 from bot.appkeys import SESSIONMAKER
 from console.accounts import create_user, set_disabled
 from console.models import ApiToken, AuditEntry, User
 from console.tokens import create_token
+from laoke.app import create_app
 
 SEGMENT = {
     "name": "近30天互动",

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.cli import main
 from bot.database import create_engine, sessionmaker
 from console.accounts import password_matches
 from console.models import AuditEntry, User
+from laoke.cli import main
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.app import create_app
 from bot.appkeys import SESSIONMAKER
 from bot.config import ConsoleConfig
 from console.accounts import create_user, set_disabled, set_password
 from console.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from console.models import ConsoleSession, User
 from console.sessions import resume_session, start_session
+from laoke.app import create_app
 
 CONFIG = ConsoleConfig(session_idle_minutes=30, session_absolute_hours=8)
 

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.card.profile import card_values
-from bot.forms.store import FormState
+from bot.dialog.forms.store import FormState
 from bot.models import Buyer, InboundMessage, OutboundMessage
 from handlers.card import CARD
+from members.card.profile import card_values
 
 SENTENCE = "我在淘宝卖女装，每月拿货5万左右，广州的"
 HAPPY = ["王姐", "美美服饰", "1", "淘宝 抖音", "女装", "5万", "广州", "138 1234 5678", "meimei"]
@@ -409,7 +409,7 @@ async def test_random_input_never_crashes_or_leaves_an_inconsistent_state(wechat
 
 
 async def test_confirming_the_card_links_waiting_orders_and_announces_the_tier(make_wechat, clock):
-    from bot.order_import import import_orders
+    from members.order_import import import_orders
 
     tiers = {
         "levels": [

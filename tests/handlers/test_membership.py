@@ -10,8 +10,9 @@ from sqlalchemy import select
 from tiers_fixture import tiers
 
 from bot.models import Buyer
-from bot.order_import import import_orders
-from bot.tiers import TierChange, recompute_all_tiers
+from members.order_import import import_orders
+from members.tier_recompute import recompute_all_tiers
+from members.tiers import TierChange
 
 TIERS = tiers(min_orders=100)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.simulator.chat import MENU
+from demo.simulator.chat import MENU
 
 
 @pytest.mark.parametrize(

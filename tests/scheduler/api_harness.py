@@ -7,9 +7,9 @@ from datetime import timedelta
 from tiers_fixture import GOLD as GOLD_TIER
 from tiers_fixture import SILVER
 
-from bot.app import create_app
 from bot.appkeys import SESSIONMAKER
 from bot.models import Buyer
+from laoke.app import create_app
 
 AUTH = {"Authorization": "Bearer op-token"}
 GOLD = {"field": "tier", "op": "eq", "value": "gold"}

@@ -17,12 +17,12 @@ from sqlalchemy import func, insert, select
 
 from bot.clock import FakeClock
 from bot.config import Config
-from bot.context import Services
 from bot.database import create_engine, sessionmaker
+from bot.dialog.context import Services
+from bot.dialog.rendering import Renderer
 from bot.metrics import Metrics
 from bot.models import Buyer
-from bot.rendering import Renderer
-from bot.wechat_api import WeChatAPI
+from bot.wechat.client import WeChatAPI
 from scheduler.campaigns import create_campaign, schedule_campaign
 from scheduler.loop import CampaignScheduler
 from scheduler.models import Campaign, CampaignStep, Delivery

@@ -347,7 +347,7 @@ async def test_cancel_mid_send_skips_the_rest_and_accounts_for_everyone(fanned_o
 
 
 async def test_demo_schedules_a_livestream_and_a_recall_that_arrive_within_minutes(h, clock):
-    from scheduler.demo_campaigns import seed_demo_campaigns
+    from demo.demo_campaigns import seed_demo_campaigns
 
     await h.add_buyers(3, prefix="chatty")
     await h.add_buyers(2, prefix="sleepy", interacted_ago=timedelta(days=10))

@@ -141,8 +141,8 @@ async def test_serve_runs_the_scheduler_and_a_sender_in_the_background(
 ):
     import asyncio
 
-    from bot.app import create_app
     from bot.appkeys import SESSIONMAKER
+    from laoke.app import create_app
     from scheduler.campaigns import create_campaign, schedule_campaign
 
     config = config_for(make_config, fake_wechat)

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
 from bot.database import create_engine, sessionmaker
 from bot.models import Buyer
+from laoke.cli import main
 
 GOLD = '{"field": "tier", "op": "eq", "value": "gold"}'
 
@@ -188,7 +188,7 @@ def test_campaign_report_reads_even_before_sending(laoke):
 
 
 def test_tables_line_up_chinese_names_by_display_width():
-    from scheduler.cli import _width, table
+    from bot.cli_support import _width, table
 
     lines = table([["王姐", "gold"], ["徐老板", "silver"], ["Amy", "-"]], ["NAME", "TIER"]).split(
         "\n"

@@ -8,7 +8,7 @@ import pytest
 
 from bot.database import create_engine, sessionmaker
 from bot.models import Buyer, InboundMessage
-from bot.orders import Order
+from members.orders import Order
 from scheduler.campaigns import CampaignError, create_campaign, list_steps
 from scheduler.models import Delivery
 from scheduler.reports import campaign_report, report_is_balanced

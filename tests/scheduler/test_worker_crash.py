@@ -29,7 +29,7 @@ BUYERS, BATCH = 200, 40
 @pytest.fixture
 async def live_wechat(aiohttp_server):
     """The simulator on the real clock (the worker process runs on the real clock too)."""
-    from bot.simulator.fake_wechat import FakeWeChatHandle, create_fake_wechat
+    from demo.simulator.fake_wechat import FakeWeChatHandle, create_fake_wechat
 
     app = create_fake_wechat(clock=Clock(), appid="wxcrashtest000001", secret="crash-secret")
     server = await aiohttp_server(app)

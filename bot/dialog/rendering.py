@@ -1,0 +1,62 @@
+"""The one renderer for buyer-facing text and pages: Jinja2's sandbox over ``templates/``.
+
+Buyer-facing templates may later be edited by admins (stored in the database); the bounded
+sandbox (``bot/sandbox.py``) keeps an edited template from reaching Python internals and
+bounds what a render may cost, and ``overrides`` (checked before
+the files) is where those edits plug in. Message templates are plain text: no HTML escaping,
+trailing whitespace trimmed so a template's final newline does not reach the buyer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bot.sandbox import BoundedEnvironment
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+def yuan(amount: float | int | None) -> str:
+    """¥3,200 / ¥1,280.50 — how money is shown to buyers."""
+    if amount is None:
+        return "¥0"
+    amount = float(amount)
+    if amount == int(amount):
+        return f"¥{int(amount):,}"
+    return f"¥{amount:,.2f}"
+
+
+class Renderer:
+    def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
+        self.overrides: dict[str, str] = {}
+        loader = ChoiceLoader([DictLoader(self.overrides), FileSystemLoader(templates_dir)])
+        # Text messages: no escaping; pages (*.html) are escaped. A template compiled from a
+        # string (a campaign's message_source) is a text message too: no escaping.
+        self.env = BoundedEnvironment(
+            loader=loader,
+            autoescape=select_autoescape(
+                enabled_extensions=("html",), default_for_string=False, default=False
+            ),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            # No stat() of the template file on every render (it showed in the webhook's
+            # profile); overrides clear the cache themselves (set_override).
+            auto_reload=False,
+        )
+        self.env.filters["yuan"] = yuan
+
+    def render(self, template: str, **variables: Any) -> str:
+        """Render ``messages/<template>.j2`` (or a full template path) to text."""
+        name = template if "/" in template else f"messages/{template}.j2"
+        return self.env.get_template(name).render(**variables).strip()
+
+    def set_override(self, name: str, source: str) -> None:
+        """Replace a template's source (validated by compiling it first)."""
+        self.env.parse(source)  # raises TemplateSyntaxError with the line number
+        self.overrides[name] = source
+        self.env.cache.clear() if self.env.cache is not None else None

@@ -1,0 +1,206 @@
+"""The simulated Official Account behind the fake WeChat API: its state and its rules.
+
+Tokens (a refetch leaves the previous one valid 5 more minutes), customer-service windows
+(48 hours / 5 messages after a buyer's message, 1 minute / 3 after a follow, click or scan),
+the log of accepted messages, and faults waiting to be injected. No HTTP here; the endpoints
+are in ``demo/simulator/fake_wechat.py``. Every operation is O(1) (listing the log aside).
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+
+TOKEN_TTL_S = 7200
+# WeChat keeps the previous access_token working for 5 minutes after a new fetch.
+OLD_TOKEN_GRACE = timedelta(minutes=5)
+MESSAGE_WINDOW = timedelta(hours=48)
+MESSAGE_WINDOW_QUOTA = 5
+EVENT_WINDOW = timedelta(minutes=1)
+EVENT_WINDOW_QUOTA = 3
+EVENT_KINDS = frozenset({"follow", "subscribe", "click", "scan", "event"})
+
+ERRMSG = {
+    -1: "system error",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40003: "invalid openid",
+    40013: "invalid appid",
+    40125: "invalid appsecret",
+    41001: "access_token missing",
+    42001: "access_token expired",
+    44002: "empty post data",
+    45009: "reach max api daily quota limit",
+    45015: "response out of time limit or subscription is canceled",
+    45047: "out of response count limit",
+    47001: "data format error",
+}
+
+
+@dataclass
+class Window:
+    """The span in which customer-service messages to one buyer are allowed, and its quota."""
+
+    expires_at: datetime
+    quota: int
+    used: int = 0
+
+
+@dataclass
+class Faults:
+    """Faults injected on demand; each countdown applies to the next N API calls."""
+
+    # Errcodes answered in order, one per call, by the message sends or the token endpoints.
+    errcodes: dict[str, deque[int]] = field(
+        default_factory=lambda: {"send": deque(), "token": deque()}
+    )
+    drops: int = 0
+    latency_s: float = 0.0
+
+
+class FakeWeChat:
+    """The simulator's state: tokens, windows, the message log and pending faults."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        appid: str = "wx_fake_appid",
+        secret: str = "fake_secret",
+        *,
+        open_windows: bool = False,
+    ) -> None:
+        self.clock = clock or Clock()
+        self.appid = appid
+        self.secret = secret
+        # open_windows: treat buyers the simulator never heard of as inside their window
+        # (for load tests that do not replay interactions first).
+        self.open_windows = open_windows
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget tokens, windows, messages and faults."""
+        self.tokens: dict[str, datetime] = {}
+        self.current_token: str | None = None
+        self.stable_token: str | None = None
+        self.windows: dict[str, Window] = {}
+        self.messages: list[dict[str, Any]] = []
+        self.by_openid: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.faults = Faults()
+        self.token_fetches = 0
+        self.calls = 0
+        self._ids = itertools.count(1)
+
+    # --- state changes tests and the chat simulator ask for -----------------------------
+    def open_window(self, openid: str, when: datetime | None = None, kind: str = "message") -> None:
+        """Record a buyer interaction: a message opens 48 h / 5 messages, an event 1 min / 3."""
+        when = when or self.clock.now()
+        if kind in EVENT_KINDS:
+            current = self.windows.get(openid)
+            # A short event window never shortens a message window that is still open.
+            if current is not None and current.expires_at > when + EVENT_WINDOW:
+                return
+            self.windows[openid] = Window(when + EVENT_WINDOW, EVENT_WINDOW_QUOTA)
+        else:
+            self.windows[openid] = Window(when + MESSAGE_WINDOW, MESSAGE_WINDOW_QUOTA)
+
+    def inject(
+        self,
+        errcode: int | None = None,
+        count: int = 1,
+        *,
+        expire_tokens: bool = False,
+        latency_ms: float | None = None,
+        drop: int = 0,
+        on: str = "send",
+    ) -> None:
+        """Make the next `count` calls `on` ("send" or "token") answer `errcode`, etc.
+
+        ``drop`` and ``latency_ms`` apply to every API call.
+        """
+        if errcode is not None:
+            if on not in self.faults.errcodes:
+                raise ValueError(f"on: expected 'send' or 'token', not {on!r}")
+            self.faults.errcodes[on].extend([errcode] * count)
+        self.faults.drops += drop
+        if latency_ms is not None:
+            self.faults.latency_s = latency_ms / 1000
+        if expire_tokens:
+            now = self.clock.now()
+            self.tokens = dict.fromkeys(self.tokens, now)
+
+    def messages_for(self, openid: str | None = None, since: int = 0) -> list[dict[str, Any]]:
+        """Accepted messages (optionally one buyer's) with an id greater than `since`."""
+        log = self.by_openid.get(openid, []) if openid else self.messages
+        if since <= 0:
+            return list(log)
+        # ids grow with position, so the tail after `since` is found from the end.
+        start = len(log)
+        while start > 0 and log[start - 1]["id"] > since:
+            start -= 1
+        return log[start:]
+
+    # --- the WeChat side ------------------------------------------------------------------
+    def issue_token(self) -> str:
+        now = self.clock.now()
+        if self.current_token is not None:
+            self.tokens[self.current_token] = min(
+                self.tokens[self.current_token], now + OLD_TOKEN_GRACE
+            )
+        token = secrets.token_urlsafe(48)
+        self.tokens[token] = now + timedelta(seconds=TOKEN_TTL_S)
+        self.current_token = token
+        self.token_fetches += 1
+        return token
+
+    def issue_stable_token(self, force_refresh: bool) -> tuple[str, int]:
+        now = self.clock.now()
+        token = self.stable_token
+        if force_refresh or token is None or self.tokens.get(token, now) <= now:
+            if token is not None:
+                self.tokens[token] = min(self.tokens[token], now + OLD_TOKEN_GRACE)
+            token = secrets.token_urlsafe(48)
+            self.tokens[token] = now + timedelta(seconds=TOKEN_TTL_S)
+            self.stable_token = token
+            self.token_fetches += 1
+        return token, int((self.tokens[token] - now).total_seconds())
+
+    def check_token(self, token: str | None) -> int:
+        if not token:
+            return 41001
+        expires_at = self.tokens.get(token)
+        if expires_at is None:
+            return 40001
+        if expires_at <= self.clock.now():
+            return 42001
+        return 0
+
+    def take_window(self, openid: str) -> int:
+        """Use one message of the buyer's window; the errcode if there is none left."""
+        window = self.windows.get(openid)
+        if window is None:
+            if not self.open_windows:
+                return 45015
+            window = self.windows[openid] = Window(self.clock.now() + MESSAGE_WINDOW, 1 << 30)
+        if window.expires_at <= self.clock.now():
+            return 45015
+        if window.used >= window.quota:
+            return 45047
+        window.used += 1
+        return 0
+
+    def record(self, openid: str, kind: str, **fields: Any) -> dict[str, Any]:
+        entry = {
+            "id": next(self._ids),
+            "time": self.clock.now().isoformat(),
+            "openid": openid,
+            "kind": kind,
+            **fields,
+        }
+        self.messages.append(entry)
+        self.by_openid[openid].append(entry)
+        return entry

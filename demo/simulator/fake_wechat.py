@@ -1,0 +1,290 @@
+"""A fake WeChat API on loopback, for tests, benchmarks and the demo (``laoke fake-wechat``).
+
+It answers the endpoints Laoke calls, the way WeChat does: ``GET cgi-bin/token``,
+``POST cgi-bin/stable_token``, ``POST cgi-bin/message/custom/send`` and
+``POST cgi-bin/message/template/send``. It checks the access_token (40001 unknown, 42001
+expired; a refetch leaves the previous token valid for 5 more minutes), and for
+customer-service messages enforces the 48-hour window and its 5-message quota (45015 outside
+the window, 45047 over the quota). A follow, menu click or QR scan opens a 1-minute window of
+3 messages instead. It only knows of interactions it is told about (``POST /_sim/interaction``,
+which the chat simulator and tests call, or :meth:`FakeWeChat.open_window`).
+
+Control endpoints under ``/_sim``: ``GET /_sim/messages?openid=&since=`` (every accepted
+message, ``since`` is the last ``id`` already seen), ``POST /_sim/interaction``,
+``POST /_sim/faults`` (next N calls answer an errcode or drop the connection, expire tokens
+now, add latency), ``GET /_sim/stats`` and ``POST /_sim/reset``.
+
+It is built to be fast (a campaign benchmark pushes 100k+ messages through it): every request
+is O(1) and the log lives in memory. The account's state and rules are in
+``demo/simulator/fake_account.py``; this module is the HTTP face. It deliberately does not
+simulate mass send, menus, followers, media or the template daily quota.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock
+from demo.simulator.fake_account import ERRMSG, TOKEN_TTL_S, FakeWeChat
+
+FAKE = web.AppKey("fake_wechat", FakeWeChat)
+
+
+# Answers are prebuilt bytes: the benchmarks push thousands of sends a second through here.
+_OK = b'{"errcode":0,"errmsg":"ok"}'
+_ERRORS = {
+    code: json.dumps({"errcode": code, "errmsg": msg}).encode() for code, msg in ERRMSG.items()
+}
+
+
+def _answer(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json")
+
+
+def _error(code: int) -> web.Response:
+    body = _ERRORS.get(code) or json.dumps({"errcode": code, "errmsg": "error"}).encode()
+    return _answer(body)
+
+
+async def _faults(request: web.Request, on: str) -> web.Response | None:
+    """Apply injected faults to an API call; a response if the call must fail."""
+    fake = request.app[FAKE]
+    fake.calls += 1
+    faults = fake.faults
+    if faults.latency_s:
+        await asyncio.sleep(faults.latency_s)
+    if faults.drops:
+        faults.drops -= 1
+        # Close the socket without answering: the client sees a dropped connection.
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=500)  # never written: the socket is gone
+    if queue := faults.errcodes[on]:
+        return _error(queue.popleft())
+    return None
+
+
+async def _json_body(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = json.loads(await request.read() or b"null")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def get_token(request: web.Request) -> web.Response:
+    fake = request.app[FAKE]
+    if failed := await _faults(request, "token"):
+        return failed
+    q = request.query
+    if q.get("grant_type") != "client_credential" or q.get("appid") != fake.appid:
+        return _error(40013)
+    if q.get("secret") != fake.secret:
+        return _error(40125)
+    return web.json_response({"access_token": fake.issue_token(), "expires_in": TOKEN_TTL_S})
+
+
+async def post_stable_token(request: web.Request) -> web.Response:
+    fake = request.app[FAKE]
+    if failed := await _faults(request, "token"):
+        return failed
+    body = await _json_body(request)
+    if body is None:
+        return _error(47001)
+    if body.get("grant_type") != "client_credential" or body.get("appid") != fake.appid:
+        return _error(40013)
+    if body.get("secret") != fake.secret:
+        return _error(40125)
+    token, expires_in = fake.issue_stable_token(bool(body.get("force_refresh")))
+    return web.json_response({"access_token": token, "expires_in": expires_in})
+
+
+async def _send_request(
+    request: web.Request,
+) -> tuple[FakeWeChat, dict[str, Any], str] | web.Response:
+    """What every send API checks first: injected faults, the token, a JSON body with a
+    recipient. Returns the error response, or (fake, body, openid)."""
+    fake = request.app[FAKE]
+    if failed := await _faults(request, "send"):
+        return failed
+    if code := fake.check_token(request.query.get("access_token")):
+        return _error(code)
+    body = await _json_body(request)
+    if body is None:
+        return _error(47001)
+    openid = body.get("touser")
+    if not openid or not isinstance(openid, str):
+        return _error(40003)
+    return fake, body, openid
+
+
+async def custom_send(request: web.Request) -> web.Response:
+    checked = await _send_request(request)
+    if isinstance(checked, web.Response):
+        return checked
+    fake, body, openid = checked
+    msgtype = body.get("msgtype")
+    payload = body.get(msgtype) if isinstance(msgtype, str) else None
+    if not isinstance(payload, dict):
+        return _error(47001)
+    if code := fake.take_window(openid):
+        return _error(code)
+    content = payload.get("content") if msgtype == "text" else None
+    fake.record(openid, "custom", msgtype=msgtype, content=content, payload=payload)
+    return _answer(_OK)
+
+
+async def template_send(request: web.Request) -> web.Response:
+    checked = await _send_request(request)
+    if isinstance(checked, web.Response):
+        return checked
+    fake, body, openid = checked
+    template_id = body.get("template_id")
+    if not template_id or not isinstance(body.get("data"), dict):
+        return _error(47001)
+    entry = fake.record(
+        openid,
+        "template",
+        msgtype="template",
+        template_id=template_id,
+        data=body["data"],
+        url=body.get("url"),
+    )
+    return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": entry["id"]})
+
+
+# --- control endpoints ------------------------------------------------------------------
+def _parse_time(value: Any, fake: FakeWeChat) -> datetime:
+    if value in (None, ""):
+        return fake.clock.now()
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=fake.clock.now().tzinfo)
+    when = datetime.fromisoformat(str(value))
+    if when.tzinfo is None:
+        raise ValueError("time must carry a time zone")
+    return when
+
+
+async def sim_interaction(request: web.Request) -> web.Response:
+    """``{openid | openids, time?, kind?}``: the buyer wrote (or followed/clicked) at `time`."""
+    fake = request.app[FAKE]
+    body = await _json_body(request)
+    if body is None:
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    openids = body.get("openids") or [body.get("openid")]
+    if not all(isinstance(o, str) and o for o in openids):
+        raise web.HTTPBadRequest(text="openid (or openids) required")
+    try:
+        when = _parse_time(body.get("time"), fake)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise web.HTTPBadRequest(text=f"time: {exc}") from None
+    kind = str(body.get("kind") or "message")
+    for openid in openids:
+        fake.open_window(openid, when, kind)
+    return web.json_response({"ok": True, "count": len(openids)})
+
+
+async def sim_messages(request: web.Request) -> web.Response:
+    fake = request.app[FAKE]
+    try:
+        since = int(request.query.get("since") or 0)
+    except ValueError:
+        raise web.HTTPBadRequest(text="since: expected a message id") from None
+    found = fake.messages_for(request.query.get("openid") or None, since)
+    last = found[-1]["id"] if found else since
+    return web.json_response({"messages": found, "last_id": last})
+
+
+async def sim_faults(request: web.Request) -> web.Response:
+    """``{errcode?, count?, on? ("send"|"token"), expire_tokens?, latency_ms?, drop?}``."""
+    fake = request.app[FAKE]
+    body = await _json_body(request)
+    if body is None:
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    try:
+        fake.inject(
+            int(body["errcode"]) if body.get("errcode") is not None else None,
+            int(body.get("count", 1)),
+            expire_tokens=bool(body.get("expire_tokens")),
+            latency_ms=float(body["latency_ms"]) if body.get("latency_ms") is not None else None,
+            drop=int(body.get("drop", 0)),
+            on=str(body.get("on", "send")),
+        )
+    except (TypeError, ValueError) as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    return web.json_response({"ok": True})
+
+
+async def sim_stats(request: web.Request) -> web.Response:
+    fake = request.app[FAKE]
+    return web.json_response(
+        {
+            "messages": len(fake.messages),
+            "token_fetches": fake.token_fetches,
+            "calls": fake.calls,
+            "buyers_with_window": len(fake.windows),
+        }
+    )
+
+
+async def sim_reset(request: web.Request) -> web.Response:
+    request.app[FAKE].reset()
+    return web.json_response({"ok": True})
+
+
+def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
+    """Mount the fake WeChat on an existing application (the demo shares one server)."""
+    app[FAKE] = fake
+    app.router.add_get("/cgi-bin/token", get_token)
+    app.router.add_post("/cgi-bin/stable_token", post_stable_token)
+    app.router.add_post("/cgi-bin/message/custom/send", custom_send)
+    app.router.add_post("/cgi-bin/message/template/send", template_send)
+    app.router.add_post("/_sim/interaction", sim_interaction)
+    app.router.add_get("/_sim/messages", sim_messages)
+    app.router.add_post("/_sim/faults", sim_faults)
+    app.router.add_get("/_sim/stats", sim_stats)
+    app.router.add_post("/_sim/reset", sim_reset)
+
+
+def create_fake_wechat(
+    clock: Clock | None = None,
+    appid: str = "wx_fake_appid",
+    secret: str = "fake_secret",
+    *,
+    open_windows: bool = False,
+) -> web.Application:
+    """The simulator as an aiohttp application; its state is ``app[FAKE]``."""
+    app = web.Application()
+    setup_routes(app, FakeWeChat(clock, appid, secret, open_windows=open_windows))
+    return app
+
+
+class FakeWeChatHandle:
+    """What the ``fake_wechat`` pytest fixture yields: the URL and the state, for tests."""
+
+    def __init__(self, app: web.Application, url: str) -> None:
+        self.app = app
+        self.state = app[FAKE]
+        self.url = url if url.endswith("/") else url + "/"
+
+    def messages(self, openid: str | None = None, since: int = 0) -> list[dict[str, Any]]:
+        return self.state.messages_for(openid, since)
+
+    def open_window(self, openid: str, when: datetime | None = None, kind: str = "message") -> None:
+        self.state.open_window(openid, when, kind)
+
+    def inject(self, errcode: int | None = None, count: int = 1, **faults: Any) -> None:
+        self.state.inject(errcode, count, **faults)
+
+    @property
+    def token_fetches(self) -> int:
+        return self.state.token_fetches
+
+    def wechat_config(self) -> dict[str, str]:
+        """The ``[wechat]`` keys that point a config at this simulator (for make_config)."""
+        return {"api_base_url": self.url, "appid": self.state.appid, "secret": self.state.secret}

@@ -1,0 +1,16 @@
+"""Every table of the product, gathered: importing this module registers them all on Base.
+
+Alembic's autogenerate and the tests' schema checks read ``metadata`` from here; a new
+feature module with tables adds one import line below.
+"""
+
+import bot.dialog.forms.store  # noqa: F401
+import bot.models  # noqa: F401
+import console.models  # noqa: F401
+import members.orders  # noqa: F401
+import members.tiers  # noqa: F401
+import scheduler.models  # noqa: F401
+import scheduler.saved_segments  # noqa: F401
+from bot.models import Base
+
+metadata = Base.metadata

@@ -1,0 +1,184 @@
+"""Telling a buyer their tier changed: by the channel WeChat allows at that moment.
+
+Inside the 48-hour window after the buyer's last message, a customer-service message;
+outside it, a template message when ``[wechat] template_ids.tier_change`` is set; otherwise
+(or when a send fails) the notice waits in ``buyers.pending_notice`` and is added to the
+reply the next time the buyer writes (the reply hook in ``handlers/membership.py``).
+Upgrades are congratulated with the new perks; downgrades are announced only when
+``[tiers] announce_downgrades`` is on (``members/tiers.py`` decides which changes are pending).
+Every send attempt is an ``outbound_messages`` row (purpose ``tier_change``). Which channels
+may be tried is WeChat's rule, decided by ``bot/wechat/channels.py`` for every sender.
+
+This module does not decide tiers and holds no buyer-facing wording (templates/messages/).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from bot.models import Buyer, OutboundMessage
+from bot.wechat.channels import CUSTOM, route
+from bot.wechat.client import WeChatAPIError
+from members.tiers import NOTICE_PENDING, Ladder, TierChange
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from bot.dialog.context import Services
+
+log = logging.getLogger(__name__)
+
+PURPOSE = "tier_change"
+BATCH = 500
+
+
+def notice_text(
+    services: Services, ladder: Ladder, buyer: Buyer, from_key: str | None, to_key: str | None
+) -> str:
+    """The buyer-facing notice for a change (tier_upgrade.j2 or tier_downgrade.j2)."""
+    template = "tier_upgrade" if ladder.is_upgrade(from_key, to_key) else "tier_downgrade"
+    return services.renderer.render(
+        template,
+        buyer=buyer,
+        tier=ladder.get(to_key),
+        previous=ladder.get(from_key),
+        next_tier=ladder.next_above(to_key),
+    )
+
+
+def stash_notice(services: Services, ladder: Ladder, buyer: Buyer, change: TierChange) -> None:
+    """Keep the notice on the buyer; the next reply to them carries it."""
+    text = notice_text(services, ladder, buyer, change.from_key, change.to_key)
+    buyer.pending_notice = f"{buyer.pending_notice}\n\n{text}" if buyer.pending_notice else text
+    change.notice = "stored"
+
+
+async def mark_stored_notices_delivered(session: AsyncSession, buyer_id: int) -> None:
+    """The stored notices of a buyer went out with a reply."""
+    await session.execute(
+        update(TierChange)
+        .where(TierChange.buyer_id == buyer_id, TierChange.notice == "stored")
+        .values(notice="reply")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _template_data(services: Services, text: str, tier_name: str) -> dict[str, Any]:
+    first, _, rest = text.partition("\n")
+    local = services.clock.now().astimezone(ZoneInfo(services.config.orders.timezone))
+    return {
+        "first": {"value": first},
+        "keyword1": {"value": tier_name},
+        "keyword2": {"value": local.strftime("%Y-%m-%d")},
+        "remark": {"value": rest.strip()},
+    }
+
+
+async def _send(services: Services, buyer: Buyer, text: str, tier_name: str) -> list[tuple]:
+    """Try the allowed channels in order; returns the attempts as (channel, result, errcode)."""
+    attempts: list[tuple] = []
+    if not buyer.subscribed:
+        return attempts  # nothing is sent to someone who unfollowed
+    template_id = services.config.wechat.template_ids.get(PURPOSE)
+    allowed = route(buyer.last_interaction_at, services.clock.now(), has_template=bool(template_id))
+    for channel in allowed.channels:
+        try:
+            if channel == CUSTOM:
+                await services.api.send_text(buyer.openid, text)
+            else:
+                await services.api.send_template(
+                    buyer.openid, template_id, _template_data(services, text, tier_name)
+                )
+            return [*attempts, (channel, "ok", None)]
+        except WeChatAPIError as exc:  # 45015 (window closed) or 45047 (quota): try the next
+            attempts.append((channel, "failed", exc.errcode))
+        except Exception:
+            log.exception("tier notice to %s by %s message failed", buyer.openid, channel)
+            attempts.append((channel, "failed", None))
+    return attempts
+
+
+async def deliver_pending_notices(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    services: Services,
+    *,
+    buyer_id: int | None = None,
+) -> dict[str, int]:
+    """Announce every pending tier change (or one buyer's); returns counts by channel.
+
+    When a buyer has several pending changes, only the net change is announced (the
+    earlier rows become ``superseded``); a net change back to the same tier says nothing.
+    """
+    ladder = Ladder(services.config.tiers)
+    counts: Counter[str] = Counter()
+    limit = asyncio.Semaphore(services.config.campaigns.concurrency)
+    last_id = 0
+    while True:
+        async with sessionmaker() as session:
+            q = (
+                select(TierChange, Buyer)
+                .join(Buyer, Buyer.id == TierChange.buyer_id)
+                .where(TierChange.notice == NOTICE_PENDING, TierChange.id > last_id)
+                .order_by(TierChange.id)
+                .limit(BATCH)
+            )
+            if buyer_id is not None:
+                q = q.where(TierChange.buyer_id == buyer_id)
+            rows = (await session.execute(q)).all()
+            if not rows:
+                break
+            last_id = rows[-1][0].id
+            per_buyer: dict[int, list[TierChange]] = {}
+            buyers: dict[int, Buyer] = {}
+            for change, buyer in rows:
+                per_buyer.setdefault(buyer.id, []).append(change)
+                buyers[buyer.id] = buyer
+            jobs = []
+            for bid, changes in per_buyer.items():
+                for older in changes[:-1]:
+                    older.notice = "superseded"
+                latest = changes[-1]
+                from_key, to_key = changes[0].from_key, latest.to_key
+                if from_key == to_key:
+                    latest.notice = "superseded"
+                    continue
+                buyer = buyers[bid]
+                text = notice_text(services, ladder, buyer, from_key, to_key)
+                tier = ladder.get(to_key)
+                jobs.append((buyer, latest, text, tier.name if tier else "-"))
+
+            async def run(buyer: Buyer, text: str, tier_name: str) -> list[tuple]:
+                async with limit:
+                    return await _send(services, buyer, text, tier_name)
+
+            outcomes = await asyncio.gather(*(run(b, t, n) for b, _, t, n in jobs))
+            now = services.clock.now()
+            for (buyer, change, text, _), attempts in zip(jobs, outcomes, strict=True):
+                for channel, outcome, errcode in attempts:
+                    session.add(
+                        OutboundMessage(
+                            openid=buyer.openid,
+                            channel=channel,
+                            purpose=PURPOSE,
+                            content=text,
+                            created_at=now,
+                            result=outcome,
+                            errcode=errcode,
+                        )
+                    )
+                sent = next((c for c, outcome, _ in attempts if outcome == "ok"), None)
+                if sent is None:
+                    buyer.pending_notice = (
+                        f"{buyer.pending_notice}\n\n{text}" if buyer.pending_notice else text
+                    )
+                    sent = "stored"
+                change.notice = sent
+                counts[sent] += 1
+            await session.commit()
+    return dict(counts)
