@@ -125,7 +125,7 @@ DEMO_PUBLIC_PREFIXES = ("/cgi-bin/", "/_sim/", "/chat")
 
 
 async def test_in_the_demo_only_the_simulators_are_public_besides_the_product_routes(tmp_path):
-    from demo.demo import start_demo
+    from laoke.demo import start_demo
 
     demo = await start_demo(tmp_path / "demo", "127.0.0.1", 0)
     try:
