@@ -6,6 +6,7 @@ feature module with tables adds one import line below.
 
 import bot.forms.store  # noqa: F401
 import bot.models  # noqa: F401
+import bot.nonces  # noqa: F401
 import bot.orders  # noqa: F401
 import bot.tiers  # noqa: F401
 import scheduler.models  # noqa: F401
