@@ -1,6 +1,7 @@
 """The webhook: WeChat's callback protocol over aiohttp (GET verification, POSTed messages).
 
-One POST goes: query signature and replay window (403) → size (413) → safe XML and, in the
+One POST goes: query signature and replay window (403) → size (413) and a body that arrives
+within ``body_timeout_s`` (408, connection closed) → safe XML and, in the
 encrypted modes, ``msg_signature`` and decryption (403 when not authentic, `success` when
 unreadable) → for an unencrypted body, the nonce record (``bot/nonces.py``: a signed query
 reused with another body is 403) → exactly-once handling within the reply budget (``bot/handling.py``) → the
@@ -250,7 +251,11 @@ async def receive(request: web.Request) -> web.Response:
     limit = hook.config.server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
-    body = await request.read()  # aiohttp answers 413 itself past client_max_size
+    try:
+        async with asyncio.timeout(hook.config.server.body_timeout_s):
+            body = await request.read()  # aiohttp answers 413 itself past client_max_size
+    except TimeoutError:
+        return await _too_slow(request, hook.config.server.body_timeout_s)
     try:
         message, encrypted = hook.open(body, request.query)
     except inbound.Unauthentic as exc:
@@ -279,6 +284,22 @@ async def receive(request: web.Request) -> web.Response:
         )
         return web.Response(text=SUCCESS)
     return hook.render(text, message, encrypted, request.query.get("nonce", ""))
+
+
+async def _too_slow(request: web.Request, limit: float) -> web.StreamResponse:
+    """Answer 408 to a body that did not arrive in time, and close the connection at once
+    (aiohttp would otherwise keep reading the rest of the body for a while)."""
+    log.warning(
+        "callback body not received within %s s; answered 408 and closed",
+        limit,
+        extra={"fields": {"ip": request.remote}},
+    )
+    response = web.Response(status=408, text="request timeout")
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
 
 
 async def _webhook_ctx(app: web.Application) -> AsyncIterator[None]:
