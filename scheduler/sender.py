@@ -9,7 +9,10 @@ applied when claiming); then the channel: a customer-service message inside the 
 message when the campaign has a template id, else skipped ``outside_window`` (or
 ``quota_exhausted``).
 
-Sends run concurrently (``concurrency`` tasks) under a token bucket. ``rate_limit_per_s`` is
+Sends run concurrently (``concurrency`` tasks) under a token bucket. Each row is marked
+``sending`` right before its request starts (the marks of rows starting together share one
+statement), so a crash leaves at most ``concurrency`` rows in doubt; the rest of the batch
+goes back to pending (``scheduler/delivery.py``). ``rate_limit_per_s`` is
 the account's rate, as WeChat counts it: each sender takes an equal share of it, by the
 number of senders with a live lease, counted at every heartbeat.
 -1, 45009 and timeouts are retried later with exponential backoff up to ``max_retries``
@@ -47,6 +50,7 @@ from scheduler.delivery import (
     live_senders,
     load_buyers,
     mark_in_flight_uncertain,
+    mark_sending,
     record_results,
 )
 from scheduler.loop import process_id
@@ -108,6 +112,8 @@ class Sender:
         self.batch = self._batch_for(self.cfg.rate_limit_per_s)
         self._outage = Outage(log, f"sender {self.worker_id}: batch")
         self._steps: dict[int, CampaignStep] = {}
+        self._starting: dict[int, asyncio.Future[bool]] = {}  # rows waiting for their mark
+        self._marker: asyncio.Task[None] | None = None
 
     # --- liveness -------------------------------------------------------------------------
     async def heartbeat(self) -> None:
@@ -150,8 +156,9 @@ class Sender:
             claimed = await claim_deliveries(session, self.worker_id, now, self.batch, quiet=quiet)
         if not claimed:
             return 0
-        # If this raises (or the process dies) the rows stay claimed and the sweep marks them
-        # uncertain: some of them may have been sent.
+        # If this raises (or the process dies) the rows stay claimed or sending: the sweep
+        # marks those sending uncertain (they may have been sent) and returns the rest to
+        # pending.
         results = await self._handle(claimed, now, quiet)
         await self._record(results)
         self._count(results)
@@ -221,7 +228,8 @@ class Sender:
 
             async def worker() -> None:
                 while queue:
-                    results.append(await self._send(*queue.popleft()))
+                    if (result := await self._send(*queue.popleft())) is not None:
+                        results.append(result)
 
             await asyncio.gather(*(worker() for _ in range(min(self.cfg.concurrency, len(queue)))))
         return results
@@ -268,9 +276,34 @@ class Sender:
         buyer.week.add(campaign.id)
         return channel
 
+    # --- marking a row's request as started ------------------------------------------------
+    async def _start(self, row_id: int) -> bool:
+        """Mark the row ``sending`` before its request; False when it is no longer this
+        sender's (raises when the mark cannot be written)."""
+        started = asyncio.get_running_loop().create_future()
+        self._starting[row_id] = started
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_started())
+        return await started
+
+    async def _mark_started(self) -> None:
+        # Rows that ask while a mark is being written are marked together in the next one.
+        while self._starting:
+            batch, self._starting = self._starting, {}
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    started = await mark_sending(session, self.worker_id, list(batch))
+            except Exception as exc:
+                for future in batch.values():
+                    future.set_exception(exc)
+                continue
+            for row_id, future in batch.items():
+                future.set_result(row_id in started)
+
     async def _send(
         self, row: Claimed, campaign: Campaign, buyer: BuyerState, channel: str
-    ) -> Result:
+    ) -> Result | None:
+        """Send one row; None when it is no longer this sender's (not sent, no result)."""
         attempts = row.attempts + 1
         step = self._steps[row.step_id]
         try:
@@ -278,8 +311,17 @@ class Sender:
         except Exception as exc:  # a bad per-campaign template fails its rows, not the sender
             log.warning("campaign %s: message did not render: %s", campaign.id, exc)
             return Result(row.id, FAILED, "render_error", attempts=attempts)
+        started = False
         while True:
             await self.bucket.acquire()
+            if not started:
+                try:
+                    if not await self._start(row.id):
+                        return None
+                except Exception as exc:  # not sent: back to pending with the batch's results
+                    log.warning("sender %s: row %s not started: %s", self.worker_id, row.id, exc)
+                    return Result(row.id, PENDING, attempts=row.attempts)
+                started = True
             try:
                 if channel == CUSTOM:
                     await self.api.send_text(row.openid, text)
