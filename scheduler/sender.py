@@ -113,6 +113,8 @@ class Sender:
         self._outage = Outage(log, f"sender {self.worker_id}: batch")
         self._steps: dict[int, CampaignStep] = {}
         self._starting: dict[int, asyncio.Future[bool]] = {}  # rows waiting for their mark
+        self._done: list[Result] = []  # results written with the next mark
+        self._written: set[int] = set()  # rows of this batch whose result is written
         self._marker: asyncio.Task[None] | None = None
 
     # --- liveness -------------------------------------------------------------------------
@@ -159,8 +161,10 @@ class Sender:
         # If this raises (or the process dies) the rows stay claimed or sending: the sweep
         # marks those sending uncertain (they may have been sent) and returns the rest to
         # pending.
+        self._written.clear()
         results = await self._handle(claimed, now, quiet)
-        await self._record(results)
+        self._done.clear()  # not left for the next batch's first mark: written just below
+        await self._record([r for r in results if r.id not in self._written])
         self._count(results)
         return len(claimed)
 
@@ -230,6 +234,7 @@ class Sender:
                 while queue:
                     if (result := await self._send(*queue.popleft())) is not None:
                         results.append(result)
+                        self._done.append(result)  # written with the next row's start
 
             await asyncio.gather(*(worker() for _ in range(min(self.cfg.concurrency, len(queue)))))
         return results
@@ -287,16 +292,22 @@ class Sender:
         return await started
 
     async def _mark_started(self) -> None:
-        # Rows that ask while a mark is being written are marked together in the next one.
+        # Rows that ask while a mark is being written are marked together in the next one,
+        # and the results of the rows finished since are written with it: so a task's row is
+        # `sending` only until its next row starts, and a crash finds at most `concurrency`.
         while self._starting:
             batch, self._starting = self._starting, {}
+            done, self._done = self._done, []
             try:
                 async with self.sessionmaker() as session, session.begin():
+                    if done:
+                        await record_results(session, self.worker_id, done)
                     started = await mark_sending(session, self.worker_id, list(batch))
-            except Exception as exc:
+            except Exception as exc:  # `done` is written with the batch's other results
                 for future in batch.values():
                     future.set_exception(exc)
                 continue
+            self._written.update(r.id for r in done)
             for row_id, future in batch.items():
                 future.set_result(row_id in started)
 

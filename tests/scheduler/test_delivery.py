@@ -235,6 +235,26 @@ async def test_a_dead_senders_started_rows_become_uncertain_and_the_rest_are_sen
         assert (await h.get(cid)).status == "done"
 
 
+async def test_at_most_concurrency_rows_are_ever_in_doubt_during_a_batch(
+    harness, fake_wechat, clock, db_url
+):
+    """What a crash at any instant would leave uncertain: the rows `sending`. A row's result is
+    written when its task starts the next one, so they never outnumber the tasks."""
+    async with harness(db_url, concurrency=4, batch_size=40) as h:
+        await h.add_buyers(40)
+        cid = await h.campaign(broadcast(clock))
+        await h.tick()
+        fake_wechat.inject(latency_ms=30)
+        batch = asyncio.create_task(h.sender.run_once())
+        in_doubt = []
+        while not batch.done():
+            in_doubt.append((await h.statuses(cid))["sending"])
+            await asyncio.sleep(0.005)
+        assert await batch == 40
+        assert 0 < max(in_doubt) <= 4
+        assert await h.statuses(cid) == {"sent": 40}
+
+
 async def test_a_row_given_up_on_is_not_sent_by_its_late_sender(harness, clock, db_url):
     """A sender silent past its lease finds its claimed rows gone back to pending: it may not
     start them (another sender may have them now)."""
