@@ -176,7 +176,7 @@ async def run_workers(workdir: Path, config, workers: int, sm) -> tuple[float, f
     import psutil
     from sqlalchemy import func, select
 
-    from scheduler.models import CLAIMED, PENDING, Delivery
+    from scheduler.models import CLAIMED, PENDING, SENDING, Delivery
 
     path = workdir / "worker.toml"
     w, c = config.wechat, config.campaigns
@@ -216,7 +216,7 @@ cap_per_week = 0
                 left = await session.scalar(
                     select(func.count())
                     .select_from(Delivery)
-                    .where(Delivery.status.in_((PENDING, CLAIMED)))
+                    .where(Delivery.status.in_((PENDING, CLAIMED, SENDING)))
                 )
             if not left:
                 break

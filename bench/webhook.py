@@ -9,17 +9,18 @@ With ``--postgres`` it also runs `laoke serve` on a fresh database created on th
 Both servers run as real subprocesses on loopback ports: `laoke serve` with a temporary
 configuration (plain mode, SQLite in WAL mode, after `laoke db upgrade`), and
 ``bench/werobot_app.py``. Each is then driven the same way: `--concurrency` buyers, each a
-closed loop (send, wait for the reply, send again) of signed text messages with fresh MsgIds,
+closed loop (send, wait for the reply, send again) of signed text messages with fresh MsgIds
+and a freshly signed query each (one signed query carries one body only),
 for `--duration` seconds after a one-second warm-up. It prints messages/s, p50 and p99
 latency, errors, whether every answered message was persisted (inbound rows for Laoke,
 session counters for WeRoBot), and the idle RSS of `laoke serve` before the load.
 
 The load generator is one asyncio process (uvloop) speaking just enough HTTP/1.1 over one
-keep-alive connection per buyer, with requests assembled from precomputed bytes; it shares
-the machine's cores with the server, so it reports its own CPU time per request too. Every
-request is still a valid signed WeChat POST with a fresh MsgId and CreateTime: WeChat signs
-the query (token, timestamp, nonce), not the body, in plain mode, so each buyer's query is
-signed once per run, well inside the replay window.
+keep-alive connection per buyer, with requests assembled from precomputed bytes around a fresh
+signed query; it shares the machine's cores with the server, so it reports its own CPU time
+per request too. Every request is a valid signed WeChat POST with a fresh nonce, MsgId and
+CreateTime: in plain mode WeChat signs the query, not the body, and the webhook refuses a
+signed query reused with another body (``bot/inbound/nonces.py``), as it must.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -176,15 +178,22 @@ class HTTPConnection(asyncio.Protocol):
         waiter.set_result((int(head[9:12]), body, keep))
 
 
-def request_parts(url: str, openid: str, signer: CallbackSigner) -> tuple[str, int, bytes]:
-    """Host, port and the fixed head of a signed POST for `openid` (up to Content-Length)."""
+def request_parts(
+    url: str, openid: str, signer: CallbackSigner
+) -> tuple[str, int, Callable[[], bytes]]:
+    """Host, port and a maker of the head of a freshly signed POST for `openid` (up to
+    Content-Length)."""
     parsed = urlsplit(url)
-    query = urlencode({**signer.query(), "openid": openid})
-    head = (
-        f"POST {parsed.path or '/'}?{query} HTTP/1.1\r\nHost: {parsed.netloc}\r\n"
+    before = f"POST {parsed.path or '/'}?".encode()
+    after = (
+        f"&openid={openid} HTTP/1.1\r\nHost: {parsed.netloc}\r\n"
         "Content-Type: text/xml\r\nContent-Length: "
-    )
-    return parsed.hostname or "127.0.0.1", parsed.port or 80, head.encode()
+    ).encode()
+
+    def head() -> bytes:
+        return before + urlencode(signer.query()).encode() + after
+
+    return parsed.hostname or "127.0.0.1", parsed.port or 80, head
 
 
 async def drive(name: str, url: str, duration: float, concurrency: int, expect: bytes) -> Result:
@@ -192,9 +201,8 @@ async def drive(name: str, url: str, duration: float, concurrency: int, expect: 
 
     Each buyer keeps one HTTP/1.1 connection (reopened when the server closes it, as WeRoBot's
     HTTP/1.0 server does after every answer). Requests are assembled from precomputed bytes:
-    the signed query (plain mode signs token, timestamp and nonce, not the body, so one
-    signature serves a buyer for the run, well inside the replay window) and the XML around
-    CreateTime and MsgId, which are fresh in every message."""
+    the head around a freshly signed query (a signed query carries one body only) and the
+    XML around CreateTime and MsgId, which are fresh in every message."""
     signer = CallbackSigner(TOKEN, APPID)
     result = Result(name)
     loop = asyncio.get_running_loop()
@@ -233,7 +241,7 @@ async def drive(name: str, url: str, duration: float, concurrency: int, expect: 
                 if conn is None or conn.closed:
                     _, conn = await loop.create_connection(HTTPConnection, host, port)
                 status, answer, keep = await conn.request(
-                    b"%s%d\r\n\r\n%s" % (head, len(body), body)
+                    b"%s%d\r\n\r\n%s" % (head(), len(body), body)
                 )
                 if not keep:
                     conn.transport.close()  # type: ignore[union-attr]

@@ -38,6 +38,11 @@ class ServerConfig(Section):
     # real reply through the customer-service API.
     reply_budget_s: float = Field(4.0, gt=0, lt=5)
     max_body_bytes: int = Field(65536, gt=0)
+    # A client must send a request's head within this many seconds of connecting (or of the
+    # previous answer on a kept-alive connection, which closes when idle this long) …
+    header_timeout_s: float = Field(10.0, gt=0)
+    # … and a callback's body within this many seconds of its head (else 408, closed).
+    body_timeout_s: float = Field(5.0, gt=0)
     # `serve` also runs campaign senders unless scaled out to `laoke worker` processes.
     run_senders: bool = True
     run_scheduler: bool = True

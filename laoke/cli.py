@@ -79,6 +79,9 @@ def serve(config_path: Path) -> None:
             port=config.server.port,
             access_log=None,
             loop=fast_event_loop(),
+            # aiohttp's keep-alive timer also closes a connection whose request head is not
+            # complete by then: it is the header read timeout (docs/webhook.md, slow clients).
+            keepalive_timeout=config.server.header_timeout_s,
         )
 
 

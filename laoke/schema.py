@@ -5,6 +5,7 @@ feature module with tables adds one import line below.
 """
 
 import bot.dialog.forms.store  # noqa: F401
+import bot.inbound.nonces  # noqa: F401
 import bot.models  # noqa: F401
 import console.models  # noqa: F401
 import members.orders  # noqa: F401

@@ -7,10 +7,14 @@ PostgreSQL without ever taking the same row; SQLite has a single writer, and the
 statement (without the lock clause, which SQLite ignores) is atomic there by construction.
 
 Exactly-once: a row is sent only by the sender that claimed it, and its result is written
-only while it is still claimed by that sender. A sender that dies leaves rows ``claimed``
-with no result: after its heartbeat lease lapses (or the claim is older than
-``CLAIM_TIMEOUT``) they become ``uncertain`` — reported, never resent, because the message
-may have reached the buyer. This module does not choose channels or talk to WeChat
+only while it is still claimed by that sender. Right before its own request to WeChat starts,
+a row is marked ``sending`` (:func:`mark_sending`, many rows per statement when several start
+together); a row the mark does not find still claimed by this sender is not sent. A sender
+that dies leaves its batch with no result: after its heartbeat lease lapses (or the claim is
+older than ``CLAIM_TIMEOUT``) the rows it was ``sending`` become ``uncertain`` — reported,
+never resent, because the message may have reached the buyer; there are at most
+``concurrency`` of them per sender — and the rows it had claimed but not started go back to
+``pending``, to be sent by whoever claims them next. This module does not choose channels or talk to WeChat
 (``scheduler/sender.py``).
 """
 
@@ -31,6 +35,7 @@ from scheduler.models import (
     CUSTOM,
     PENDING,
     RUNNING,
+    SENDING,
     UNCERTAIN,
     Campaign,
     Delivery,
@@ -142,7 +147,7 @@ async def record_results(session: AsyncSession, worker: str, results: list[Resul
         key = (r.status, r.reason, r.channel, r.errcode, r.attempts, r.next_attempt_at, sent_at)
         groups[key].append(r.id)
     for (status, reason, channel, errcode, attempts, next_at, sent_at), ids in groups.items():
-        ours = _table.c.status == CLAIMED
+        ours = _table.c.status.in_((CLAIMED, SENDING))
         if status != PENDING:
             ours = or_(ours, and_(_table.c.status == UNCERTAIN, _table.c.reason == IN_FLIGHT))
         await session.execute(
@@ -169,20 +174,37 @@ async def live_senders(session: AsyncSession, now: datetime) -> int:
     )
 
 
+async def mark_sending(session: AsyncSession, worker: str, ids: list[int]) -> set[int]:
+    """Mark rows whose request is about to start; the ids still claimed by `worker` (only
+    those may be sent: the others were given up on while this sender was silent)."""
+    rows = await session.execute(
+        update(_table)
+        .where(_table.c.id.in_(ids), _table.c.claimed_by == worker, _table.c.status == CLAIMED)
+        .values(status=SENDING)
+        .returning(_table.c.id)
+    )
+    return {row[0] for row in rows}
+
+
 async def mark_in_flight_uncertain(
     session: AsyncSession, now: datetime, cfg: CampaignsConfig | None = None
 ) -> int:
-    """Rows claimed by a sender that died (lease lapsed) or got stuck become ``uncertain``."""
+    """Settle the rows of senders that died (lease lapsed) or got stuck: those whose request
+    had started become ``uncertain``, those never started go back to ``pending``. Returns how
+    many became uncertain."""
     live = select(Lease.holder).where(
         Lease.name.like(f"{SENDER_LEASE_PREFIX}%"), Lease.expires_at > now
     )
+    abandoned = or_(_table.c.claimed_at < now - CLAIM_TIMEOUT, _table.c.claimed_by.not_in(live))
     result = await session.execute(
         update(_table)
-        .where(
-            _table.c.status == CLAIMED,
-            or_(_table.c.claimed_at < now - CLAIM_TIMEOUT, _table.c.claimed_by.not_in(live)),
-        )
+        .where(_table.c.status == SENDING, abandoned)
         .values(status=UNCERTAIN, reason=IN_FLIGHT)
+    )
+    await session.execute(
+        update(_table)
+        .where(_table.c.status == CLAIMED, abandoned)
+        .values(status=PENDING, claimed_by=None, claimed_at=None)
     )
     return result.rowcount or 0
 

@@ -60,6 +60,7 @@ from scheduler.models import (
     RECALL,
     RUNNING,
     SCHEDULED,
+    SENDING,
     START,
     STEP_DONE,
     STEP_FANNED_OUT,
@@ -295,7 +296,7 @@ class CampaignScheduler:
                 select(Delivery.id)
                 .where(
                     Delivery.campaign_id == CampaignStep.campaign_id,
-                    Delivery.status.in_((PENDING, CLAIMED)),
+                    Delivery.status.in_((PENDING, CLAIMED, SENDING)),
                     Delivery.step_id == CampaignStep.id,
                 )
                 .exists()

@@ -55,9 +55,11 @@ STEP_PENDING, STEP_FANNED_OUT, STEP_DONE, STEP_MISSED, STEP_CANCELLED = (
 )
 
 # Delivery.status; recipients = sent + failed + skipped + uncertain once nothing is pending.
-PENDING, CLAIMED, SENT, FAILED, SKIPPED, UNCERTAIN = (
+# claimed: in a sender's batch; sending: its request to WeChat has started (scheduler/delivery.py).
+PENDING, CLAIMED, SENDING, SENT, FAILED, SKIPPED, UNCERTAIN = (
     "pending",
     "claimed",
+    "sending",
     "sent",
     "failed",
     "skipped",

@@ -25,7 +25,16 @@ from sqlalchemy.sql.functions import FunctionElement
 from bot.models import InboundMessage
 from members.orders import Order
 from scheduler.campaigns import get_campaign, list_steps
-from scheduler.models import CLAIMED, FAILED, PENDING, SENT, SKIPPED, UNCERTAIN, Delivery
+from scheduler.models import (
+    CLAIMED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNCERTAIN,
+    Delivery,
+)
 
 REPLY_WINDOW_S = 48 * 3600
 ORDER_WINDOW_S = 7 * 86400
@@ -81,7 +90,7 @@ def _ordered(seconds: int) -> ColumnElement[bool]:
 
 
 def _outcome(status: str) -> str:
-    return "pending" if status in (PENDING, CLAIMED) else status
+    return "pending" if status in (PENDING, CLAIMED, SENDING) else status
 
 
 def _blank_totals() -> dict[str, int]:

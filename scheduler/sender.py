@@ -9,7 +9,10 @@ applied when claiming); then the channel: a customer-service message inside the 
 message when the campaign has a template id, else skipped ``outside_window`` (or
 ``quota_exhausted``) — WeChat's rule, decided by ``bot/wechat/channels.py`` for every sender.
 
-Sends run concurrently (``concurrency`` tasks) under a token bucket. ``rate_limit_per_s`` is
+Sends run concurrently (``concurrency`` tasks) under a token bucket. Each row is marked
+``sending`` right before its request starts (the marks of rows starting together share one
+statement), so a crash leaves at most ``concurrency`` rows in doubt; the rest of the batch
+goes back to pending (``scheduler/delivery.py``). ``rate_limit_per_s`` is
 the account's rate, as WeChat counts it: each sender takes an equal share of it, by the
 number of senders with a live lease, counted at every heartbeat.
 -1, 45009 and timeouts are retried later with exponential backoff up to ``max_retries``
@@ -47,6 +50,7 @@ from scheduler.delivery import (
     live_senders,
     load_buyers,
     mark_in_flight_uncertain,
+    mark_sending,
     record_results,
 )
 from scheduler.loop import process_id
@@ -107,6 +111,10 @@ class Sender:
         self.batch = self._batch_for(self.cfg.rate_limit_per_s)
         self._outage = Outage(log, f"sender {self.worker_id}: batch")
         self._steps: dict[int, CampaignStep] = {}
+        self._starting: dict[int, asyncio.Future[bool]] = {}  # rows waiting for their mark
+        self._done: list[Result] = []  # results written with the next mark
+        self._written: set[int] = set()  # rows of this batch whose result is written
+        self._marker: asyncio.Task[None] | None = None
 
     # --- liveness -------------------------------------------------------------------------
     async def heartbeat(self) -> None:
@@ -149,10 +157,13 @@ class Sender:
             claimed = await claim_deliveries(session, self.worker_id, now, self.batch, quiet=quiet)
         if not claimed:
             return 0
-        # If this raises (or the process dies) the rows stay claimed and the sweep marks them
-        # uncertain: some of them may have been sent.
+        # If this raises (or the process dies) the rows stay claimed or sending: the sweep
+        # marks those sending uncertain (they may have been sent) and returns the rest to
+        # pending.
+        self._written.clear()
         results = await self._handle(claimed, now, quiet)
-        await self._record(results)
+        self._done.clear()  # not left for the next batch's first mark: written just below
+        await self._record([r for r in results if r.id not in self._written])
         self._count(results)
         return len(claimed)
 
@@ -222,7 +233,9 @@ class Sender:
 
             async def worker() -> None:
                 while queue:
-                    results.append(await self._send(*queue.popleft()))
+                    if (result := await self._send(*queue.popleft())) is not None:
+                        results.append(result)
+                        self._done.append(result)  # written with the next row's start
 
             await asyncio.gather(*(worker() for _ in range(min(self.cfg.concurrency, len(queue)))))
         return results
@@ -286,9 +299,40 @@ class Sender:
         buyer.week.add(campaign.id)
         return channel
 
+    # --- marking a row's request as started ------------------------------------------------
+    async def _start(self, row_id: int) -> bool:
+        """Mark the row ``sending`` before its request; False when it is no longer this
+        sender's (raises when the mark cannot be written)."""
+        started = asyncio.get_running_loop().create_future()
+        self._starting[row_id] = started
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_started())
+        return await started
+
+    async def _mark_started(self) -> None:
+        # Rows that ask while a mark is being written are marked together in the next one,
+        # and the results of the rows finished since are written with it: so a task's row is
+        # `sending` only until its next row starts, and a crash finds at most `concurrency`.
+        while self._starting:
+            batch, self._starting = self._starting, {}
+            done, self._done = self._done, []
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    if done:
+                        await record_results(session, self.worker_id, done)
+                    started = await mark_sending(session, self.worker_id, list(batch))
+            except Exception as exc:  # `done` is written with the batch's other results
+                for future in batch.values():
+                    future.set_exception(exc)
+                continue
+            self._written.update(r.id for r in done)
+            for row_id, future in batch.items():
+                future.set_result(row_id in started)
+
     async def _send(
         self, row: Claimed, campaign: Campaign, buyer: BuyerState, channel: str, rsvped: bool
-    ) -> Result:
+    ) -> Result | None:
+        """Send one row; None when it is no longer this sender's (not sent, no result)."""
         attempts = row.attempts + 1
         step = self._steps[row.step_id]
         try:
@@ -296,8 +340,17 @@ class Sender:
         except Exception as exc:  # a bad per-campaign template fails its rows, not the sender
             log.warning("campaign %s: message did not render: %s", campaign.id, exc)
             return Result(row.id, FAILED, "render_error", attempts=attempts)
+        started = False
         while True:
             await self.bucket.acquire()
+            if not started:
+                try:
+                    if not await self._start(row.id):
+                        return None
+                except Exception as exc:  # not sent: back to pending with the batch's results
+                    log.warning("sender %s: row %s not started: %s", self.worker_id, row.id, exc)
+                    return Result(row.id, PENDING, attempts=row.attempts)
+                started = True
             try:
                 if channel == CUSTOM:
                     await self.api.send_text(row.openid, text)

@@ -5,8 +5,9 @@ Why not hand the body straight to wechatpy: ``wechatpy.parser.parse_message`` (a
 internal entity declaration can blow up in memory (billion laughs, quadratic blow-up) and an
 external entity can make the parser reach for files or URLs. Any body — and, in the encrypted
 modes, the decrypted inner document too — is therefore first read by ``defusedxml`` with DTDs
-forbidden (which also forbids every entity declaration and external reference). The parsed
-tree is then turned into the dict xmltodict would have made and given to wechatpy's message
+forbidden (which also forbids every entity declaration and external reference), and a
+document nested deeper than ``MAX_DEPTH`` is refused (WeChat's go four levels deep; a deeper
+one would only exhaust the recursion that reads it). The parsed tree is then turned into the dict xmltodict would have made and given to wechatpy's message
 classes, so wechatpy never parses anything and each document is parsed once.
 
 This module raises; it does not decide what to answer (``bot/inbound/webhook.py`` does: 403 for an
@@ -20,10 +21,14 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from wechatpy.crypto import WeChatCrypto
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.events import EVENT_TYPES
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.messages import MESSAGE_TYPES, BaseMessage, UnknownMessage
+
+from bot.inbound.signature import signature_matches
+
+MAX_DEPTH = 16  # element levels below <xml>; WeChat's deepest (SendPicsInfo/PicList/item) is 4
 
 
 class Unauthentic(Exception):
@@ -42,6 +47,12 @@ def read_document(document: bytes | str) -> Element:
         raise Unreadable(f"not a safe XML document: {type(exc).__name__}: {exc}") from None
     if root.tag != "xml":
         raise Unreadable(f"root element is <{root.tag}>, not <xml>")
+    stack = [(root, 0)]  # iteratively: the depth check must not recurse itself
+    while stack:
+        element, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Unreadable(f"nested more than {MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in element)
     return root
 
 
@@ -58,11 +69,11 @@ def decrypt(
     encrypt = fields.get("Encrypt")
     if not encrypt:
         raise Unauthentic("encrypted request without an Encrypt field")
+    # Checked here, in constant time (wechatpy's decrypt_message compares with `!=`).
+    if not signature_matches((crypto.token, timestamp, nonce, encrypt), msg_signature):
+        raise Unauthentic("bad msg_signature")
     try:
-        # A dict, not the raw body: wechatpy would otherwise parse the body with xmltodict.
-        return crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
-    except InvalidSignatureException:
-        raise Unauthentic("bad msg_signature") from None
+        return PrpCrypto(crypto.key).decrypt(encrypt, crypto.app_id)
     except InvalidAppIdException:
         raise Unauthentic("message encrypted for another appid") from None
     except Exception as exc:  # bad base64, bad padding, truncated ciphertext

@@ -1,19 +1,35 @@
 """Is this request from WeChat? The query-string signature and the replay window.
 
-The signature itself is wechatpy's (``check_signature``: sha1 over the sorted token, timestamp
-and nonce); this module adds what wechatpy leaves out: a timestamp outside the replay window is
-refused, so a captured request cannot be replayed later. In plain mode the body is not signed
-at all (WeChat's protocol signs only the query), which is why safe mode is recommended for
-production. ``msg_signature`` of the encrypted modes is checked with the decryption
-(``bot/inbound/parse.py``).
+The signature is WeChat's (sha1 over the sorted token, timestamp and nonce, lower-case hex),
+computed here and compared in constant time (``hmac.compare_digest``; wechatpy compares with
+``!=``), and so is ``msg_signature`` of the encrypted modes (:func:`signature_matches`, used
+by ``bot/inbound/parse.py`` before decrypting). This module also adds what wechatpy leaves out: a
+timestamp outside the replay window is refused, so a captured request cannot be replayed
+later. In plain and compatible mode the body is not signed at all (WeChat's protocol signs
+only the query): the reuse of a signed query within the window is caught by the nonce record
+(``bot/inbound/nonces.py``), which is why safe mode is still recommended for production.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from collections.abc import Mapping
 
-from wechatpy.exceptions import InvalidSignatureException
-from wechatpy.utils import check_signature
+# Epoch seconds, ASCII digits only (int() would also take "٣" or a 400-digit number whose
+# distance to now does not fit a float). 12 digits reach the year 33658.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+def signature_of(*parts: str) -> str:
+    """WeChat's signature: sha1 of the sorted, concatenated parts, lower-case hex."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def signature_matches(expected_parts: tuple[str, ...], signature: str) -> bool:
+    """Whether `signature` is WeChat's over the parts, compared in constant time."""
+    return hmac.compare_digest(signature_of(*expected_parts).encode(), signature.encode())
 
 
 def verify_query(
@@ -25,15 +41,12 @@ def verify_query(
     nonce = params.get("nonce", "")
     if not (signature and timestamp and nonce):
         return "signature, timestamp or nonce missing"
-    try:
-        check_signature(token, signature, timestamp, nonce)
-    except InvalidSignatureException:
+    if not signature_matches((token, timestamp, nonce), signature):
         return "bad signature"
+    if not _TIMESTAMP.fullmatch(timestamp):
+        return "timestamp is not a number of seconds"
     if replay_window_s:
-        try:
-            skew = abs(now - int(timestamp))
-        except ValueError:
-            return "timestamp is not a number"
+        skew = abs(now - int(timestamp))
         if skew > replay_window_s:
             return f"timestamp {skew:.0f} s away from now (window {replay_window_s} s)"
     return None

@@ -1,8 +1,10 @@
 """The webhook: WeChat's callback protocol over aiohttp (GET verification, POSTed messages).
 
-One POST goes: query signature and replay window (403) → size (413) → safe XML and, in the
+One POST goes: query signature and replay window (403) → size (413) and a body that arrives
+within ``body_timeout_s`` (408, connection closed) → safe XML and, in the
 encrypted modes, ``msg_signature`` and decryption (403 when not authentic, `success` when
-unreadable) → exactly-once handling within the reply budget (``bot/inbound/handling.py``) → the
+unreadable) → for an unencrypted body, the nonce record (``bot/inbound/nonces.py``: a signed query
+reused with another body is 403) → exactly-once handling within the reply budget (``bot/inbound/handling.py``) → the
 answer, encrypted when the request was.
 
 Nothing a sender does reaches a 5xx: errors past authentication are logged and answered with
@@ -17,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -30,6 +34,7 @@ from bot.appkeys import CLOCK, CONFIG, ENGINE, METRICS
 from bot.database import unavailable
 from bot.inbound import parse as inbound
 from bot.inbound.handling import Handling, NotStored
+from bot.inbound.nonces import PRUNE_EVERY, body_digest, prune, use_query
 from bot.inbound.signature import verify_query
 from bot.inbound.spool import Spool, SpoolError
 from bot.logs import Outage, mask_openid
@@ -59,6 +64,7 @@ class Webhook:
         self.metrics = app[METRICS]
         self.spool = Spool(Path(self.config.server.spool_dir))
         self._refused: dict[Path, int] = {}  # spooled files refused while the database answered
+        self._pruned_at: datetime | None = None  # when this process last pruned the nonce record
 
     def open(self, body: bytes, query: Any) -> tuple[Any, bool]:
         """The message in the body and whether it came encrypted (raises inbound errors)."""
@@ -83,6 +89,31 @@ class Webhook:
             )
             root = inbound.read_document(inner)  # the inner document is checked just the same
         return root, encrypted
+
+    # --- the nonce record -------------------------------------------------------------
+    async def first_use(self, query: Mapping[str, str], body: bytes) -> bool:
+        """Whether this signed query is used with this body only (see ``bot/inbound/nonces.py``).
+
+        A query is accepted while its timestamp is within the window of now, so one seen at
+        ``seen_at`` may come back until ``seen_at + 2 × window``: rows are kept that long.
+        When the database cannot record the use, the message goes on (to the spool, as the
+        database is down): the spool keeps buyers' messages through an outage, and during
+        one a reused query cannot be told from a new one."""
+        window = self.config.wechat.replay_window_s
+        if not window:
+            return True
+        now = self.clock.now()
+        writer = self.handling.writer
+        try:
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                self._pruned_at = now
+                await writer.run(partial(prune, before=now - timedelta(seconds=2 * window)))
+            return await writer.run(
+                partial(use_query, signature=query["signature"], digest=body_digest(body), now=now)
+            )
+        except Exception as exc:
+            log.warning("nonce not recorded (%s: %s); message let through", type(exc).__name__, exc)
+            return True
 
     # --- the spool ----------------------------------------------------------------------
     async def keep(
@@ -225,7 +256,11 @@ async def receive(request: web.Request) -> web.Response:
     limit = hook.config.server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
-    body = await request.read()  # aiohttp answers 413 itself past client_max_size
+    try:
+        async with asyncio.timeout(hook.config.server.body_timeout_s):
+            body = await request.read()  # aiohttp answers 413 itself past client_max_size
+    except TimeoutError:
+        return await _too_slow(request, hook.config.server.body_timeout_s)
     try:
         message, encrypted = hook.open(body, request.query)
     except inbound.Unauthentic as exc:
@@ -234,6 +269,12 @@ async def receive(request: web.Request) -> web.Response:
     except inbound.Unreadable as exc:
         log.warning("unreadable callback answered with success: %s", exc)
         return web.Response(text=SUCCESS)
+    if not encrypted and not await hook.first_use(request.query, body):
+        log.warning(
+            "refused callback: signed query reused with another body",
+            extra={"fields": {"ip": request.remote}},
+        )
+        raise web.HTTPForbidden(text="forbidden")
     try:
         text = await hook.handling.handle(message, deadline)
     except NotStored as exc:
@@ -248,6 +289,22 @@ async def receive(request: web.Request) -> web.Response:
         )
         return web.Response(text=SUCCESS)
     return hook.render(text, message, encrypted, request.query.get("nonce", ""))
+
+
+async def _too_slow(request: web.Request, limit: float) -> web.StreamResponse:
+    """Answer 408 to a body that did not arrive in time, and close the connection at once
+    (aiohttp would otherwise keep reading the rest of the body for a while)."""
+    log.warning(
+        "callback body not received within %s s; answered 408 and closed",
+        limit,
+        extra={"fields": {"ip": request.remote}},
+    )
+    response = web.Response(status=408, text="request timeout")
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
 
 
 async def _webhook_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -10,7 +10,13 @@ from campaign_harness import Harness, assert_no_duplicates, config_for, iso
 from sqlalchemy import func, select, update
 
 from bot.models import Buyer, OutboundMessage
-from scheduler.delivery import Result, claim_deliveries, mark_in_flight_uncertain, record_results
+from scheduler.delivery import (
+    Result,
+    claim_deliveries,
+    mark_in_flight_uncertain,
+    mark_sending,
+    record_results,
+)
 from scheduler.models import Delivery
 from scheduler.sender import Sender
 
@@ -202,23 +208,68 @@ async def test_retries_stop_at_the_limit_and_other_errors_fail_with_their_code(h
         assert (await h.get(cid)).status == "done"
 
 
-async def test_rows_in_flight_when_a_sender_dies_become_uncertain_not_resent(harness, clock):
-    async with harness() as h:
+async def test_a_dead_senders_started_rows_become_uncertain_and_the_rest_are_sent(
+    harness, clock, db_url
+):
+    async with harness(db_url) as h:
         await h.add_buyers(10)
         cid = await h.campaign(broadcast(clock))
         await h.tick()
         dead = Sender(h.sm, h.services, worker_id="sender:dead")
         await dead.heartbeat()
-        async with h.sm() as session, session.begin():  # it claimed 4 rows, then crashed
-            assert len(await claim_deliveries(session, "sender:dead", clock.now(), 4)) == 4
+        async with h.sm() as session, session.begin():  # it claimed 4 rows …
+            claimed = await claim_deliveries(session, "sender:dead", clock.now(), 4)
+            assert len(claimed) == 4
+        async with h.sm() as session, session.begin():  # … started 2 requests, then crashed
+            started = await mark_sending(session, "sender:dead", [c.id for c in claimed[:2]])
+            assert started == {c.id for c in claimed[:2]}
         await h.run(cid)  # a live sender sends the rest; the dead one's lease still runs
-        assert (await h.statuses(cid)) == {"sent": 6, "claimed": 4}
+        assert (await h.statuses(cid)) == {"sent": 6, "claimed": 2, "sending": 2}
         clock.advance(seconds=61)  # its heartbeat lease lapses
         await h.run(cid)
         statuses = await h.statuses(cid)
-        assert statuses == {"sent": 6, "uncertain": 4} and accounted(statuses, 10)
-        assert len(h.sent_log()) == 6  # the uncertain rows were not sent again
+        # Only the requests that had started are in doubt; the 2 never started were sent.
+        assert statuses == {"sent": 8, "uncertain": 2} and accounted(statuses, 10)
+        assert await h.reasons(cid) == {("sent", None): 8, ("uncertain", "in_flight"): 2}
+        assert len(h.sent_log()) == 8  # the uncertain rows were not sent again
         assert (await h.get(cid)).status == "done"
+
+
+async def test_at_most_concurrency_rows_are_ever_in_doubt_during_a_batch(
+    harness, fake_wechat, clock, db_url
+):
+    """What a crash at any instant would leave uncertain: the rows `sending`. A row's result is
+    written when its task starts the next one, so they never outnumber the tasks."""
+    async with harness(db_url, concurrency=4, batch_size=40) as h:
+        await h.add_buyers(40)
+        cid = await h.campaign(broadcast(clock))
+        await h.tick()
+        fake_wechat.inject(latency_ms=30)
+        batch = asyncio.create_task(h.sender.run_once())
+        in_doubt = []
+        while not batch.done():
+            in_doubt.append((await h.statuses(cid))["sending"])
+            await asyncio.sleep(0.005)
+        assert await batch == 40
+        assert 0 < max(in_doubt) <= 4
+        assert await h.statuses(cid) == {"sent": 40}
+
+
+async def test_a_row_given_up_on_is_not_sent_by_its_late_sender(harness, clock, db_url):
+    """A sender silent past its lease finds its claimed rows gone back to pending: it may not
+    start them (another sender may have them now)."""
+    async with harness(db_url) as h:
+        await h.add_buyers(2)
+        cid = await h.campaign(broadcast(clock))
+        await h.tick()
+        async with h.sm() as session, session.begin():
+            rows = await claim_deliveries(session, "sender:late", clock.now(), 2)
+        clock.advance(seconds=61)
+        async with h.sm() as session, session.begin():
+            assert await mark_in_flight_uncertain(session, clock.now()) == 0
+        assert await h.statuses(cid) == {"pending": 2}
+        async with h.sm() as session, session.begin():
+            assert await mark_sending(session, "sender:late", [r.id for r in rows]) == set()
 
 
 async def test_a_sender_cut_off_past_its_lease_still_settles_what_it_knows(harness, clock, db_url):
@@ -228,6 +279,7 @@ async def test_a_sender_cut_off_past_its_lease_still_settles_what_it_knows(harne
         await h.tick()
         async with h.sm() as session, session.begin():
             a, b, c = await claim_deliveries(session, "sender:cut-off", clock.now(), 3)
+            await mark_sending(session, "sender:cut-off", [a.id, b.id, c.id])
         # It sent, then could not reach the database for over a minute: the sweep gave up on it.
         clock.advance(seconds=61)
         async with h.sm() as session, session.begin():
@@ -273,9 +325,17 @@ async def test_two_senders_never_claim_the_same_row(harness, clock, db_url):
                 )
                 == 50
             )
-            # Nobody holds a live lease for these workers: all of them are in flight, uncertain.
+            # Nobody holds a live lease for these workers and none of them started a request:
+            # every row goes back to pending, none is in doubt.
         async with h.sm() as session, session.begin():
-            assert await mark_in_flight_uncertain(session, clock.now()) == 50
+            assert await mark_in_flight_uncertain(session, clock.now()) == 0
+        async with h.sm() as session:
+            assert (
+                await session.scalar(
+                    select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
+                )
+                == 50
+            )
 
 
 async def test_campaign_end_to_end_on_both_databases(harness, clock, db_url):
@@ -339,7 +399,7 @@ async def test_a_batch_sent_during_a_database_outage_is_recorded_when_it_is_back
         await h.add_buyers(20)
         cid = await h.campaign(broadcast(clock))
         await h.tick()
-        fake_wechat.inject(latency_ms=100)  # 20 sends, 5 at a time: ~0.4 s
+        fake_wechat.inject(latency_ms=300)  # 20 sends, 5 at a time: ~1.2 s
         batch = asyncio.create_task(h.sender.run_once())
 
         async def sent(n: int) -> None:
@@ -351,10 +411,17 @@ async def test_a_batch_sent_during_a_database_outage_is_recorded_when_it_is_back
 
         await sent(5)
         await own_pg.down()  # the batch is on its way out
-        await sent(20)
-        await asyncio.sleep(0.5)
+        at_outage = len(h.sent_log())
+        await asyncio.sleep(0.7)
+        # Requests already started finish; no new one starts while its start cannot be
+        # recorded (a crash then could not tell whether it was sent).
+        out = len(h.sent_log())
+        assert out <= at_outage + 5 and out < 20
         assert not batch.done()  # the results wait for the database, not dropped
         await own_pg.up()
         assert await asyncio.wait_for(batch, 30) == 20
-        assert await h.statuses(cid) == {"sent": 20}  # recorded, none left claimed or uncertain
+        # Recorded, none left claimed or uncertain: the rows never started are pending again.
+        assert await h.statuses(cid) == {"sent": out, "pending": 20 - out}
+        await h.drain()
+        assert await h.statuses(cid) == {"sent": 20}
         assert_no_duplicates(h.sent_log())
