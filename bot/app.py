@@ -99,6 +99,7 @@ def create_app(
 def api_route_sets() -> list[ApiRoutes]:
     """Every feature's operator endpoints under /api (a feature adds its module here)."""
     from bot import api_orders
+    from insights import api as insights_api
     from scheduler import campaigns_api, segments_api
 
-    return [segments_api.routes, campaigns_api.routes, api_orders.routes]
+    return [segments_api.routes, campaigns_api.routes, api_orders.routes, insights_api.routes]

@@ -4,10 +4,12 @@ Alembic's autogenerate and the tests' schema checks read ``metadata`` from here;
 feature module with tables adds one import line below.
 """
 
+import bot.events  # noqa: F401
 import bot.forms.store  # noqa: F401
 import bot.models  # noqa: F401
 import bot.orders  # noqa: F401
 import bot.tiers  # noqa: F401
+import insights.rollups  # noqa: F401
 import scheduler.models  # noqa: F401
 import scheduler.saved_segments  # noqa: F401
 from bot.models import Base

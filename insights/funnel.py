@@ -1,0 +1,142 @@
+"""The card funnel (名片漏斗): followed in the period → invited → consented → confirmed → matched.
+
+The funnel follows the buyers who followed in the period (a follow event in it) and asks,
+for each, how far they had come by the period's end: shown the card's consent notice
+(``card_invited``), agreed (``card_consented``), confirmed the card (``card_confirmed``), and
+have an order linked to them dated before the end (matched). Each stage is a subset of the
+one before. Beside it: the question buyers with an unfinished card stand at now (their open
+``form_states`` step), and how often each optional field was skipped on confirmed cards.
+
+This module reads; it never changes a card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.events import CARD_CONFIRMED, CARD_CONSENTED, CARD_INVITED, FOLLOW, BuyerEvent
+from bot.forms.store import FormState
+from bot.models import Buyer
+from bot.orders import Order
+from insights.figures import count_of
+from insights.periods import DateRange, previous, whole
+from insights.rollups import cached
+from scheduler.json_lists import json_list_empty
+
+STAGES = ("followed", "invited", "consented", "confirmed", "matched")
+_STEP_EVENTS = {"invited": CARD_INVITED, "consented": CARD_CONSENTED, "confirmed": CARD_CONFIRMED}
+
+# Optional card fields and how a skipped one looks on the buyer row.
+OPTIONAL_FIELDS = {
+    "company": ("公司/店铺", Buyer.company.is_(None)),
+    "channels": ("销售渠道", or_(Buyer.channels.is_(None), json_list_empty(Buyer.channels))),
+    "volume": ("月采购量", Buyer.volume_min.is_(None)),
+    "phone": ("手机号", Buyer.phone.is_(None)),
+    "platform_account": ("平台账号", Buyer.platform_account.is_(None)),
+}
+
+
+@dataclass
+class Stage:
+    name: str
+    buyers: int
+    previous_period: int | None
+
+
+@dataclass
+class Funnel:
+    stages: list[Stage]
+    stuck_at: list[tuple[str, int]]  # (form step, buyers standing there)
+    skipped: list[tuple[str, str, int]]  # (field, label, confirmed cards without it)
+    confirmed: int
+
+
+def stage_buyers(stage: str, lo: datetime, hi: datetime) -> Select:
+    """The buyers who reached `stage` (and every stage before it) by `hi`."""
+    e = BuyerEvent
+    query = (
+        select(e.buyer_id.label("buyer_id"))
+        .where(e.kind == FOLLOW, e.at >= lo, e.at < hi)
+        .distinct()
+    )
+    for name in STAGES[1 : STAGES.index(stage) + 1]:
+        col = query.subquery().c.buyer_id
+        if name == "matched":
+            test = exists().where(Order.buyer_id == col, Order.ordered_at < hi)
+        else:
+            step = BuyerEvent.__table__.alias()
+            test = exists().where(
+                step.c.buyer_id == col, step.c.kind == _STEP_EVENTS[name], step.c.at < hi
+            )
+        query = select(col.label("buyer_id")).where(test)
+    return query
+
+
+def stuck_buyers(step: str, lo: datetime, hi: datetime) -> Select:
+    """Buyers of the funnel with an unfinished card standing at `step` now."""
+    followed = stage_buyers("followed", lo, hi)
+    return select(FormState.buyer_id.label("buyer_id")).where(
+        FormState.form == "card", FormState.step == step, FormState.buyer_id.in_(followed)
+    )
+
+
+def skipped_buyers(field: str, lo: datetime, hi: datetime) -> Select:
+    """Buyers of the funnel who confirmed a card without the optional `field`."""
+    confirmed = stage_buyers("confirmed", lo, hi)
+    return select(Buyer.id.label("buyer_id")).where(
+        Buyer.id.in_(confirmed), OPTIONAL_FIELDS[field][1]
+    )
+
+
+async def card_funnel(
+    session: AsyncSession,
+    period: DateRange,
+    granularity: str,
+    timezone: ZoneInfo,
+    clock: Clock,
+) -> Funnel:
+    """The funnel of the period (granularity is not used: it is one funnel per period)."""
+    now = clock.now()
+    here, before = whole(period, timezone), whole(previous(period), timezone)
+    spans = [b for b in (here, before) if b.lo < now]
+    keys = [(f"funnel:{s}", b.lo, b.hi) for b in spans for s in STAGES]
+    keys += [(f"skipped:{f}", here.lo, here.hi) for f in OPTIONAL_FIELDS if here.lo < now]
+
+    async def compute(missing):
+        out = {}
+        for key in missing:
+            kind, name = key[0].split(":")
+            build = stage_buyers if kind == "funnel" else skipped_buyers
+            query = count_of(build(name, key[1], min(key[2], now)))
+            out[key] = float((await session.execute(query)).scalar_one())
+        return out
+
+    got = await cached(session, keys, compute, now)
+
+    def value(metric: str, b) -> int | None:
+        v = got.get((metric, b.lo, b.hi))
+        return None if v is None else int(v)
+
+    stages = [
+        Stage(s, value(f"funnel:{s}", here) or 0, value(f"funnel:{s}", before)) for s in STAGES
+    ]
+    stuck = await session.execute(
+        select(FormState.step, func.count())
+        .where(
+            FormState.form == "card",
+            FormState.buyer_id.in_(stage_buyers("followed", here.lo, min(here.hi, now))),
+        )
+        .group_by(FormState.step)
+        .order_by(func.count().desc())
+    )
+    skipped = sorted(
+        ((f, label, value(f"skipped:{f}", here) or 0) for f, (label, _) in OPTIONAL_FIELDS.items()),
+        key=lambda t: -t[2],
+    )
+    return Funnel(stages, [(step, int(n)) for step, n in stuck], skipped, stages[3].buyers)
