@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Interval, Select, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -54,7 +54,7 @@ def _plus(col, delta: timedelta, dialect: str):
     if dialect == "sqlite":
         seconds = f"+{int(delta.total_seconds())} seconds"
         return func.strftime("%Y-%m-%d %H:%M:%f000", col, seconds)
-    return col + delta
+    return col + literal(delta, Interval())
 
 
 def campaign_buyers(campaign_id: int, stage: str, dialect: str) -> Select:
