@@ -91,14 +91,28 @@ def campaign_buyers(campaign_id: int, stage: str, dialect: str) -> Select:
 
 
 async def _campaigns_in(session: AsyncSession, lo: datetime, hi: datetime):
+    """(id, name, kind, first step due, last step due) of the campaigns with a step due in
+    ``[lo, hi)``, latest first."""
+    steps = CampaignStep.__table__.alias()
+    last_due = (
+        select(func.max(steps.c.due_at)).where(steps.c.campaign_id == Campaign.id)
+    ).scalar_subquery()
     rows = await session.execute(
-        select(Campaign.id, Campaign.name, Campaign.kind, func.min(CampaignStep.due_at))
+        select(Campaign.id, Campaign.name, Campaign.kind, func.min(CampaignStep.due_at), last_due)
         .join(CampaignStep, CampaignStep.campaign_id == Campaign.id)
         .where(CampaignStep.due_at >= lo, CampaignStep.due_at < hi)
         .group_by(Campaign.id, Campaign.name, Campaign.kind)
         .order_by(func.min(CampaignStep.due_at).desc())
     )
     return rows.all()
+
+
+def _key(campaign_id: int, stage: str, last_due: datetime) -> tuple[str, datetime, datetime]:
+    """A campaign's counts are its own, whatever the period: they are final once its last
+    step is 7 days past (a step sent later than due only delays that a little: the cache
+    keeps a running count fresh for minutes, and the key then stays until invalidated)."""
+    end = last_due + ORDER_WITHIN
+    return (f"campaign:{campaign_id}:{stage}", end, end)
 
 
 async def campaign_conversion(
@@ -114,10 +128,10 @@ async def campaign_conversion(
     here, before = whole(period, timezone), whole(previous(period), timezone)
     listed = {b: await _campaigns_in(session, b.lo, b.hi) for b in (here, before)}
     plan = {}
-    for b, rows in listed.items():
-        for cid, *_ in rows:
+    for rows in listed.values():
+        for cid, _name, _kind, _first, last in rows:
             for stage in STAGES:
-                plan[(f"campaign:{cid}:{stage}", b.lo, b.hi + ORDER_WITHIN)] = (cid, stage)
+                plan[_key(cid, stage, last)] = (cid, stage)
 
     async def compute(missing):
         out = {}
@@ -129,10 +143,10 @@ async def campaign_conversion(
 
     got = await cached(session, list(plan), compute, now)
 
-    def figures(b, rows) -> list[CampaignFigures]:
+    def figures(rows) -> list[CampaignFigures]:
         out = []
-        for cid, name, kind, due in rows:
-            n = [int(got[(f"campaign:{cid}:{s}", b.lo, b.hi + ORDER_WITHIN)] or 0) for s in STAGES]
+        for cid, name, kind, due, last in rows:
+            n = [int(got[_key(cid, s, last)] or 0) for s in STAGES]
             out.append(CampaignFigures(cid, name, kind, due.isoformat(), *n))
         return out
 
@@ -145,5 +159,5 @@ async def campaign_conversion(
                 row[s] += getattr(c, s)
         return sums
 
-    current = figures(here, listed[here])
-    return Conversion(current, per_kind(current), per_kind(figures(before, listed[before])))
+    current = figures(listed[here])
+    return Conversion(current, per_kind(current), per_kind(figures(listed[before])))

@@ -161,6 +161,9 @@ def lapsed(at: datetime, p: Params) -> Select:
 
 def prospects(at: datetime, p: Params) -> Select:
     """Buyers known at `at` with no counted order before it."""
+    if at >= p.now:
+        # Now: the buyer row's own count of counted orders (kept by every import/recompute).
+        return select(Buyer.id.label("buyer_id")).where(Buyer.orders_total == 0)
     o = Order
     has = exists().where(o.buyer_id == Buyer.id, o.counted.is_(True), o.ordered_at < at)
     return select(Buyer.id.label("buyer_id")).where(Buyer.first_seen_at < at, ~has)

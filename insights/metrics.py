@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from insights.figures import SPLIT, Params, count_of, figure_query, order_split
+from insights.figures import AT, SPLIT, Params, count_of, figure_query, order_split
 from insights.periods import Bucket, DateRange, buckets, previous, whole
 from insights.rollups import Key, cached
 
@@ -60,6 +60,17 @@ def metric_key(name: str, p: Params) -> str:
     return f"lapsed:{p.lapsed_months}" if name == "lapsed" else name
 
 
+ADDITIVE = frozenset({"new"})
+
+
+def _key(name: str, b: Bucket, p: Params) -> Key:
+    """A state figure depends only on the instant it is taken at: the last bucket and the
+    whole period share it."""
+    if name in AT:
+        return (metric_key(name, p), b.hi, b.hi)
+    return (metric_key(name, p), b.lo, b.hi)
+
+
 async def counts(
     session: AsyncSession, names: Sequence[str], spans: Sequence[Bucket], p: Params
 ) -> dict[tuple[str, Bucket], float | None]:
@@ -69,7 +80,7 @@ async def counts(
         if b.lo >= p.now:
             continue
         for name in names:
-            keys[(metric_key(name, p), b.lo, b.hi)] = (name, b)
+            keys[_key(name, b, p)] = (name, b)
 
     async def compute(missing: Sequence[Key]) -> dict[Key, float | None]:
         out: dict[Key, float | None] = {}
@@ -92,7 +103,7 @@ async def counts(
     result: dict[tuple[str, Bucket], float | None] = {}
     for b in spans:
         for name in names:
-            result[(name, b)] = values.get((metric_key(name, p), b.lo, b.hi))
+            result[(name, b)] = values.get(_key(name, b, p))
     return result
 
 
@@ -107,11 +118,17 @@ async def section(
     """The per-bucket series of `names` and their whole-period KPIs with the previous ones."""
     spans = buckets(period, granularity, tz)
     here, before = whole(period, tz), whole(previous(period), tz)
-    got = await counts(session, names, [*spans, here, before], p)
+    got = await counts(session, names, [*spans, before], p)
+    got.update(await counts(session, [n for n in names if n not in ADDITIVE], [here], p))
     out = Section(granularity, [b.key() for b in spans])
     for name in names:
         out.series[name] = [got[(name, b)] for b in spans]
-        out.kpis[name] = Kpi(got[(name, here)], got[(name, before)])
+        value = got.get((name, here))
+        if name in ADDITIVE and here.lo < p.now:
+            # Each buyer's first order falls in one bucket: the buckets' sum is the period's,
+            # and it costs nothing once the buckets are counted.
+            value = sum(v for v in out.series[name] if v is not None)
+        out.kpis[name] = Kpi(value, got[(name, before)])
     return out
 
 
