@@ -48,6 +48,7 @@ from bot.orders_demo import seed_demo_orders
 from bot.simulator.chat import QR_SCENES, ChatSettings, create_chat_app
 from bot.simulator.fake_account import FakeWeChat
 from bot.simulator.fake_wechat import setup_routes
+from insights.demo_history import seed_demo_history
 from scheduler.demo_campaigns import seed_demo_campaigns
 
 DemoSeeder = Callable[[async_sessionmaker[AsyncSession], Config, Clock], Awaitable[None]]
@@ -169,7 +170,12 @@ async def seed_buyers(
 
 
 # Features append their seeders and starters here (see the module docstring).
-DEMO_SEEDERS: list[DemoSeeder] = [seed_buyers, seed_demo_orders, seed_demo_campaigns]
+DEMO_SEEDERS: list[DemoSeeder] = [
+    seed_buyers,
+    seed_demo_orders,
+    seed_demo_campaigns,
+    seed_demo_history,
+]
 DEMO_STARTERS: list[DemoStarter] = []
 
 
