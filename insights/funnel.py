@@ -78,11 +78,16 @@ def stage_buyers(stage: str, lo: datetime, hi: datetime) -> Select:
     return query
 
 
+def _followed_in(lo: datetime, hi: datetime):
+    """The form's buyer followed in ``[lo, hi)`` (one index lookup per open form)."""
+    e = BuyerEvent
+    return exists().where(e.buyer_id == FormState.buyer_id, e.kind == FOLLOW, e.at >= lo, e.at < hi)
+
+
 def stuck_buyers(step: str, lo: datetime, hi: datetime) -> Select:
     """Buyers of the funnel with an unfinished card standing at `step` now."""
-    followed = stage_buyers("followed", lo, hi)
     return select(FormState.buyer_id.label("buyer_id")).where(
-        FormState.form == "card", FormState.step == step, FormState.buyer_id.in_(followed)
+        FormState.form == "card", FormState.step == step, _followed_in(lo, hi)
     )
 
 
@@ -128,10 +133,7 @@ async def card_funnel(
     ]
     stuck = await session.execute(
         select(FormState.step, func.count())
-        .where(
-            FormState.form == "card",
-            FormState.buyer_id.in_(stage_buyers("followed", here.lo, min(here.hi, now))),
-        )
+        .where(FormState.form == "card", _followed_in(here.lo, min(here.hi, now)))
         .group_by(FormState.step)
         .order_by(func.count().desc())
     )
