@@ -151,7 +151,7 @@ async def timed(make, clock, config, label: str) -> dict:
     return data
 
 
-async def run(path: Path) -> None:
+async def run(path: Path, warm_only: bool = False) -> None:
     config = parse_config(
         {
             "wechat": {"appid": "wx", "secret": "s", "token": "t"},
@@ -170,6 +170,13 @@ async def run(path: Path) -> None:
     clock = FakeClock(NOW)
     try:
         print(f"dashboard, 12 months by month (load average {os.getloadavg()[0]:.1f}):")
+        if warm_only:  # a kept file whose cache was filled by an earlier run
+            async with make.begin() as session:
+                await invalidate_from(session, NOW + timedelta(days=365))  # keep final rows
+            clock.advance(minutes=30)
+            await timed(make, clock, config, "first view (running counts retaken)")
+            await timed(make, clock, config, "warm (from dashboard_rollups)  [target < 1 s]")
+            return
         data = await timed(make, clock, config, "cold (empty cache, every count live)")
         await timed(make, clock, config, "warm (from dashboard_rollups)  [target < 1 s]")
         clock.advance(minutes=11)
@@ -201,13 +208,16 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=5_000_000)
     parser.add_argument("--db", type=Path, default=None, help="reuse/keep this SQLite file")
+    parser.add_argument(
+        "--warm-only", action="store_true", help="with --db of an earlier run: time views only"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "dashboard.db"
         if not path.exists():
             took = seed(path, args.buyers, args.orders)
             print(f"seeded {args.buyers:,} buyers and {args.orders:,} orders in {took:.0f} s")
-        asyncio.run(run(path))
+        asyncio.run(run(path, args.warm_only))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -25,6 +25,8 @@ from insights.periods import DateRange, buckets, previous, whole
 from insights.rollups import cached
 
 NONE = "none"  # how "no tier" is named in keys and flows
+# The interval of a count that is about now: never over, so never final (fresh for minutes).
+NOW_KEY = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -68,6 +70,22 @@ async def moved_buyers(
     """The buyers whose net move in ``[lo, hi)`` was `way` (up or down), by id."""
     moves = await net_moves(session, lo, hi)
     return sorted(b for b, m in moves.items() if direction(m, ranks) == way)
+
+
+async def _distribution(
+    session: AsyncSession, ranks: Mapping[str, int], now: datetime
+) -> dict[str, int]:
+    """Buyers per tier now; a scan of the tier index, so served from the cache for minutes."""
+    keys = [(f"tiers_now:{k}", NOW_KEY, NOW_KEY) for k in [NONE, *ranks]]
+
+    async def compute(missing):
+        rows = await session.execute(select(Buyer.tier_key, func.count()).group_by(Buyer.tier_key))
+        counts = {key or NONE: float(n) for key, n in rows}
+        out = {k: counts.get(k[0].split(":", 1)[1], 0.0) for k in keys}
+        return {k: out[k] for k in missing}
+
+    got = await cached(session, keys, compute, now)
+    return {k[0].split(":", 1)[1]: int(v or 0) for k, v in got.items() if v}
 
 
 async def tier_moves(
@@ -114,8 +132,7 @@ async def tier_moves(
         v = got.get((metric, b.lo, b.hi))
         return None if v is None else int(v)
 
-    rows = await session.execute(select(Buyer.tier_key, func.count()).group_by(Buyer.tier_key))
-    distribution = {key or NONE: int(n) for key, n in rows}
+    distribution = await _distribution(session, ranks, now)
     result = TierMoves(
         distribution,
         [b.key() for b in spans],
