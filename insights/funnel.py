@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -24,7 +24,6 @@ from bot.events import CARD_CONFIRMED, CARD_CONSENTED, CARD_INVITED, FOLLOW, Buy
 from bot.forms.store import FormState
 from bot.models import Buyer
 from bot.orders import Order
-from insights.figures import count_of
 from insights.periods import DateRange, previous, whole
 from insights.rollups import cached
 from scheduler.json_lists import json_list_empty
@@ -78,6 +77,46 @@ def stage_buyers(stage: str, lo: datetime, hi: datetime) -> Select:
     return query
 
 
+def funnel_counts(lo: datetime, hi: datetime) -> Select:
+    """Every stage's count and every field's skips in one pass over the period's followers:
+    the same tests as :func:`stage_buyers` and :func:`skipped_buyers`, each evaluated once
+    per buyer (a materialised CTE keeps the database from repeating them)."""
+    e = BuyerEvent
+    followed = (
+        select(e.buyer_id.label("buyer_id"))
+        .where(e.kind == FOLLOW, e.at >= lo, e.at < hi)
+        .distinct()
+        .subquery()
+    )
+    col = followed.c.buyer_id
+
+    def flag(test):
+        return case((test, 1), else_=0)
+
+    steps = {}
+    for name, kind in _STEP_EVENTS.items():
+        step = BuyerEvent.__table__.alias()
+        steps[name] = flag(
+            exists().where(step.c.buyer_id == col, step.c.kind == kind, step.c.at < hi)
+        )
+    steps["matched"] = flag(exists().where(Order.buyer_id == col, Order.ordered_at < hi))
+    skips = {f"skipped_{name}": flag(test) for name, (_label, test) in OPTIONAL_FIELDS.items()}
+    flags = (
+        select(*(v.label(k) for k, v in {**steps, **skips}.items()))
+        .select_from(followed.join(Buyer, Buyer.id == col, isouter=True))
+        .cte("funnel_flags")
+        .prefix_with("MATERIALIZED")
+    )
+    c = flags.c
+    reached = [c.invited, c.invited * c.consented]
+    reached.append(reached[-1] * c.confirmed)
+    reached.append(reached[-1] * c.matched)
+    sums = [func.count().label("followed")]
+    sums += [func.sum(r).label(n) for r, n in zip(reached, STAGES[1:], strict=True)]
+    sums += [func.sum(reached[2] * c[k]).label(k) for k in skips]
+    return select(*sums).select_from(flags)
+
+
 def _followed_in(lo: datetime, hi: datetime):
     """The form's buyer followed in ``[lo, hi)`` (one index lookup per open form)."""
     e = BuyerEvent
@@ -115,12 +154,13 @@ async def card_funnel(
 
     async def compute(missing):
         out = {}
-        for key in missing:
-            kind, name = key[0].split(":")
-            build = stage_buyers if kind == "funnel" else skipped_buyers
-            query = count_of(build(name, key[1], min(key[2], now)))
-            out[key] = float((await session.execute(query)).scalar_one())
-        return out
+        for lo, hi in {(k[1], k[2]) for k in missing}:
+            row = (await session.execute(funnel_counts(lo, min(hi, now)))).one()
+            for name in STAGES:
+                out[(f"funnel:{name}", lo, hi)] = float(getattr(row, name) or 0)
+            for name in OPTIONAL_FIELDS:
+                out[(f"skipped:{name}", lo, hi)] = float(getattr(row, f"skipped_{name}") or 0)
+        return {k: out[k] for k in missing}
 
     got = await cached(session, keys, compute, now)
 

@@ -93,11 +93,11 @@ async def counts(
                 splits_done.add((b.lo, b.hi))
                 row = (await session.execute(order_split(b.lo, b.hi))).one()
                 for split_name in SPLIT:
-                    out[(split_name, b.lo, b.hi)] = float(getattr(row, split_name) or 0)
+                    out[_key(split_name, b, p)] = float(getattr(row, f"c_{split_name}") or 0)
             else:
                 query = count_of(figure_query(name, b.lo, b.hi, p))
                 out[key] = float((await session.execute(query)).scalar_one())
-        return out
+        return {k: v for k, v in out.items() if k in keys}  # the split counts extra
 
     values = await cached(session, list(keys), compute, p.now)
     result: dict[tuple[str, Bucket], float | None] = {}
@@ -176,7 +176,7 @@ async def customer_status(
     end), and the old-vs-new split ``orders_new``/``orders_old`` (counted orders) and
     ``spend_new``/``spend_old`` (yuan)."""
     p = _params(timezone, clock, lapsed_months)
-    names = ("new", "returning", "lapsed", "prospects", *SPLIT)
+    names = ("lapsed", "prospects", *SPLIT)
     out = await section(session, names, period, granularity, timezone, p)
     for name in ("spend_new", "spend_old"):
         out.series[name] = [None if v is None else v / 100 for v in out.series[name]]

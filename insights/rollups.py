@@ -4,7 +4,7 @@ A live count over a million buyers and five million orders takes seconds per buc
 docs/dashboard.md); a year of buckets takes minutes. So every count the dashboard shows is
 read through this table: a row whose interval is over (``hi`` passed by more than
 ``SETTLE``) is *final* and served until invalidated; a row for an interval still running is
-served for ``FRESH`` (10 minutes), then recounted.
+served for ``FRESH`` (10 minutes; an hour for intervals longer than a month), then recounted.
 
 What a count depends on lies before its ``hi`` (a campaign's conversion stores ``hi`` plus its
 7 days), so data dated `d` can only change rows with ``hi > d``: an order import deletes
@@ -29,6 +29,9 @@ from bot.models import Base
 
 SETTLE = timedelta(hours=1)  # late messages (the spool) land within this after their time
 FRESH = timedelta(minutes=10)
+# A running count over more than a month (a year's KPI, a cohort row) moves little in an hour.
+LONG = timedelta(days=31)
+LONG_FRESH = timedelta(hours=1)
 
 Key = tuple[str, datetime, datetime]  # (metric, lo, hi)
 Compute = Callable[[Sequence[Key]], Awaitable[dict[Key, float | None]]]
@@ -69,7 +72,8 @@ async def cached(
     want = set(wanted)
     for row in rows:
         key = (row.metric, row.lo, row.hi)
-        if key in want and (row.final or now - row.computed_at < FRESH):
+        fresh = LONG_FRESH if row.hi - row.lo > LONG else FRESH
+        if key in want and (row.final or now - row.computed_at < fresh):
             found[key] = row.value
     missing = [k for k in wanted if k not in found]
     if missing:

@@ -150,3 +150,23 @@ def test_period_helpers_take_whole_months_as_months():
     )
     week = DateRange(date(2026, 5, 18), date(2026, 5, 24))
     assert previous(week).start == date(2026, 5, 18) - timedelta(days=7)
+
+
+async def test_a_running_year_is_recounted_hourly_its_running_month_every_ten_minutes(sessions):
+    clock = FakeClock(local(2026, 5, 20))
+    year = DateRange(date(2025, 6, 1), date(2026, 5, 31))
+    async with sessions.begin() as session:
+        w = World(session)
+        a, b = w.buyer(local(2026, 5, 1)), w.buyer(local(2026, 5, 1))
+        await w.flush()
+        w.event(a, FOLLOW, local(2026, 5, 2))
+        await w.flush()
+        await followers(session, year, "month", SHANGHAI, clock)
+        w.event(b, FOLLOW, local(2026, 5, 19))
+        await w.flush()
+        clock.advance(minutes=11)
+        got = await followers(session, year, "month", SHANGHAI, clock)
+        assert got.series["follows"][-1] == 2 and got.kpis["follows"].value == 1
+        clock.advance(minutes=50)
+        got = await followers(session, year, "month", SHANGHAI, clock)
+        assert got.kpis["follows"].value == 2
