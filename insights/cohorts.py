@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
+from bot.models import UTCDateTime
 from bot.orders import Order
-from insights.figures import Params, count_of, new_customers
+from insights.figures import Params, new_customers
 from insights.periods import DateRange, add_months, local_midnight
 from insights.rollups import Key, cached
 
@@ -63,6 +65,53 @@ def cohort_buyers(first: date, k: int, tz: ZoneInfo, *, reordered: bool = True) 
     return select(col.label("buyer_id")).where(test)
 
 
+async def _month_cells(
+    session: AsyncSession, month: date, firsts: list[date], tz: ZoneInfo
+) -> dict[date, int]:
+    """For the buyers with a counted order in `month`: how many have their first counted
+    order in each cohort month of `firsts` (the same buyers :func:`cohort_buyers` lists)."""
+    lo, hi = _month(month, tz)
+    o, p = Order, aliased(Order)
+    active = (
+        select(o.buyer_id.label("buyer_id"))
+        .where(o.counted.is_(True), o.buyer_id.is_not(None), o.ordered_at >= lo, o.ordered_at < hi)
+        .distinct()
+        .cte("cohort_active")
+        .prefix_with("MATERIALIZED")
+    )
+    first_order = (
+        select(func.min(p.ordered_at))
+        .where(p.buyer_id == active.c.buyer_id, p.counted.is_(True))
+        .scalar_subquery()
+    )
+    firsts_cte = (
+        select(first_order.label("first"))
+        .select_from(active)
+        .cte("cohort_firsts")
+        .prefix_with("MATERIALIZED")
+    )
+    ranges = union_all(
+        *(
+            select(
+                literal(i).label("idx"),
+                literal(_month(f, tz)[0], UTCDateTime()).label("lo"),
+                literal(_month(f, tz)[1], UTCDateTime()).label("hi"),
+            )
+            for i, f in enumerate(firsts)
+        )
+    ).subquery("cohort_ranges")
+    rows = await session.execute(
+        select(ranges.c.idx, func.count())
+        .select_from(ranges)
+        .join(
+            firsts_cte,
+            and_(firsts_cte.c.first >= ranges.c.lo, firsts_cte.c.first < ranges.c.hi),
+        )
+        .group_by(ranges.c.idx)
+    )
+    return {firsts[idx]: int(n) for idx, n in rows}
+
+
 async def repurchase_cohorts(
     session: AsyncSession,
     period: DateRange,
@@ -85,11 +134,20 @@ async def repurchase_cohorts(
             plan[(f"cohort:m{k}", lo, m_hi)] = (first, k)
 
     async def compute(missing):
-        out = {}
+        # Cells are counted per calendar month: one pass over that month's buyers gives the
+        # cell of every cohort whose k-th month it is (the running month: one pass, not 12).
+        by_month: dict[date, list[date]] = {}
         for key in missing:
             first, k = plan[key]
-            query = count_of(cohort_buyers(first, k, timezone))
-            out[key] = float((await session.execute(query)).scalar_one())
+            by_month.setdefault(add_months(first, k), []).append(first)
+        out = {}
+        for month, firsts in by_month.items():
+            counts = await _month_cells(session, month, firsts, timezone)
+            for first in firsts:
+                k = (month.year - first.year) * 12 + month.month - first.month
+                out[(f"cohort:m{k}", _month(first, timezone)[0], _month(month, timezone)[1])] = (
+                    float(counts.get(first, 0))
+                )
         return out
 
     values = await cached(session, list(plan), compute, now)
