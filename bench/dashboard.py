@@ -27,12 +27,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
+
 from bot.clock import FakeClock
 from bot.config import parse_config
 from bot.database import create_engine, sessionmaker, upgrade
 from insights.dashboard import dashboard
 from insights.periods import DateRange
-from insights.rollups import invalidate_from
+from insights.rollups import DashboardRollup, invalidate_from
 
 NOW = FakeClock().now()  # 2026-05-18 02:00 UTC
 TZ = ZoneInfo("Asia/Shanghai")
@@ -173,7 +175,8 @@ async def run(path: Path, warm_only: bool = False) -> None:
         if warm_only:  # a kept file whose cache was filled by an earlier run
             async with make.begin() as session:
                 await invalidate_from(session, NOW + timedelta(days=365))  # keep final rows
-            clock.advance(minutes=30)
+                last = await session.scalar(select(func.max(DashboardRollup.computed_at)))
+            clock.set(max(last or NOW, NOW) + timedelta(minutes=30))
             await timed(make, clock, config, "10 minutes on (the running month retaken)")
             await timed(make, clock, config, "warm (from dashboard_rollups)  [target < 1 s]")
             clock.advance(hours=2)

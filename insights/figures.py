@@ -87,31 +87,41 @@ def returning_customers(lo: datetime, hi: datetime, p: Params) -> Select:
 
 
 def order_split(lo: datetime, hi: datetime) -> Select:
-    """In one pass over the bucket's counted orders: ``new`` and ``returning`` buyers (the
-    same tests as :func:`new_customers` and :func:`returning_customers`), and the counted
-    orders and spend (cents) split by them, as ``c_<figure>`` (``returning`` is an SQL word).
-    "Ordered before" is evaluated once per order (a materialised CTE keeps the database from
-    repeating it per sum)."""
+    """In one pass over the bucket's counted orders, grouped by buyer: ``new`` and
+    ``returning`` buyers (the same tests as :func:`new_customers` and
+    :func:`returning_customers`), and the counted orders and spend (cents) split by them, as
+    ``c_<figure>`` (``returning`` is an SQL word). "Ordered before" is asked once per buyer;
+    the materialised CTEs keep the database from repeating it per sum."""
     o = Order
-    rows = (
+    per_buyer = (
         select(
             o.buyer_id.label("buyer_id"),
-            o.amount_cents.label("cents"),
-            case((_ordered_before(o, lo), 1), else_=0).label("old"),
+            func.count().label("n"),
+            func.sum(o.amount_cents).label("cents"),
         )
         .where(_counted(o), o.ordered_at >= lo, o.ordered_at < hi)
-        .cte("bucket_orders")
+        .group_by(o.buyer_id)
+        .cte("bucket_buyers")
         .prefix_with("MATERIALIZED")
     )
-    c = rows.c
+    p = aliased(Order)
+    before = exists().where(
+        p.buyer_id == per_buyer.c.buyer_id, p.counted.is_(True), p.ordered_at < lo
+    )
+    flags = (
+        select(per_buyer.c.n, per_buyer.c.cents, case((before, 1), else_=0).label("old"))
+        .cte("bucket_flags")
+        .prefix_with("MATERIALIZED")
+    )
+    c = flags.c
     return select(
-        func.count(func.distinct(case((c.old == 0, c.buyer_id)))).label("c_new"),
-        func.count(func.distinct(case((c.old == 1, c.buyer_id)))).label("c_returning"),
-        func.coalesce(func.sum(1 - c.old), 0).label("c_orders_new"),
-        func.coalesce(func.sum(c.old), 0).label("c_orders_old"),
+        func.coalesce(func.sum(1 - c.old), 0).label("c_new"),
+        func.coalesce(func.sum(c.old), 0).label("c_returning"),
+        func.coalesce(func.sum((1 - c.old) * c.n), 0).label("c_orders_new"),
+        func.coalesce(func.sum(c.old * c.n), 0).label("c_orders_old"),
         func.coalesce(func.sum((1 - c.old) * c.cents), 0).label("c_spend_new"),
         func.coalesce(func.sum(c.old * c.cents), 0).label("c_spend_old"),
-    ).select_from(rows)
+    ).select_from(flags)
 
 
 # --- at figures: a state at an instant ---------------------------------------------------------
