@@ -60,9 +60,6 @@ def metric_key(name: str, p: Params) -> str:
     return f"lapsed:{p.lapsed_months}" if name == "lapsed" else name
 
 
-ADDITIVE = frozenset({"new"})
-
-
 def _key(name: str, b: Bucket, p: Params) -> Key:
     """A state figure depends only on the instant it is taken at: the last bucket and the
     whole period share it."""
@@ -103,7 +100,7 @@ async def counts(
     result: dict[tuple[str, Bucket], float | None] = {}
     for b in spans:
         for name in names:
-            result[(name, b)] = values.get(_key(name, b, p))
+            result[(name, b)] = None if b.lo >= p.now else values.get(_key(name, b, p))
     return result
 
 
@@ -118,17 +115,11 @@ async def section(
     """The per-bucket series of `names` and their whole-period KPIs with the previous ones."""
     spans = buckets(period, granularity, tz)
     here, before = whole(period, tz), whole(previous(period), tz)
-    got = await counts(session, names, [*spans, before], p)
-    got.update(await counts(session, [n for n in names if n not in ADDITIVE], [here], p))
+    got = await counts(session, names, [*spans, here, before], p)
     out = Section(granularity, [b.key() for b in spans])
     for name in names:
         out.series[name] = [got[(name, b)] for b in spans]
-        value = got.get((name, here))
-        if name in ADDITIVE and here.lo < p.now:
-            # Each buyer's first order falls in one bucket: the buckets' sum is the period's,
-            # and it costs nothing once the buckets are counted.
-            value = sum(v for v in out.series[name] if v is not None)
-        out.kpis[name] = Kpi(value, got[(name, before)])
+        out.kpis[name] = Kpi(got[(name, here)], got[(name, before)])
     return out
 
 
