@@ -270,6 +270,24 @@ class FaqEntry(Section):
         return v.strip()
 
 
+class DashboardConfig(Section):
+    # Days, weeks (from Monday) and months of the dashboard are cut in this time zone.
+    timezone: str = "Asia/Shanghai"
+    # A customer with no counted order in this many months is lapsed (流失).
+    lapsed_months: int = Field(6, ge=1, le=36)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not a time zone name (e.g. Asia/Shanghai)") from None
+        return v
+
+
 class Config(Section):
     server: ServerConfig = ServerConfig()
     wechat: WeChatConfig
@@ -280,6 +298,7 @@ class Config(Section):
     tiers: TiersConfig = TiersConfig()
     orders: OrdersConfig = OrdersConfig()
     campaigns: CampaignsConfig = CampaignsConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     faq: list[FaqEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -41,6 +41,7 @@ from demo.demo_campaigns import seed_demo_campaigns
 from demo.orders_demo import seed_demo_orders
 from demo.simulator.chat import QR_SCENES
 from demo.simulator.fake_account import FakeWeChat
+from insights.demo_history import seed_demo_history
 
 DemoSeeder = Callable[[async_sessionmaker[AsyncSession], Config, Clock], Awaitable[None]]
 DemoStarter = Callable[[web.Application], AsyncIterator[None]]
@@ -161,7 +162,12 @@ async def seed_buyers(
 
 
 # Features append their seeders and starters here (see the module docstring).
-DEMO_SEEDERS: list[DemoSeeder] = [seed_buyers, seed_demo_orders, seed_demo_campaigns]
+DEMO_SEEDERS: list[DemoSeeder] = [
+    seed_buyers,
+    seed_demo_orders,
+    seed_demo_campaigns,
+    seed_demo_history,
+]
 DEMO_STARTERS: list[DemoStarter] = []
 
 

@@ -22,6 +22,7 @@ from bot.dialog.forms import engine
 from bot.dialog.forms.fields import Field, Form, Invalid
 from bot.dialog.forms.store import ACTIVE, PAUSED, FormState, end_form, start_form, update_state
 from bot.dialog.routing import Router, dialog, normalize
+from bot.inbound.events import CARD_CONFIRMED, CARD_CONSENTED, CARD_INVITED, record_event
 from handlers.intents import intent
 from members.card import choices, contact, regions, volume
 from members.card.extract import extract_card
@@ -128,6 +129,7 @@ async def exchange_cards(ctx: Context) -> Reply:
         return _turn(ctx, await _take_up(ctx, state))
     if _needs_consent(ctx):
         await start_form(ctx.session, ctx.buyer, CARD.name, "consent", ctx.now())
+        await record_event(ctx.session, ctx.buyer.id, CARD_INVITED, ctx.now())
         return _turn(ctx, Reply(ctx.render("card_consent")))
     if ctx.buyer.card_completed_at is not None:
         if state is not None:  # a 修改名片 or 删除我的资料 question left open
@@ -203,6 +205,7 @@ async def consent(ctx: Context) -> Reply:
         ctx.buyer.consent_at = ctx.now()
         ctx.buyer.consent_version = ctx.config.card.notice_version
         ctx.buyer.card_declined_at = None
+        await record_event(ctx.session, ctx.buyer.id, CARD_CONSENTED, ctx.now())
         lead = ctx.render("card_consent_thanks")
         return _turn(ctx, await engine.begin(ctx, CARD, values=card_values(ctx.buyer), lead=lead))
     if word in DECLINE or state.attempts + 1 >= ctx.config.card.max_attempts:
@@ -220,6 +223,7 @@ async def confirm(ctx: Context) -> Reply:
     word = normalize(ctx.text or "")
     if word in CONFIRM:
         ctx.buyer.card_completed_at = ctx.now()
+        await record_event(ctx.session, ctx.buyer.id, CARD_CONFIRMED, ctx.now())
         await end_form(ctx.session, ctx.buyer)
         # The card may name the buyer's platform account or phone: link the orders that
         # were waiting for it, so the tier (and its announcement) follows in this reply.

@@ -28,6 +28,7 @@ from bot.inbound import webhook
 from bot.metrics import Metrics
 from bot.services import open_services
 from handlers import build_dispatcher
+from insights import api as insights_api
 from members import orders_api
 from scheduler import campaigns_api, segments_api
 from scheduler.engine import campaign_engine
@@ -108,4 +109,4 @@ def create_app(
 
 def api_route_sets() -> list[ApiRoutes]:
     """Every feature's operator endpoints under /api (a feature adds its module here)."""
-    return [segments_api.routes, campaigns_api.routes, orders_api.routes]
+    return [segments_api.routes, campaigns_api.routes, orders_api.routes, insights_api.routes]

@@ -4,7 +4,9 @@ Alembic's autogenerate and the tests' schema checks read ``metadata`` from here;
 feature module with tables adds one import line below.
 """
 
+import bot.count_cache  # noqa: F401
 import bot.dialog.forms.store  # noqa: F401
+import bot.inbound.events  # noqa: F401
 import bot.inbound.nonces  # noqa: F401
 import bot.models  # noqa: F401
 import console.models  # noqa: F401

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import OrdersConfig
+from bot.count_cache import invalidate_from
 from members.order_csv import RowParser, detect_encoding, open_csv_text, read_csv_rows
 from members.orders import Order, buyer_keys
 
@@ -233,6 +234,16 @@ async def import_orders(
         result.inserted = int(created or 0)
         result.updated = int(touched or 0) - result.inserted
         result.unchanged = max(result.rows - result.inserted - result.updated, 0)
+        if touched:
+            # Counts of the dashboard from the earliest order written on may have changed.
+            since = (
+                await session.execute(
+                    select(func.min(Order.ordered_at)).where(Order.last_import == result.import_id)
+                )
+            ).scalar_one()
+            if since is not None:
+                await invalidate_from(session, since)
+                await session.commit()
         if conn.dialect.name == "sqlite":
             await (await session.connection()).exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
     return result

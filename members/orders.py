@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.count_cache import invalidate_from
 from bot.models import Base, Buyer
 
 
@@ -78,6 +79,8 @@ class Order(Base):
         ),
         # Covers the per-buyer aggregate of every recompute without touching the table.
         Index("ix_orders_buyer_figures", "buyer_id", "counted", "ordered_at", "amount_cents"),
+        # The dashboard's per-day/week/month counts read a range of time.
+        Index("ix_orders_ordered_at", "ordered_at", "counted", "buyer_id", "amount_cents"),
     )
 
 
@@ -130,7 +133,12 @@ async def link_orders_for_buyer(session: AsyncSession, buyer: Buyer) -> int:
         .values(buyer_id=buyer.id)
         .execution_options(synchronize_session=False)
     )
-    return max(result.rowcount or 0, 0)
+    linked = max(result.rowcount or 0, 0)
+    if linked:
+        await _orders_relinked(
+            session, select(func.min(Order.ordered_at)).where(Order.buyer_id == buyer.id)
+        )
+    return linked
 
 
 async def match_unmatched_orders(session: AsyncSession) -> int:
@@ -147,6 +155,12 @@ async def match_unmatched_orders(session: AsyncSession) -> int:
     ):
         owner = select(func.min(Buyer.id)).where(buyer_col == order_col).scalar_subquery()
         claimed = select(buyer_col).where(buyer_col.is_not(None))
+        await _orders_relinked(
+            session,
+            select(func.min(Order.ordered_at)).where(
+                Order.buyer_id.is_(None), order_col.in_(claimed)
+            ),
+        )
         result = await session.execute(
             update(Order)
             .where(Order.buyer_id.is_(None), order_col.in_(claimed))
@@ -155,6 +169,13 @@ async def match_unmatched_orders(session: AsyncSession) -> int:
         )
         linked += max(result.rowcount or 0, 0)
     return linked
+
+
+async def _orders_relinked(session: AsyncSession, earliest) -> None:
+    """Orders changed hands: the dashboard's counts from the earliest of them on are stale."""
+    since = (await session.execute(earliest)).scalar_one()
+    if since is not None:
+        await invalidate_from(session, since)
 
 
 def _figures_query(since: datetime, buyer_id: int | None = None):

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 
+from bot.inbound.events import FOLLOW, UNFOLLOW, record_event_sync
 from bot.inbound.prepared import run
 from bot.models import Buyer
 
@@ -120,7 +121,7 @@ def touch_buyer(
         changes["interaction_at"] = interaction_at
     known = run(conn, _update(interaction, subscribed, bool(qr_scene), late), changes)
     if known:
-        return known[0]
+        return _followed(conn, known[0], subscribed, now)
     stmt = _upsert(conn.dialect.name, interaction, subscribed, bool(qr_scene))
     params = {
         "openid": openid,
@@ -133,7 +134,16 @@ def touch_buyer(
         "qr_scene": qr_scene,
     }
     # Python-side column defaults (tags=[], orders_12m=0 …) apply to Core inserts too.
-    return run(conn, stmt, params)[0]
+    return _followed(conn, run(conn, stmt, params)[0], subscribed, now)
+
+
+def _followed(
+    conn: Connection, row: dict[str, Any], subscribed: bool | None, now: datetime
+) -> dict[str, Any]:
+    """A follow or unfollow is also dated in ``buyer_events`` (the dashboard's history)."""
+    if subscribed is not None:
+        record_event_sync(conn, row["id"], FOLLOW if subscribed else UNFOLLOW, now)
+    return row
 
 
 def buyer_from_row(row: Mapping[str, Any]) -> Buyer:

@@ -13,11 +13,18 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["bot", "demo", "handlers", "laoke", "members", "scheduler", "templates"]
+# Every top-level package the project declares (``bot*`` → ``bot``), so a new one is built too.
+SOURCES = [
+    pattern.rstrip("*")
+    for pattern in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+]
 
 
 def _build_wheel(tmp_path: Path) -> Path:
