@@ -159,6 +159,11 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal columns (a Chinese character takes two)."""
+    return text + " " * max(width - _width(text), 0)
+
+
 def table(rows: list[list[Any]], header: list[str]) -> str:
     """Rows under a header in aligned columns (names and regions are Chinese: aligned by
     display width, not by character count)."""

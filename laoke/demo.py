@@ -21,6 +21,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.appkeys import SESSIONMAKER
+from bot.cli_support import pad
 from bot.clock import Clock
 from bot.config import Config
 from console.demo import demo_logins
@@ -125,7 +126,7 @@ def run_demo(data_dir: Path, host: str, port: int, echo: Callable[[str], None] =
             echo(f"  {'API token:':24} {demo.config.api.token}")
             echo("Console logins (passwords are new on every start):")
             for name, role, password in demo.logins:
-                echo(f"  {role.label + ':':24} {name} / {password}")
+                echo(f"  {pad(role.label + '：', 24)} {name} / {password}")
             echo("Press Ctrl+C to stop.")
             await stop.wait()
         finally:
