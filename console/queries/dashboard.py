@@ -9,6 +9,7 @@ computes no figure and writes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +18,7 @@ from bot.models import Buyer, InboundMessage
 from members.orders import Order
 
 
-@dataclass(frozen=True)
-class Setup:
+class Setup(NamedTuple):
     """The empty state's checklist: what has happened on this account so far."""
 
     has_buyers: bool
