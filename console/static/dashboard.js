@@ -16,8 +16,8 @@
       animation: !reduced,
       aria: { enabled: true, decal: { show: true } },
       tooltip: { trigger: "axis" },
-      legend: { top: 0 },
-      grid: { left: 48, right: 48, top: 36, bottom: 28, containLabel: true }
+      legend: { top: 0, type: "scroll" },
+      grid: { left: 48, right: 48, top: 52, bottom: 28, containLabel: true }
     };
     for (var k in extra) o[k] = extra[k];
     return o;
