@@ -35,6 +35,16 @@ KPI_CARDS = (
      "in_window", True),
 )  # fmt: skip
 
+# What the drill-down page calls the figure whose buyers it lists.
+FIGURE_LABELS = {
+    "follows": "新关注", "unfollows": "取消关注", "followers": "累积关注（期末）",
+    "new": "本期新客", "returning": "本期老客", "lapsed": "流失客户（期末）",
+    "prospects": "潜在客户（期末）", "active_7": "7日发言买家", "active_30": "30日发言买家",
+    "in_window": "48小时窗口内", "cohort": "复购队列", "funnel": "名片漏斗", "stuck": "名片停在此题",
+    "skipped": "名片未填此字段", "tier": "会员等级", "tier_up": "等级上升", "tier_down": "等级下降",
+    "campaign": "活动转化",
+}  # fmt: skip
+
 STAGE_LABELS = {
     "followed": "本期关注",
     "invited": "收到邀请",

@@ -26,7 +26,7 @@ from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from console import audit
 from console.auth import redirect
 from console.current import actor_of
-from console.dashboard_view import kpi_cards, table_csv, tables
+from console.dashboard_view import FIGURE_LABELS, kpi_cards, table_csv, tables
 from console.queries.dashboard import buyer_rows, setup_state
 from console.registry import PageRoutes
 from console.rendering import render
@@ -241,6 +241,7 @@ async def drill_buyers(request: web.Request) -> web.StreamResponse:
         context["error"] = FIELD_MESSAGES.get(field, "参数无效。")
         return render(request, "dashboard/buyers.html", context, status=400)
     context |= {
+        "figure_label": FIGURE_LABELS.get(ref.figure, ref.figure),
         "total": result.total,
         "rows": rows,
         "tier_names": _tier_names(request),
