@@ -129,3 +129,29 @@ def parse_range(raw_from: str | None, raw_to: str | None, today: date) -> DateRa
     except ValueError:
         raise PeriodError("from", "from must be a date like 2026-05-01") from None
     return DateRange(start, end)
+
+
+# The range picker's presets (总览): key → label. The default view is ``30d`` by day.
+PRESETS = {
+    "today": "今天",
+    "7d": "近7天",
+    "30d": "近30天",
+    "month": "本月",
+    "last_month": "上月",
+}
+
+
+def preset(key: str, today: date) -> DateRange:
+    """The period a preset of the range picker means on `today` (a local date)."""
+    if key == "today":
+        return DateRange(today, today)
+    if key == "7d":
+        return DateRange(today - timedelta(days=6), today)
+    if key == "30d":
+        return DateRange(today - timedelta(days=29), today)
+    first = today.replace(day=1)
+    if key == "month":  # the whole month, so 较上期 compares with the whole month before
+        return DateRange(first, add_months(first, 1) - timedelta(days=1))
+    if key == "last_month":
+        return DateRange(add_months(first, -1), first - timedelta(days=1))
+    raise PeriodError("range", "range must be one of " + ", ".join(PRESETS))

@@ -17,7 +17,9 @@ This module stores numbers; what they mean is ``insights/figures.py``'s business
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -32,8 +34,22 @@ FRESH = timedelta(minutes=10)
 LONG = timedelta(days=31)
 LONG_FRESH = timedelta(hours=1)
 
+# While set (``refreshing_ahead``), rows this close to expiring count as expired already:
+# the background refresher (``insights/refresher.py``) retakes them before a viewer must.
+_AHEAD: ContextVar[timedelta] = ContextVar("rollups_ahead", default=timedelta(0))
+
 Key = tuple[str, datetime, datetime]  # (metric, lo, hi)
 Compute = Callable[[Sequence[Key]], Awaitable[dict[Key, float | None]]]
+
+
+@contextlib.contextmanager
+def refreshing_ahead(margin: timedelta) -> Iterator[None]:
+    """Inside this block, running counts expire `margin` early (they are retaken and stored)."""
+    token = _AHEAD.set(margin)
+    try:
+        yield
+    finally:
+        _AHEAD.reset(token)
 
 
 async def cached(
@@ -55,7 +71,7 @@ async def cached(
     want = set(wanted)
     for row in rows:
         key = (row.metric, row.lo, row.hi)
-        fresh = LONG_FRESH if row.hi - row.lo > LONG else FRESH
+        fresh = (LONG_FRESH if row.hi - row.lo > LONG else FRESH) - _AHEAD.get()
         if key in want and (row.final or now - row.computed_at < fresh):
             found[key] = row.value
     missing = [k for k in wanted if k not in found]

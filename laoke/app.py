@@ -29,6 +29,7 @@ from bot.metrics import Metrics
 from bot.services import open_services
 from handlers import build_dispatcher
 from insights import api as insights_api
+from insights.refresher import dashboard_refresher
 from members import orders_api
 from scheduler import campaigns_api, segments_api
 from scheduler.engine import campaign_engine
@@ -97,6 +98,7 @@ def create_app(
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(services)
     app.cleanup_ctx.append(campaign_engine)  # scheduler + sender, per [server] run_*
+    app.cleanup_ctx.append(dashboard_refresher)  # with the scheduler: default views kept counted
     webhook.setup(app)
     for route in app.router.routes():
         if route.resource is not None and route.resource.canonical == config.server.webhook_path:

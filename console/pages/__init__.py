@@ -8,7 +8,7 @@ placeholder automatically.
 
 from __future__ import annotations
 
-from console.pages import audit_log, login, members, tokens, wechat_link
+from console.pages import audit_log, dashboard, login, members, tokens, wechat_link
 from console.pages.placeholders import placeholder_routes
 from console.registry import PageRoute, PageRoutes
 
@@ -18,6 +18,7 @@ PAGES: list[PageRoutes] = [
     tokens.page,
     audit_log.page,
     wechat_link.page,
+    dashboard.page,
 ]
 
 
