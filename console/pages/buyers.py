@@ -10,6 +10,7 @@ need an operator. The single buyer's page is ``console/pages/buyer.py``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -83,12 +84,18 @@ def _choices(config) -> dict[str, list[tuple[str, str]]]:
 
 
 async def _list(
-    request: web.Request, *, status: int = 200, message: str = "", error: str = ""
+    request: web.Request,
+    *,
+    query: Mapping[str, str] | None = None,
+    status: int = 200,
+    error: str = "",
 ) -> web.Response:
+    """The list for `query` (default: the request's own parameters)."""
+    query = request.query if query is None else query
     config = request.config_dict[CONFIG]
     now = request.config_dict[CLOCK].now()
     try:
-        filters = parse_filters(request.query, config)
+        filters = parse_filters(query, config)
     except BookError as exc:
         return render(request, "buyers.html", _empty_ctx(request, str(exc)), status=400)
     try:
@@ -129,7 +136,7 @@ async def _list(
             "can_save": bool(filters.chips) and not filters.q,
             "editor": editor,
             "error": error,
-            "message": message or request.query.get("done", "")[:200],
+            "message": str(query.get("done", ""))[:200],
         },
         status=status,
     )
@@ -218,8 +225,7 @@ async def bulk_apply(request: web.Request) -> web.StreamResponse:
                 {"tag": tag, "changed": changed, "params": filters.params()}, at=now,
             )  # fmt: skip
     except BookError as exc:
-        request = request.clone(rel_url=f"{PATH}?{urlencode(_filter_fields(fields))}")
-        return await _list(request, status=400, error=str(exc))
+        return await _list(request, query=_filter_fields(fields), status=400, error=str(exc))
     verb = "打上" if action == "add" else "移除"
     done = f"已为 {changed:,} 位买家{verb}标签「{tag}」（符合条件 {count:,} 位）"
     return redirect(request, f"{PATH}?{urlencode(filters.params(done=done))}")
@@ -259,5 +265,4 @@ async def save_segment(request: web.Request) -> web.StreamResponse:
     else:
         done = f"已存为分群「{name}」"
         return redirect(request, f"{PATH}?{urlencode(filters.params(done=done))}")
-    request = request.clone(rel_url=f"{PATH}?{urlencode(_filter_fields(fields))}")
-    return await _list(request, status=400, error=error)
+    return await _list(request, query=_filter_fields(fields), status=400, error=error)
