@@ -20,8 +20,8 @@ TIERS = {"levels": [SILVER, GOLD]}
 
 @pytest.fixture
 async def book(aiohttp_client, make_config, clock):
-    from tests.console.conftest import ConsoleClient
     from laoke.app import create_app
+    from tests.console.conftest import ConsoleClient
 
     app = create_app(make_config(tiers=TIERS), clock=clock)
     console = ConsoleClient(await aiohttp_client(app), app, clock)
