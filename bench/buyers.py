@@ -166,7 +166,7 @@ async def run(path: Path) -> None:
             ("whole phone", "13000654321"),
             ("name prefix", "王1"),
             ("company prefix", "义乌服饰1234"),
-            ("openid", "o" + "%027d" % 777777),
+            ("openid", f"o{777777:027d}"),
             ("platform account", "shop_31415"),
         ):
             wall, cpu, page = await _median(lambda q=q: book({"q": q}))
