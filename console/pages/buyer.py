@@ -37,6 +37,7 @@ from members.card.profile import erase_buyer_data
 
 page = PageRoutes()
 BUYER = PATH + "/{buyer_id}"
+REDACTED_ACTIONS = ("buyer.card", "buyer.tag_add", "buyer.tag_remove")
 
 
 def _buyer_id(request: web.Request) -> int:
@@ -202,6 +203,8 @@ async def erase(request: web.Request) -> web.StreamResponse:
                    "tags": list(buyer.tags or [])}  # fmt: skip
             await erase_buyer_data(session, buyer)
             notes = await delete_notes(session, buyer.id)
+            # Earlier entries quote card values and tags: keep who and when, drop what.
+            await audit.redact(session, ("buyer", buyer.id), REDACTED_ACTIONS)
             audit.record(
                 session, actor_of(request), "buyer.erase", ("buyer", buyer.id),
                 {"fields": sorted(k for k, v in had.items() if v)}, {"notes_deleted": notes},

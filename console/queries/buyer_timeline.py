@@ -117,7 +117,12 @@ async def timeline(
         ):  # fmt: skip
             entries.append(Entry(event.at, "card", CARD_EVENTS.get(event.kind, event.kind)))
         for a in await _audit(session, buyer.id, "buyer.card", per_kind):
-            changed = "、".join(f"{k}: {v or '（清空）'}" for k, v in (a.after or {}).items())
+            after = a.after or {}
+            changed = (
+                "（资料已删除）"
+                if after.get("redacted")
+                else "、".join(f"{k}: {v or '（清空）'}" for k, v in after.items())
+            )
             entries.append(Entry(a.at, "card", f"员工修改名片 · {a.actor_name}", changed))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries

@@ -193,6 +193,11 @@ async def test_buyer_page_changes_are_audited(book):
             )
         )
         assert {"buyer.tag_add", "buyer.card", "buyer.note", "buyer.erase"} <= actions
+        # the card values the earlier entries quoted are gone with the data
+        card_entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "buyer.card")
+        )
+        assert card_entry.before is None and "杭州" not in str(card_entry.after)
         from members.buyer_notes import BuyerNote
 
         assert await session.scalar(select(func.count()).select_from(BuyerNote)) == 0
