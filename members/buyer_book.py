@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Buyer
-from members.buyer_notes import MAX_NOTE, PHONE_TAIL, BuyerNote
+from members.buyer_notes import MAX_NOTE, PHONE_TAIL, BuyerNote, sort_key
 
 PAGE_SIZE = 50
 MAX_QUERY = 64
@@ -32,12 +32,12 @@ MAX_TAG = 20
 MAX_TAGS = 30  # per buyer
 BULK_BATCH = 1000
 
-# sort key -> (column, nullable)
-SORTS: dict[str, tuple[Any, bool]] = {
-    "last_interaction": (Buyer.last_interaction_at, True),
-    "spend_12m": (Buyer.spend_12m, False),
-    "orders_total": (Buyer.orders_total, False),
-    "subscribed_at": (Buyer.subscribed_at, True),
+# sort key -> (attribute, the expression sorted by, nullable)
+SORTS: dict[str, tuple[str, Any, bool]] = {
+    "last_interaction": ("last_interaction_at", Buyer.last_interaction_at, True),
+    "spend_12m": ("spend_12m", sort_key(Buyer.spend_12m), False),
+    "orders_total": ("orders_total", sort_key(Buyer.orders_total), False),
+    "subscribed_at": ("subscribed_at", sort_key(Buyer.subscribed_at), True),
 }
 
 
@@ -103,14 +103,14 @@ def _parse_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 
 
 def _cursor_of(buyer: Buyer, sort: str) -> str:
-    value = getattr(buyer, SORTS[sort][0].key)
+    value = getattr(buyer, SORTS[sort][0])
     text = "" if value is None else (value.isoformat() if isinstance(value, datetime) else value)
     return f"{text}|{buyer.id}"
 
 
 def _after(sort: str, desc: bool, cursor: str) -> ColumnElement[bool]:
     """Rows after the cursor in the order (value, id), NULL values last in both directions."""
-    column, nullable = SORTS[sort]
+    _attr, column, nullable = SORTS[sort]
     value, last_id = _parse_cursor(cursor, sort)
     beyond = (lambda a, b: a < b) if desc else (lambda a, b: a > b)
     if value is None:
@@ -122,7 +122,7 @@ def _after(sort: str, desc: bool, cursor: str) -> ColumnElement[bool]:
 
 
 def _order(sort: str, desc: bool) -> list[Any]:
-    column, nullable = SORTS[sort]
+    _attr, column, nullable = SORTS[sort]
     if desc:
         first = column.desc().nulls_last() if nullable else column.desc()
         return [first, Buyer.id.desc()]

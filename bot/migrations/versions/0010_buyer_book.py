@@ -26,22 +26,28 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_buyer_notes_buyer", "buyer_notes", ["buyer_id", "id"])
-    op.create_index("ix_buyers_spend_12m", "buyers", ["spend_12m", "id"])
-    op.create_index("ix_buyers_orders_total", "buyers", ["orders_total", "id"])
-    op.create_index("ix_buyers_subscribed_at", "buyers", ["subscribed_at", "id"])
+    # On coalesce(column, NULL), not the bare column: see members/buyer_notes.py sort_key.
+    for name, column in (
+        ("ix_buyers_sort_spend", "spend_12m"),
+        ("ix_buyers_sort_orders", "orders_total"),
+        ("ix_buyers_sort_followed", "subscribed_at"),
+    ):
+        op.create_index(name, "buyers", [sa.text(f"coalesce({column}, NULL)"), "id"])
     op.create_index("ix_buyers_display_name", "buyers", ["display_name"])
     op.create_index("ix_buyers_company", "buyers", ["company"])
     op.create_index("ix_buyers_phone_tail", "buyers", [sa.text("substr(phone, length(phone) - 3)")])
+    op.create_index("ix_buyers_tier_region", "buyers", ["tier_key", "province", "city"])
 
 
 def downgrade() -> None:
     for name in (
+        "ix_buyers_tier_region",
         "ix_buyers_phone_tail",
         "ix_buyers_company",
         "ix_buyers_display_name",
-        "ix_buyers_subscribed_at",
-        "ix_buyers_orders_total",
-        "ix_buyers_spend_12m",
+        "ix_buyers_sort_followed",
+        "ix_buyers_sort_orders",
+        "ix_buyers_sort_spend",
     ):
         op.drop_index(name, "buyers")
     op.drop_index("ix_buyer_notes_buyer", "buyer_notes")
