@@ -92,11 +92,10 @@ def edit_card_field(
 
 
 def card_fields(buyer: Buyer) -> list[tuple[str, str, str, str]]:
-    """(field, label, shown value, value to prefill the edit box) for every card field."""
+    """(field, label, shown value, value to prefill the edit box) for every card field; the
+    shown value parses back to the same stored value, so saving it unchanged changes nothing."""
     view, values = card_view(buyer), card_values(buyer)
-    rows = []
-    for field, (label, _expected) in FIELDS.items():
-        raw = values.get(field)
-        prefill = view[field] if field not in ("business_type",) else view[field]
-        rows.append((field, label, view[field], prefill if raw is not None else ""))
-    return rows
+    return [
+        (field, label, view[field], view[field] if field in values else "")
+        for field, (label, _expected) in FIELDS.items()
+    ]

@@ -163,3 +163,17 @@ async def test_card_edits_use_the_cards_parsers(sessions, clock):
         assert buyer.company is None
     async with sessions() as session:
         assert (await session.get(Buyer, ids[0])).province == "广东省"
+
+
+async def test_every_shown_card_value_saves_back_unchanged(sessions, clock):
+    from members.buyer_card_edit import card_fields
+
+    ids = await _seed(sessions, clock, n=1)
+    async with sessions() as session, session.begin():
+        buyer = await session.get(Buyer, ids[0])
+        for field, text in (("business_type", "批发"), ("volume", "2万以上"), ("region", "广州"),
+                            ("channels", "淘宝、抖音")):  # fmt: skip
+            edit_card_field(buyer, field, text, ["女装"])
+        for field, _label, shown, prefill in card_fields(buyer):
+            before, after = edit_card_field(buyer, field, prefill, ["女装"])
+            assert before == after == {field: shown}
