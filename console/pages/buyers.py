@@ -37,7 +37,7 @@ from console.rendering import render
 from console.roles import Role
 from members.buyer_book import BookError, bulk_tag, check_tag, count_buyers, list_buyers
 from members.card.choices import BUSINESS_TYPES
-from scheduler.saved_segments import SegmentExists, create_segment
+from scheduler.saved_segments import NAME_RE, SegmentExists, create_segment
 from scheduler.segments import SegmentError
 
 page = PageRoutes()
@@ -136,10 +136,26 @@ async def _list(
             "can_save": bool(filters.chips) and not filters.q,
             "editor": editor,
             "error": error,
-            "message": str(query.get("done", ""))[:200],
+            "message": _done_message(query),
         },
         status=status,
     )
+
+
+def _done_message(query: Mapping[str, str]) -> str:
+    """The notice after a bulk change, built here from its parts (a link cannot put arbitrary
+    words in a notice: only a count and a tag or segment name, each checked)."""
+    done, n = query.get("done", ""), str(query.get("n", ""))
+    try:
+        if done in ("add", "remove") and n.isdigit() and len(n) < 10:
+            verb = "打上" if done == "add" else "移除"
+            return f"已为 {int(n):,} 位买家{verb}标签「{check_tag(query.get('tag', ''))}」"
+    except BookError:
+        return ""
+    name = str(query.get("name", ""))
+    if done == "segment" and NAME_RE.match(name):
+        return f"已存为分群「{name}」"
+    return ""
 
 
 def _sort_url(filters: BuyerFilters, key: str) -> str:
@@ -226,9 +242,8 @@ async def bulk_apply(request: web.Request) -> web.StreamResponse:
             )  # fmt: skip
     except BookError as exc:
         return await _list(request, query=_filter_fields(fields), status=400, error=str(exc))
-    verb = "打上" if action == "add" else "移除"
-    done = f"已为 {changed:,} 位买家{verb}标签「{tag}」（符合条件 {count:,} 位）"
-    return redirect(request, f"{PATH}?{urlencode(filters.params(done=done))}")
+    done = {"done": action, "n": changed, "tag": check_tag(tag)}
+    return redirect(request, f"{PATH}?{urlencode(filters.params(**done))}")
 
 
 def _filter_fields(fields: dict[str, str]) -> dict[str, str]:
@@ -263,6 +278,6 @@ async def save_segment(request: web.Request) -> web.StreamResponse:
     except BookError as exc:
         error = str(exc)
     else:
-        done = f"已存为分群「{name}」"
-        return redirect(request, f"{PATH}?{urlencode(filters.params(done=done))}")
+        done = {"done": "segment", "name": name}
+        return redirect(request, f"{PATH}?{urlencode(filters.params(**done))}")
     return await _list(request, query=_filter_fields(fields), status=400, error=error)

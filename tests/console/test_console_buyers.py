@@ -130,6 +130,8 @@ async def test_bulk_tag_applies_to_the_whole_filter_after_confirming_the_count(b
         "/admin/buyers/bulk", data=data, headers=operator, allow_redirects=False
     )
     assert resp.status == 303
+    _, body = await _get(book, resp.headers["Location"], operator)
+    assert "已为 60 位买家打上标签「金卡关怀」" in body
     async with book.sessionmaker() as session:
         tagged = [b for b in await session.scalars(select(Buyer)) if "金卡关怀" in b.tags]
         assert len(tagged) == 60 > 50  # more than the visible page
