@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from console.models import AuditEntry
@@ -71,6 +71,22 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+async def redact(session: AsyncSession, obj: tuple[str, Any], actions: tuple[str, ...]) -> int:
+    """Blank the before/after of `obj`'s entries with these actions (the entries stay: who did
+    what, when). For erasing a buyer's personal data, which earlier entries may quote."""
+    object_type, object_id = obj
+    result = await session.execute(
+        update(AuditEntry)
+        .where(
+            AuditEntry.object_type == object_type,
+            AuditEntry.object_id == str(object_id),
+            AuditEntry.action.in_(actions),
+        )
+        .values(before=None, after={"redacted": True})
+    )
+    return int(result.rowcount or 0)
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ placeholder automatically.
 
 from __future__ import annotations
 
-from console.pages import audit_log, dashboard, login, members, tokens, wechat_link
+from console.pages import audit_log, buyer, buyers, dashboard, login, members, tokens, wechat_link
 from console.pages.placeholders import placeholder_routes
 from console.registry import PageRoute, PageRoutes
 
@@ -19,6 +19,8 @@ PAGES: list[PageRoutes] = [
     audit_log.page,
     wechat_link.page,
     dashboard.page,
+    buyers.page,
+    buyer.page,
 ]
 
 

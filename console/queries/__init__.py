@@ -1,1 +1,2 @@
-"""The console's read queries for its pages, one module per page; each function one transaction."""
+"""The console's read queries for its pages, one module per page: each gathers rows from
+several features in one transaction and writes nothing."""

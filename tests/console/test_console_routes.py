@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from bot.models import Buyer
 from console.pages import all_routes
 from console.roles import Role
 from console.tokens import create_token
@@ -29,7 +30,10 @@ async def as_role(console):
     target = await console.add_user("target-user", "viewer")
     async with console.sessionmaker() as session, session.begin():
         token, _secret = await create_token(session, target, "t", "read", None, console.clock.now())
-    return headers, {"user_id": target.id, "token_id": token.id}
+        buyer = Buyer(openid="o-route-walk", first_seen_at=console.clock.now())
+        session.add(buyer)
+        await session.flush()
+    return headers, {"user_id": target.id, "token_id": token.id, "buyer_id": buyer.id}
 
 
 def test_every_navigation_page_and_setting_is_a_declared_route():
