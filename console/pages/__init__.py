@@ -8,11 +8,21 @@ placeholder automatically.
 
 from __future__ import annotations
 
-from console.pages import audit_log, login, members, tokens
+from console.pages import (
+    audit_log,
+    campaign_report,
+    campaign_tools,
+    campaigns,
+    login,
+    members,
+    tokens,
+)
 from console.pages.placeholders import placeholder_routes
 from console.registry import PageRoute, PageRoutes
 
 PAGES: list[PageRoutes] = [login.page, members.page, tokens.page, audit_log.page]
+# campaigns before campaign_report: /admin/campaigns/new is not a campaign id
+PAGES += [campaigns.page, campaign_tools.page, campaign_report.page]
 
 
 def all_routes(pages: list[PageRoutes] | None = None) -> list[PageRoute]:

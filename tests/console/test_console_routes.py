@@ -4,12 +4,14 @@ role needed, or the page — exactly as the route declares. Changes also need th
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from console.pages import all_routes
 from console.roles import Role
 from console.tokens import create_token
+from scheduler.campaigns import create_campaign
 
 # Signing out ends the session the walk uses: it goes last.
 ROUTES = sorted(all_routes(), key=lambda r: r.path == "/admin/logout")
@@ -29,7 +31,13 @@ async def as_role(console):
     target = await console.add_user("target-user", "viewer")
     async with console.sessionmaker() as session, session.begin():
         token, _secret = await create_token(session, target, "t", "read", None, console.clock.now())
-    return headers, {"user_id": target.id, "token_id": token.id}
+        campaign = await create_campaign(
+            session,
+            {"kind": "broadcast", "name": "walk", "text": "hi",
+             "send_at": (console.clock.now() + timedelta(days=1)).isoformat()},
+            console.clock,
+        )  # fmt: skip
+    return headers, {"user_id": target.id, "token_id": token.id, "campaign_id": campaign.id}
 
 
 def test_every_navigation_page_and_setting_is_a_declared_route():
