@@ -34,7 +34,7 @@ from scheduler.models import (
     Delivery,
 )
 from scheduler.previews import reach_report, recipients
-from scheduler.reports import ORDER_WINDOW_S, REPLY_WINDOW_S, _ordered, _replied
+from scheduler.reports import ORDER_WINDOW_S, REPLY_WINDOW_S, ordered_within, replied_within
 from scheduler.sender import in_quiet_hours
 
 WAITING = (PENDING, CLAIMED, SENDING)
@@ -90,8 +90,8 @@ async def campaign_rows(
     )
     for key, extra in (
         ("reached", None),
-        ("replied", _replied(REPLY_WINDOW_S)),
-        ("ordered", _ordered(ORDER_WINDOW_S)),
+        ("replied", replied_within(REPLY_WINDOW_S)),
+        ("ordered", ordered_within(ORDER_WINDOW_S)),
     ):
         query = reached if extra is None else reached.where(extra)
         for cid, n in await session.execute(query.group_by(Delivery.campaign_id)):

@@ -96,6 +96,9 @@ def _ordered(seconds: int) -> ColumnElement[bool]:
     )
 
 
+replied_within, ordered_within = _replied, _ordered  # the campaign list counts the same way
+
+
 def _outcome(status: str) -> str:
     return "pending" if status in (PENDING, CLAIMED, SENDING) else status
 

@@ -92,7 +92,8 @@ def _recipient_query(request: web.Request) -> tuple[str | None, int | None]:
     if outcome not in OUTCOME_STATUSES:
         outcome = None
     after = request.query.get("after", "")
-    return outcome, int(after) if after.isdigit() and len(after) < 19 else None
+    ok = after.isascii() and after.isdigit() and len(after) < 19
+    return outcome, int(after) if ok else None
 
 
 @page.get(LIST + "/{campaign_id}/recipients", role="viewer")

@@ -33,7 +33,12 @@ page = PageRoutes()
 def _seq(request: web.Request, steps: list) -> int:
     raw = request.query.get("step", "")
     pending = next((s.seq for s in steps if s.status == "pending"), 0)
-    return int(raw) if raw.isdigit() and int(raw) < len(steps) else pending
+    return int(raw) if _small(raw) and int(raw) < len(steps) else pending
+
+
+def _small(raw: str) -> bool:
+    """An ASCII step number of at most 3 digits (int() of "²" or 5,000 digits would raise)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 3
 
 
 async def _campaign(session, campaign_id: int):
@@ -115,7 +120,7 @@ async def test_send(request: web.Request) -> web.StreamResponse:
     async with request.config_dict[SESSIONMAKER].begin() as session:
         campaign = await _campaign(session, campaign_id)
         steps = await list_steps(session, campaign_id)
-        seq = int(raw) if raw.isdigit() and int(raw) < len(steps) else 0
+        seq = int(raw) if _small(raw) and int(raw) < len(steps) else 0
         step = steps[seq]
         try:
             sent = await send_test(session, services, campaign, step, user.id)

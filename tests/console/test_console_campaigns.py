@@ -325,3 +325,26 @@ async def test_operator_binds_by_code_through_the_webhook_and_test_sends(app_wit
     async with wechat.sessionmaker() as session:
         actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions.count("campaign.test_send") == 3 and "staff_wechat.code" in actions
+
+
+async def test_odd_numbers_in_the_query_and_form_are_not_errors(console, clock):
+    op = await console.login_as("operator")
+    async with console.sessionmaker() as session, session.begin():
+        c = await create_campaign(session, {"kind": "broadcast", "name": "a", "text": "到货",
+            "send_at": (clock.now() + timedelta(hours=1)).isoformat()}, clock)  # fmt: skip
+    for path in (f"/admin/campaigns/{c.id}/preview?step=²", f"/admin/campaigns/{c.id}/preview?step="
+                 + "9" * 5000, f"/admin/campaigns/{c.id}/recipients?after=²&outcome=x",
+                 "/admin/campaigns?status=nope", "/admin/campaigns/new?kind=x",
+                 "/admin/campaigns/99999999999999999999999"):  # fmt: skip
+        assert (await console.client.get(path, headers=op)).status < 500, path
+    resp = await console.client.post(f"/admin/campaigns/{c.id}/test-send", data={"step": "²"},
+                                     headers=op)  # fmt: skip
+    assert resp.status == 409
+    form = livestream_form(clock, duration_h="nan", kind="bogus")
+    resp = await console.client.post("/admin/campaigns/new", data=form, headers=op)
+    assert resp.status == 400 and field_error(await resp.text(), "duration_h")
+    form = {"kind": "recall", "name": "x", "window_start": "2026-13-45T99:00",
+            "window_end": local(clock, days=1), "dormant_days": "9" * 5000}  # fmt: skip
+    html = await (await console.client.post("/admin/campaigns/new", data=form, headers=op)).text()
+    assert field_error(html, "dormant_days") == "请填写整数"
+    assert field_error(html, "window_start") == "请选择时间（北京时间）"
