@@ -38,6 +38,7 @@ from bot.config import Config, parse_config
 from bot.database import upgrade
 from bot.models import Buyer
 from demo.buyer_book_demo import seed_buyer_notes
+from demo.demo_campaign_report import seed_demo_campaign_report
 from demo.demo_campaigns import seed_demo_campaigns
 from demo.orders_demo import seed_demo_orders
 from demo.simulator.chat import QR_SCENES
@@ -169,6 +170,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_demo_campaigns,
     seed_demo_history,
     seed_buyer_notes,
+    seed_demo_campaign_report,
 ]
 DEMO_STARTERS: list[DemoStarter] = []
 

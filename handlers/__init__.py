@@ -13,7 +13,7 @@ from __future__ import annotations
 from bot.dialog.context import Services
 from bot.dialog.dispatch import Dispatcher
 from bot.dialog.forms.store import load_dialog_state
-from handlers import card, faq, handoff, live, membership, optout, smalltalk, welcome
+from handlers import card, faq, handoff, live, membership, optout, smalltalk, staff_bind, welcome
 from handlers import help as help_
 
 
@@ -24,6 +24,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
         # of every other router are answered first, even in the middle of the card.
         routers=[
             welcome.router,
+            staff_bind.router,  # a staff member's one-time code (LK + 6 digits)
             optout.router,
             live.router,
             membership.router,

@@ -15,6 +15,7 @@ import members.orders  # noqa: F401
 import members.tiers  # noqa: F401
 import scheduler.models  # noqa: F401
 import scheduler.saved_segments  # noqa: F401
+import scheduler.staff_sends  # noqa: F401
 from bot.models import Base
 
 metadata = Base.metadata

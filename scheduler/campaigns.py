@@ -199,6 +199,9 @@ def _plan(spec: Any, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any], list[
     return params, steps
 
 
+plan_campaign = _plan  # editing a draft (scheduler/drafts.py) plans its steps the same way
+
+
 async def create_campaign(
     session: AsyncSession,
     spec: LivestreamSpec | RecallSpec | BroadcastSpec | dict[str, Any],

@@ -10,10 +10,11 @@ an unknown campaign and 409 for a move its state forbids (the message says why).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from jinja2 import TemplateError, TemplateNotFound
+from pydantic import Field, RootModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,7 @@ from scheduler.campaigns import (
     resume_campaign,
     schedule_campaign,
 )
+from scheduler.drafts import update_draft
 from scheduler.messages import CampaignMessages
 from scheduler.models import (
     CANCELLED,
@@ -101,6 +103,29 @@ async def create_any(
     return await create_campaign(session, spec, clock, tz=tz, messages=messages)
 
 
+class CampaignEdit(RootModel[Annotated[Spec, Field(discriminator="kind")]]):
+    """A draft's new description: any kind's spec, with ``kind`` saying which."""
+
+
+async def update_any(
+    session: AsyncSession,
+    campaign_id: int,
+    spec: Spec,
+    clock: Clock,
+    tz: str,
+    vocabulary: Vocabulary | None = None,
+    messages: CampaignMessages | None = None,
+) -> Campaign:
+    """Edit a draft with the checks of ``create_any`` (CampaignError unless a draft)."""
+    await check_segment_name(session, spec)
+    if spec.segment is not None and vocabulary is not None:
+        try:
+            compile_segment(spec.segment, clock.now(), vocabulary)
+        except SegmentError as exc:
+            raise CampaignError(f"segment: {exc}") from None
+    return await update_draft(session, campaign_id, spec, clock, tz=tz, messages=messages)
+
+
 def _campaign_id(request: web.Request) -> int:
     raw = request.match_info["id"]
     campaign_id = path_id(raw)
@@ -162,6 +187,36 @@ async def create_recall(request: web.Request, body: RecallSpec) -> dict[str, Any
 )
 async def create_broadcast(request: web.Request, body: BroadcastSpec) -> dict[str, Any]:
     return await _create(request, body)
+
+
+@routes.route(
+    "PUT",
+    f"/campaigns/{ID}",
+    "Edit a draft campaign (any kind; 409 once it is scheduled)",
+    body=CampaignEdit,
+    status=200,
+)
+async def edit_campaign(request: web.Request, body: CampaignEdit) -> dict[str, Any]:
+    campaign_id, clock = _campaign_id(request), request.config_dict[CLOCK]
+    config = request.config_dict[CONFIG]
+    async with request.config_dict[SESSIONMAKER].begin() as session:
+        try:
+            campaign = await update_any(
+                session,
+                campaign_id,
+                body.root,
+                clock,
+                config.campaigns.timezone,
+                Vocabulary.from_config(config),
+                _messages(request),
+            )
+        except CampaignError as exc:
+            message = str(exc)
+            status = 409 if "cannot edit" in message else 400
+            raise _refused(exc, status) from None
+        steps = await list_steps(session, campaign.id)
+        reach = await reach_report(session, campaign, clock.now())
+        return {**campaign_to_dict(campaign), "steps": [step_to_dict(s) for s in steps], **reach}
 
 
 @routes.route(

@@ -15,6 +15,7 @@ module sends nothing and changes nothing (the sender decides per row, ``schedule
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -128,3 +129,81 @@ async def preview_campaign(
         ],
         **await reach_report(session, campaign, now),
     }
+
+
+# WeChat's limits a buyer would notice: a customer-service text over 2,048 bytes is refused;
+# a long one folds behind 全文 on a phone; a template field shows only its first ~200 chars.
+CUSTOM_TEXT_MAX_BYTES = 2048
+LONG_TEXT_CHARS = 300
+TEMPLATE_FIELD_CHARS = 200
+SAMPLE_NAMES = {True: "王老板", False: "李姐"}
+
+
+@dataclass(frozen=True)
+class SampleBuyer:
+    """A made-up buyer for a preview when the segment has none of a kind."""
+
+    display_name: str | None
+    tier_key: str | None
+    company: str | None = "广州示例服饰"
+    business_type: str | None = None
+    province: str | None = "广东"
+    city: str | None = "广州"
+    interests: tuple[str, ...] = ("女装",)
+
+
+def length_warnings(text: str) -> list[str]:
+    """What WeChat does to a text this long (Chinese, for the operator)."""
+    size = len(text.encode("utf-8"))
+    if size > CUSTOM_TEXT_MAX_BYTES:
+        return [
+            f"超出客服消息上限：{size:,} 字节，微信最多 {CUSTOM_TEXT_MAX_BYTES:,} 字节，将发送失败"
+        ]
+    if len(text) > LONG_TEXT_CHARS:
+        return [f"消息较长（{len(text):,} 字），手机上需要点开全文阅读"]
+    return []
+
+
+async def bubble_previews(
+    session: AsyncSession, services: Services, campaign: Campaign, step: Any
+) -> list[dict[str, Any]]:
+    """The step as four buyers see it: the top tier and no tier, inside and outside the
+    48-hour window (outside: the template card, or skipped without a template). A real
+    recipient of each tier is used when the segment has one, else a made-up buyer."""
+    now = services.clock.now()
+    levels = sorted(services.config.tiers.levels, key=lambda t: t.rank)
+    top = levels[-1] if levels else None
+    where = await recipients(session, campaign, now)
+    samples: list[tuple[str, Any]] = []
+    for tier_key, label in ((top.key if top else None, top.name if top else "会员"),
+                            (None, "无等级")):  # fmt: skip
+        cond = Buyer.tier_key == tier_key if tier_key else Buyer.tier_key.is_(None)
+        real = await session.scalar(select(Buyer).where(where, cond).order_by(Buyer.id).limit(1))
+        samples.append((label, real or SampleBuyer(SAMPLE_NAMES[tier_key is not None], tier_key)))
+    messages = CampaignMessages.from_services(services)
+
+    def render_all() -> list[str]:
+        return [messages.render(campaign, step, buyer) for _label, buyer in samples]
+
+    try:
+        texts = await render_off_loop(render_all)
+    except RenderError as exc:
+        field = "message_source" if campaign.message_source is not None else "message_template"
+        raise CampaignError(f"{field}: {exc}") from None
+    out = []
+    for (label, buyer), text in zip(samples, texts, strict=True):
+        name = buyer.display_name or "老朋友"
+        out.append({"label": f"{label} · 窗口内", "buyer": name, "channel": "custom",
+                    "text": text, "warnings": length_warnings(text)})  # fmt: skip
+        if campaign.template_id:
+            data, url = messages.template_data(campaign, text)
+            content = data["content"]["value"]
+            warn = ([f"模板字段超过 {TEMPLATE_FIELD_CHARS} 字，微信会截断"]
+                    if len(content) > TEMPLATE_FIELD_CHARS else [])  # fmt: skip
+            out.append({"label": f"{label} · 窗口外", "buyer": name, "channel": "template",
+                        "template_id": campaign.template_id, "fields": data, "url": url,
+                        "text": content, "warnings": warn})  # fmt: skip
+        else:
+            out.append({"label": f"{label} · 窗口外", "buyer": name, "channel": "skip",
+                        "text": "", "warnings": []})  # fmt: skip
+    return out

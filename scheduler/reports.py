@@ -10,11 +10,17 @@ send, ``scheduler/models.py``), so the report is live while a campaign is still 
   (``inbound_messages`` by openid) and how many placed a counted order within 7 days
   (``orders`` by buyer).
 
+``recipient_page`` lists the recipients themselves (one row per buyer and step, with the
+outcome and reason), filterable by outcome and paged by delivery id, for the console's
+recipients list and its CSV export.
+
 This module only reads; it never changes a campaign or a delivery.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, distinct, exists, func, select
@@ -22,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from bot.models import InboundMessage
+from bot.models import Buyer, InboundMessage
 from members.orders import Order
 from scheduler.campaigns import get_campaign, list_steps
 from scheduler.models import (
@@ -33,6 +39,7 @@ from scheduler.models import (
     SENT,
     SKIPPED,
     UNCERTAIN,
+    CampaignStep,
     Delivery,
 )
 
@@ -87,6 +94,9 @@ def _ordered(seconds: int) -> ColumnElement[bool]:
         Order.counted.is_(True),
         within_after(Order.ordered_at, Delivery.sent_at, seconds),
     )
+
+
+replied_within, ordered_within = _replied, _ordered  # the campaign list counts the same way
 
 
 def _outcome(status: str) -> str:
@@ -175,3 +185,70 @@ def _rate(part: int, whole: int) -> float | None:
 def report_is_balanced(report: dict[str, Any]) -> bool:
     """recipients = sent + failed + skipped + uncertain + pending (the accounting identity)."""
     return report["recipients"] == sum(report[o] for o in (*OUTCOMES, "pending"))
+
+
+OUTCOME_STATUSES = {
+    SENT: (SENT,),
+    FAILED: (FAILED,),
+    SKIPPED: (SKIPPED,),
+    UNCERTAIN: (UNCERTAIN,),
+    "pending": (PENDING, CLAIMED, SENDING),  # a row on its way to WeChat is still pending
+}
+
+
+@dataclass(frozen=True)
+class RecipientRow:
+    """One recipient of one step, as the recipients list and its export show it."""
+
+    id: int
+    buyer_id: int
+    display_name: str | None
+    company: str | None
+    tier_key: str | None
+    step_kind: str
+    step_seq: int
+    outcome: str
+    reason: str | None
+    channel: str | None
+    errcode: int | None
+    sent_at: datetime | None
+
+
+async def recipient_page(
+    session: AsyncSession,
+    campaign_id: int,
+    *,
+    outcome: str | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[RecipientRow]:
+    """Recipients of the campaign in delivery-id order after `after_id` (keyset paging),
+    only those with `outcome` (sent, failed, skipped, uncertain, pending) when given."""
+    query = (
+        select(
+            Delivery.id,
+            Delivery.buyer_id,
+            Buyer.display_name,
+            Buyer.company,
+            Buyer.tier_key,
+            CampaignStep.kind,
+            CampaignStep.seq,
+            Delivery.status,
+            Delivery.reason,
+            Delivery.channel,
+            Delivery.errcode,
+            Delivery.sent_at,
+        )
+        .join(CampaignStep, CampaignStep.id == Delivery.step_id)
+        .outerjoin(Buyer, Buyer.id == Delivery.buyer_id)  # an erased buyer keeps the row
+        .where(Delivery.campaign_id == campaign_id)
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if outcome is not None:
+        query = query.where(Delivery.status.in_(OUTCOME_STATUSES[outcome]))
+    if after_id is not None:
+        query = query.where(Delivery.id > after_id)
+    return [
+        RecipientRow(*row[:7], _outcome(row[7]), *row[8:]) for row in await session.execute(query)
+    ]

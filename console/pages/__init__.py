@@ -8,7 +8,19 @@ placeholder automatically.
 
 from __future__ import annotations
 
-from console.pages import audit_log, buyer, buyers, dashboard, login, members, tokens, wechat_link
+from console.pages import (
+    audit_log,
+    buyer,
+    buyers,
+    campaign_report,
+    campaign_tools,
+    campaigns,
+    dashboard,
+    login,
+    members,
+    tokens,
+    wechat_link,
+)
 from console.pages.placeholders import placeholder_routes
 from console.registry import PageRoute, PageRoutes
 
@@ -21,6 +33,9 @@ PAGES: list[PageRoutes] = [
     dashboard.page,
     buyers.page,
     buyer.page,
+    campaigns.page,
+    campaign_tools.page,
+    campaign_report.page,
 ]
 
 

@@ -4,6 +4,7 @@ role needed, or the page — exactly as the route declares. Changes also need th
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -11,6 +12,7 @@ from bot.models import Buyer
 from console.pages import all_routes
 from console.roles import Role
 from console.tokens import create_token
+from scheduler.campaigns import create_campaign
 
 # Signing out ends the session the walk uses: it goes last.
 ROUTES = sorted(all_routes(), key=lambda r: r.path == "/admin/logout")
@@ -33,7 +35,14 @@ async def as_role(console):
         buyer = Buyer(openid="o-route-walk", first_seen_at=console.clock.now())
         session.add(buyer)
         await session.flush()
-    return headers, {"user_id": target.id, "token_id": token.id, "buyer_id": buyer.id}
+        campaign = await create_campaign(
+            session,
+            {"kind": "broadcast", "name": "walk", "text": "hi",
+             "send_at": (console.clock.now() + timedelta(days=1)).isoformat()},
+            console.clock,
+        )  # fmt: skip
+    ids = {"user_id": target.id, "token_id": token.id, "buyer_id": buyer.id}
+    return headers, ids | {"campaign_id": campaign.id}
 
 
 def test_every_navigation_page_and_setting_is_a_declared_route():

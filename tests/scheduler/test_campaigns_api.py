@@ -124,9 +124,34 @@ async def test_openapi_lists_segment_and_campaign_endpoints(api):
         ("/api/campaigns/{id}/schedule", "post"),
         ("/api/campaigns/{id}/cancel", "post"),
         ("/api/campaigns/{id}/report", "get"),
+        ("/api/campaigns/{id}", "put"),
     ]:
         assert method in paths[path], path
     body = paths["/api/campaigns/livestreams"]["post"]["requestBody"]
     ref = body["content"]["application/json"]["schema"]["$ref"]
     assert ref == "#/components/schemas/LivestreamSpec"
     assert "start_at" in doc["components"]["schemas"]["LivestreamSpec"]["properties"]
+
+
+async def test_a_draft_is_edited_with_put_and_only_while_a_draft(api, clock):
+    cid = (await call(api, "POST", "/api/campaigns/broadcasts", broadcast(clock), 201))["id"]
+    # Any kind may replace the draft: the broadcast becomes a livestream with its steps.
+    edited = await call(api, "PUT", f"/api/campaigns/{cid}", {"kind": "livestream",
+                        **livestream(clock, offsets_s=[3600])})  # fmt: skip
+    assert edited["id"] == cid and edited["kind"] == "livestream" and edited["name"] == "直播"
+    assert [s["kind"] for s in edited["steps"]] == ["announce", "reminder", "start"]
+    assert "reach" in edited
+    got = await call(api, "GET", f"/api/campaigns/{cid}")
+    assert got["params"]["title"] == "春季新品" and len(got["steps"]) == 3
+    bad = await call(api, "PUT", f"/api/campaigns/{cid}",
+                     {"kind": "broadcast", **broadcast(clock, send_at="soon")}, 400)  # fmt: skip
+    assert bad["problems"][0]["field"] == "broadcast.send_at"  # the kind, then the field
+    past = broadcast(clock, segment_name="nope")
+    refused = await call(api, "PUT", f"/api/campaigns/{cid}", {"kind": "broadcast", **past}, 400)
+    assert refused["field"] == "segment_name"
+    await call(api, "POST", f"/api/campaigns/{cid}/schedule")
+    late = await call(api, "PUT", f"/api/campaigns/{cid}", {"kind": "broadcast",
+                      **broadcast(clock)}, 409)  # fmt: skip
+    assert "cannot edit" in late["error"]
+    assert (await call(api, "GET", f"/api/campaigns/{cid}"))["kind"] == "livestream"
+    await call(api, "PUT", "/api/campaigns/999", {"kind": "broadcast", **broadcast(clock)}, 404)
