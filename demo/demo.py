@@ -38,6 +38,7 @@ from bot.config import Config, parse_config
 from bot.database import upgrade
 from bot.models import Buyer
 from demo.demo_campaigns import seed_demo_campaigns
+from demo.demo_order_imports import seed_demo_order_imports
 from demo.orders_demo import seed_demo_orders
 from demo.simulator.chat import QR_SCENES
 from demo.simulator.fake_account import FakeWeChat
@@ -167,6 +168,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_demo_orders,
     seed_demo_campaigns,
     seed_demo_history,
+    seed_demo_order_imports,
 ]
 DEMO_STARTERS: list[DemoStarter] = []
 

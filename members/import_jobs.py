@@ -39,7 +39,12 @@ log = logging.getLogger(__name__)
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
 STALE_AFTER = timedelta(minutes=5)  # no heartbeat this long: the process running it died
-PLATFORMS = {"1688": "1688 导出", "taobao": "淘宝/天猫 导出", "douyin": "抖店 导出", "other": "其他"}
+PLATFORMS = {
+    "1688": "1688 导出",
+    "taobao": "淘宝/天猫 导出",
+    "douyin": "抖店 导出",
+    "other": "其他",
+}
 
 
 class ImportJob(Base):
@@ -222,8 +227,13 @@ async def run_import(
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
             await asyncio.shield(
-                _set(sessionmaker, job_id, status=FAILED, error="服务停止，导入中断，请重新导入",
-                     finished_at=clock.now())  # fmt: skip
+                _set(
+                    sessionmaker,
+                    job_id,
+                    status=FAILED,
+                    error="服务停止，导入中断，请重新导入",
+                    finished_at=clock.now(),
+                )  # fmt: skip
             )
         raise
     except Exception as exc:  # the job must end marked, whatever went wrong

@@ -49,6 +49,30 @@ ENCODING_LABELS = {"utf-8-sig": "UTF-8 BOM", "utf-8": "UTF-8", "gb18030": "GBK"}
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
+_REASONS = [
+    (re.compile(r"^order number is empty$"), "订单编号为空"),
+    (re.compile(r"^order number is longer than 64 characters$"), "订单编号超过 64 个字符"),
+    (re.compile(r"^neither a buyer account name nor a usable phone number$"),
+     "没有买家账号，也没有可用的手机号"),
+    (re.compile(r"^paid amount is empty$"), "实付金额为空"),
+    (re.compile(r"^paid amount (.*) is not a number$"), "实付金额 {} 不是数字"),
+    (re.compile(r"^paid amount (.*) is negative or not a number$"), "实付金额 {} 为负数或不是数字"),
+    (re.compile(r"^paid amount (.*) is too large$"), "实付金额 {} 过大"),
+    (re.compile(r"^created time is empty$"), "下单时间为空"),
+    (re.compile(r"^created time (.*) is not a date and time$"), "下单时间 {} 不是日期时间"),
+    (re.compile(r"^created time (.*) is not a valid date$"), "下单时间 {} 不是有效日期"),
+]  # fmt: skip
+
+
+def reason_zh(reason: str) -> str:
+    """A row parser's reason as staff read it (Chinese); unknown reasons pass unchanged."""
+    for pattern, text in _REASONS:
+        m = pattern.match(reason)
+        if m:
+            return text.format(*m.groups())
+    return reason
+
+
 class UploadError(ValueError):
     """An upload that cannot be used; the message is shown to the operator (Chinese)."""
 
@@ -205,7 +229,7 @@ def _inspect(path: Path, config: OrdersConfig, chosen: Mapping[str, str] | None)
                     try:
                         samples.append(SampleRow(reader.line_num, parser.parse(raw_values), None))
                     except ValueError as exc:
-                        samples.append(SampleRow(reader.line_num, None, str(exc)))
+                        samples.append(SampleRow(reader.line_num, None, reason_zh(str(exc))))
         except (UnicodeDecodeError, csv.Error) as exc:
             raise UploadError(f"第 {reader.line_num} 行读不出来：{exc}") from None
         finally:
@@ -243,7 +267,7 @@ def _read_all(path: Path, encoding: str, mapping: Mapping[str, str], config: Ord
                 try:
                     good.append((line, parser.parse(values)))
                 except ValueError as exc:
-                    bad.append((line, str(exc)))
+                    bad.append((line, reason_zh(str(exc))))
         finally:
             text.detach()
     return good, bad

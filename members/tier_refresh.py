@@ -18,10 +18,9 @@ from members.orders import link_orders_for_buyer, store_buyer_figures
 from members.tier_notices import stash_notice
 from members.tiers import (
     NOTICE_PENDING,
-    Ladder,
-    current_ladder,
     TierChange,
     apply_change,
+    current_ladder,
     decision_for,
     window_start,
 )

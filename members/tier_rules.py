@@ -36,7 +36,7 @@ class TierRuleError(ValueError):
 
 
 def parse_money(value: str) -> float | None:
-    """"20000", "¥20,000", "2万", "2w" → yuan; "" → None."""
+    """ "20000", "¥20,000", "2万", "2w" → yuan; "" → None."""
     v = value.strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
     if not v:
         return None
@@ -97,8 +97,16 @@ def parse_levels(rows: Sequence[Mapping[str, str]]) -> list[TierConfig]:
         if len(badge) > 16:
             raise TierRuleError(f"{where}「{name}」：徽章最多 16 个字")
         levels.append(
-            TierConfig(key=key, name=name, rank=rank if rank is not None else i, min_spend=spend,
-                       min_orders=orders, perks=perks, badge=badge, grace_days=grace)  # fmt: skip
+            TierConfig(
+                key=key,
+                name=name,
+                rank=rank if rank is not None else i,
+                min_spend=spend,
+                min_orders=orders,
+                perks=perks,
+                badge=badge,
+                grace_days=grace,
+            )  # fmt: skip
         )
     try:
         TiersConfig(levels=levels)

@@ -12,7 +12,14 @@ from console.pages import audit_log, login, members, orders, tiers, tokens
 from console.pages.placeholders import placeholder_routes
 from console.registry import PageRoute, PageRoutes
 
-PAGES: list[PageRoutes] = [login.page, members.page, tokens.page, audit_log.page, orders.page, tiers.page]
+PAGES: list[PageRoutes] = [
+    login.page,
+    members.page,
+    tokens.page,
+    audit_log.page,
+    orders.page,
+    tiers.page,
+]
 
 
 def all_routes(pages: list[PageRoutes] | None = None) -> list[PageRoute]:

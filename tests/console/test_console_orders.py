@@ -17,7 +17,7 @@ from members.orders import Order
 # A GBK export whose headers Laoke does not recognise by name.
 HEADER = "单号,客户,金额合计,成交日期,状态"
 ROWS = [
-    "A-1001,tb_zhang,\"1,280.00\",2026/5/10 9:30,交易成功",
+    'A-1001,tb_zhang,"1,280.00",2026/5/10 9:30,交易成功',
     "A-1002,tb_li,300,2026/5/11 10:00,交易关闭",
     "A-1003,tb_zhang,abc,2026/5/12 11:00,交易成功",
 ]
@@ -106,7 +106,9 @@ async def test_mapping_dry_run_then_confirm_imports_and_reimport_is_unchanged(co
     assert preset.platform == "1688" and preset.mapping["amount"] == "金额合计"
     assert "orders.import" in actions
 
-    page = await (await console.client.get(f"/admin/orders/job?id={job_id}", headers=headers)).text()
+    page = await (
+        await console.client.get(f"/admin/orders/job?id={job_id}", headers=headers)
+    ).text()
     assert "导入完成：新增 2" in page
     # The same file again: the remembered 1688 mapping applies, and every good row is unchanged.
     again = await _upload(console, headers)

@@ -24,8 +24,10 @@ TIERS = {
 
 
 def _ladder_form(gold_spend: str) -> dict:
-    form: dict[str, list[str]] = {f: [] for f in ("key", "name", "rank", "min_spend",
-                                                  "min_orders", "perks", "badge", "grace_days")}
+    form: dict[str, list[str]] = {
+        f: []
+        for f in ("key", "name", "rank", "min_spend", "min_orders", "perks", "badge", "grace_days")
+    }
     for key, name, rank, spend, orders, grace in (
         ("normal", "普通会员", "0", "", "", "0"),
         ("silver", "银卡会员", "1", "5000", "10", "30"),
@@ -143,3 +145,24 @@ async def test_operator_sets_a_tier_by_hand_with_a_required_reason(
     assert entry.after["reason"] == "年框协议"
     html = await (await console.client.get("/admin/tiers?tab=manual", headers=operator)).text()
     assert "年框协议" in html and "2026-12-31 23:59" in html
+
+
+async def test_demo_seeding_fills_history_preset_and_a_manual_tier(
+    aiohttp_client, make_config, clock
+):
+    from demo.demo import seed_buyers
+    from demo.demo_order_imports import seed_demo_order_imports
+    from demo.orders_demo import seed_demo_orders
+
+    console = await _tiered_app(aiohttp_client, make_config, clock)
+    from bot.appkeys import CONFIG
+
+    config = console.app[CONFIG]
+    for seeder in (seed_buyers, seed_demo_orders, seed_demo_order_imports,
+                   seed_demo_order_imports):  # fmt: skip
+        await seeder(console.sessionmaker, config, clock)
+    operator = await console.login_as("operator")
+    orders_page = await (await console.client.get("/admin/orders", headers=operator)).text()
+    assert orders_page.count("1688订单导出_2026-") == 2  # seeded once, not twice
+    manual = await (await console.client.get("/admin/tiers?tab=manual", headers=operator)).text()
+    assert "年框协议客户" in manual

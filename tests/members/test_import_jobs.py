@@ -37,9 +37,7 @@ from members.order_uploads import (
 )
 from members.orders import Order
 
-CSV = (
-    "订单编号,买家会员名,实付款,订单创建时间,订单状态\nB1,tb_a,100,2026-05-01 10:00,交易成功\nB2,tb_b,\"￥2,000.50\",2026-05-02 10:00,交易成功\nB3,,5,2026-05-03,交易成功\n"
-)
+CSV = '订单编号,买家会员名,实付款,订单创建时间,订单状态\nB1,tb_a,100,2026-05-01 10:00,交易成功\nB2,tb_b,"￥2,000.50",2026-05-02 10:00,交易成功\nB3,,5,2026-05-03,交易成功\n'
 
 
 async def _chunks(data: bytes):
@@ -125,3 +123,11 @@ async def test_presets_are_one_per_platform(sessions, clock):
             await save_preset(session, "ebay", {}, clock.now())
     async with sessions() as session:
         assert await presets(session) == {"1688": {"amount": "实收"}}
+
+
+def test_bad_row_reasons_are_shown_in_chinese():
+    from members.order_uploads import reason_zh
+
+    assert reason_zh("paid amount 'abc' is not a number") == "实付金额 'abc' 不是数字"
+    assert reason_zh("neither a buyer account name nor a usable phone number").startswith("没有")
+    assert reason_zh("something new") == "something new"

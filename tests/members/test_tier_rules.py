@@ -70,5 +70,8 @@ async def test_preview_counts_moves_and_saving_overrides_config(sessions):
     assert before[1]["min_spend"] == 20000 and after[1]["min_spend"] == 10000
     async with sessions() as session:
         ladder = await current_ladder(session, CONFIG)
-    assert ladder.get("gold").min_spend == 10000 and ladder.get("silver").perks == ["包邮", "专属客服"]
+    assert ladder.get("gold").min_spend == 10000 and ladder.get("silver").perks == [
+        "包邮",
+        "专属客服",
+    ]
     assert ladder.config.window_months == CONFIG.window_months
