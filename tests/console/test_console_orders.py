@@ -153,3 +153,20 @@ async def test_a_viewer_sees_orders_but_cannot_upload_or_import(console):
     resp = await console.client.post("/admin/orders/confirm", data=MAPPING, headers=viewer)
     assert resp.status == 403
     assert await _count(console, ImportJob) == 0
+
+
+async def test_a_running_job_page_polls_every_two_seconds_and_renders_alone_for_htmx(console):
+    viewer = await console.login_as("viewer")
+    async with console.sessionmaker() as session, session.begin():
+        job = ImportJob(upload_id="u", filename="big.csv", actor="op", status="running",
+                        total_rows=1000, done_rows=250, created_at=console.clock.now(),
+                        heartbeat_at=console.clock.now())  # fmt: skip
+        session.add(job)
+    full = await (await console.client.get(f"/admin/orders/job?id={job.id}", headers=viewer)).text()
+    assert 'hx-trigger="every 2s"' in full and "<html" in full and "250 / 1,000" in full
+    part = await console.client.get(
+        f"/admin/orders/job?id={job.id}", headers=viewer | {"HX-Request": "true"}
+    )
+    text = await part.text()
+    assert "<html" not in text and 'value="25"' in text
+    assert (await console.client.get("/admin/orders/job?id=x", headers=viewer)).status == 404

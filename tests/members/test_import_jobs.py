@@ -131,3 +131,30 @@ def test_bad_row_reasons_are_shown_in_chinese():
     assert reason_zh("paid amount 'abc' is not a number") == "实付金额 'abc' 不是数字"
     assert reason_zh("neither a buyer account name nor a usable phone number").startswith("没有")
     assert reason_zh("something new") == "something new"
+
+
+async def test_progress_is_reported_after_each_committed_batch(
+    sessions, services, tmp_path, monkeypatch
+):
+    from members import order_import
+    from members.order_import import import_csv
+
+    monkeypatch.setattr(order_import, "PARSE_ROWS", 2)
+
+    lines = ["订单编号,买家会员名,实付款,订单创建时间"] + [
+        f"P{i},tb_{i},10,2026-05-01 10:00" for i in range(7)
+    ]
+    seen: list[int] = []
+
+    async def progress(done: int) -> None:
+        async with sessions() as session:  # what another process would read: committed rows
+            stored = await session.scalar(select(func.count()).select_from(Order))
+        seen.append(done)
+        assert stored == done
+
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with path.open("rb") as raw:
+        result = await import_csv(sessions, raw, services.config.orders,
+                                  services.clock.now(), batch_rows=3, progress=progress)  # fmt: skip
+    assert result.inserted == 7 and seen[-1] == 7 and len(seen) >= 2

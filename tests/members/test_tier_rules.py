@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from bot.config import TiersConfig
 from bot.models import Buyer
@@ -75,3 +76,29 @@ async def test_preview_counts_moves_and_saving_overrides_config(sessions):
         "专属客服",
     ]
     assert ladder.config.window_months == CONFIG.window_months
+
+
+async def test_a_manual_tier_may_use_a_level_only_the_stored_ladder_has(
+    sessions, make_config, clock
+):
+    from bot.dialog.context import Services
+    from bot.dialog.rendering import Renderer
+    from bot.metrics import Metrics
+    from members.tiers import TierError, set_manual_tier
+
+    services = Services(make_config(tiers=CONFIG.model_dump()), Renderer(), None, clock, Metrics())
+    levels = parse_levels([row("silver", "银卡", "1", "5000"), row("vip", "至尊", "3", "10万")])
+    async with sessions() as session, session.begin():
+        buyer = Buyer(openid="m1", first_seen_at=clock.now())
+        session.add(buyer)
+        await session.flush()
+        with pytest.raises(TierError):  # not configured, not stored yet
+            await set_manual_tier(session, buyer, "vip", reason="r", until=None, services=services)
+    async with sessions() as session, session.begin():
+        await save_levels(session, CONFIG, levels, "boss", clock.now())
+    async with sessions() as session, session.begin():
+        buyer = await session.scalar(select(Buyer).where(Buyer.openid == "m1"))
+        change = await set_manual_tier(
+            session, buyer, "vip", reason="大客户", until=None, services=services
+        )
+    assert change.to_key == "vip"
