@@ -196,7 +196,11 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     query = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     try:
-        found, seen, platform, result = await _preview(request, query)
+        # The dry run was step ③; here only the mapping is checked again, so confirming a
+        # big file answers at once and the job reads it (a file that fails fails the job).
+        found, seen, platform = await _inspection(request, query)
+        if seen.missing:
+            raise UploadError("还有必填字段没有对应的列，请返回字段对应")
     except UploadError as exc:
         return await _index(request, error=str(exc), status=400)
     clock = request.config_dict[CLOCK]
@@ -205,14 +209,13 @@ async def confirm(request: web.Request) -> web.StreamResponse:
         await save_preset(session, platform, seen.mapping, clock.now())
     job = await start_job(
         request.app, request.config_dict[SESSIONMAKER], request.config_dict[SERVICES], found,
-        encoding=seen.encoding, mapping=seen.mapping, total_rows=result.rows, actor=actor.name,
+        encoding=seen.encoding, mapping=seen.mapping, total_rows=seen.rows, actor=actor.name,
     )  # fmt: skip
     async with request.config_dict[SESSIONMAKER]() as session, session.begin():
         audit.record(
             session, actor, "orders.import", ("order_import", job.id), None,
             {"filename": found.filename, "platform": platform, "mapping": seen.mapping,
-             "rows": result.rows, "new": result.new, "updated": result.updated,
-             "unchanged": result.unchanged, "bad": result.bad},
+             "rows": seen.rows, "encoding": seen.encoding_label},
             at=clock.now(),
         )  # fmt: skip
     return redirect(request, f"{PATH}/job?id={job.id}")
