@@ -14,6 +14,8 @@ This module writes no orders (``members/import_jobs.py`` runs the import itself)
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import re
 import secrets
@@ -198,8 +200,6 @@ def _inspect(path: Path, config: OrdersConfig, chosen: Mapping[str, str] | None)
         raw.seek(0)
         text = open_csv_text(raw, encoding)
         try:
-            import csv
-
             reader = csv.reader(text)
             try:
                 headers = [h.strip().lstrip("\ufeff") for h in next(reader)]
@@ -329,12 +329,10 @@ async def dry_run(
 
 def bad_rows_csv(bad_rows: list[tuple[int, str]]) -> bytes:
     """The bad lines as CSV for Excel/WPS (UTF-8 with BOM): 行号, 原因."""
-    import csv
-    import io
-
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["行号", "原因"])
     for line, reason in bad_rows:
-        writer.writerow([line, reason])
+        # A reason never starts a formula in Excel/WPS, whatever the file's cells held.
+        writer.writerow([line, "'" + reason if reason[:1] in ("=", "+", "-", "@") else reason])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
