@@ -145,10 +145,14 @@ async def import_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
 
     tasks: set[asyncio.Task] = set()
     app[JOBS] = tasks
-    async with app[SESSIONMAKER]() as session:
-        # At start nothing of ours runs yet: only other processes' jobs can be alive.
-        if await fail_stale_jobs(session, app[CLOCK].now()):
-            await session.commit()
+    try:
+        async with app[SESSIONMAKER]() as session:
+            # At start nothing of ours runs yet: only other processes' jobs can be alive.
+            if await fail_stale_jobs(session, app[CLOCK].now()):
+                await session.commit()
+    except Exception:  # the database is down: serve anyway (/healthz says so); the
+        # history marks stale jobs when it is next read.
+        log.warning("could not check for interrupted order imports at start", exc_info=True)
     await asyncio.to_thread(clean_uploads, upload_dir())
     yield
     for task in list(tasks):
