@@ -170,3 +170,26 @@ async def test_a_running_job_page_polls_every_two_seconds_and_renders_alone_for_
     text = await part.text()
     assert "<html" not in text and 'value="25"' in text
     assert (await console.client.get("/admin/orders/job?id=x", headers=viewer)).status == 404
+
+
+async def test_a_job_left_running_by_a_dead_process_is_failed_at_the_next_start(
+    aiohttp_client, make_config, clock, sqlite_url
+):
+    from datetime import timedelta
+
+    from bot.database import create_engine, sessionmaker
+    from laoke.app import create_app
+
+    engine = create_engine(sqlite_url)
+    async with sessionmaker(engine)() as session, session.begin():
+        dead = clock.now() - timedelta(minutes=10)
+        session.add(ImportJob(upload_id="u", filename="crash.csv", actor="op", status="running",
+                              total_rows=10, done_rows=3, created_at=dead, heartbeat_at=dead))  # fmt: skip
+    await engine.dispose()
+    app = create_app(make_config(), clock=clock)
+    await aiohttp_client(app)
+    engine = create_engine(sqlite_url)
+    async with sessionmaker(engine)() as session:
+        job = await session.scalar(select(ImportJob))
+    await engine.dispose()
+    assert job.status == "failed" and "中断" in job.error
