@@ -40,6 +40,7 @@ from bot.models import Buyer
 from demo.buyer_book_demo import seed_buyer_notes
 from demo.demo_campaign_report import seed_demo_campaign_report
 from demo.demo_campaigns import seed_demo_campaigns
+from demo.demo_order_imports import seed_demo_order_imports
 from demo.orders_demo import seed_demo_orders
 from demo.simulator.chat import QR_SCENES
 from demo.simulator.fake_account import FakeWeChat
@@ -171,6 +172,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_demo_history,
     seed_buyer_notes,
     seed_demo_campaign_report,
+    seed_demo_order_imports,
 ]
 DEMO_STARTERS: list[DemoStarter] = []
 

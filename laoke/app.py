@@ -31,6 +31,7 @@ from handlers import build_dispatcher
 from insights import api as insights_api
 from insights.refresher import dashboard_refresher
 from members import orders_api
+from members.import_jobs import import_jobs_ctx
 from scheduler import campaigns_api, segments_api
 from scheduler.engine import campaign_engine
 
@@ -99,6 +100,7 @@ def create_app(
     app.cleanup_ctx.append(services)
     app.cleanup_ctx.append(campaign_engine)  # scheduler + sender, per [server] run_*
     app.cleanup_ctx.append(dashboard_refresher)  # with the scheduler: default views kept counted
+    app.cleanup_ctx.append(import_jobs_ctx)  # console order imports in the background
     webhook.setup(app)
     for route in app.router.routes():
         if route.resource is not None and route.resource.canonical == config.server.webhook_path:

@@ -21,7 +21,7 @@ import contextlib
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -145,6 +145,7 @@ async def import_orders(
     now: datetime,
     *,
     batch_rows: int = BATCH_ROWS,
+    progress: Callable[[int], Awaitable[None]] | None = None,
 ) -> ImportResult:
     """Upsert parsed rows in batches (one transaction each), linked to the buyers we know.
 
@@ -172,16 +173,18 @@ async def import_orders(
         )
         writing: asyncio.Task | None = None
 
-        async def write(params: list[tuple]) -> None:
+        async def write(params: list[tuple], done: int) -> None:
             await (await session.connection()).exec_driver_sql(sql, params)
             await session.commit()
+            if progress is not None:
+                await progress(done)  # rows read so far, all of them committed
 
         async def flush() -> None:
             # The driver writes one batch (in its own thread) while the next one is parsed.
             nonlocal writing, batch
             if writing is not None:
                 await writing
-            writing = asyncio.create_task(write(batch)) if batch else None
+            writing = asyncio.create_task(write(batch, result.rows)) if batch else None
             batch = []
             await asyncio.sleep(0)  # let the write reach the driver before parsing on
 
@@ -258,6 +261,7 @@ async def import_csv(
     mapping: Mapping[str, str] | None = None,
     encoding: str | None = None,
     batch_rows: int = BATCH_ROWS,
+    progress: Callable[[int], Awaitable[None]] | None = None,
 ) -> ImportResult:
     """Import a CSV export from a binary stream (a file or an upload): nothing is written
     unless the whole file can be read (OrderFileError says why not)."""
@@ -272,7 +276,9 @@ async def import_csv(
         await asyncio.to_thread(_read_through, raw, encoding, columns)
         raw.seek(start)
         with _csv_rows(raw, encoding, columns) as rows:
-            return await import_orders(sessionmaker, rows, config, now, batch_rows=batch_rows)
+            return await import_orders(
+                sessionmaker, rows, config, now, batch_rows=batch_rows, progress=progress
+            )
 
 
 class _csv_rows:

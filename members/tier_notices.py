@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from bot.models import Buyer, OutboundMessage
 from bot.wechat.channels import CUSTOM, route
 from bot.wechat.client import WeChatAPIError
-from members.tiers import NOTICE_PENDING, Ladder, TierChange
+from members.tiers import NOTICE_PENDING, Ladder, TierChange, current_ladder
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -115,7 +115,8 @@ async def deliver_pending_notices(
     When a buyer has several pending changes, only the net change is announced (the
     earlier rows become ``superseded``); a net change back to the same tier says nothing.
     """
-    ladder = Ladder(services.config.tiers)
+    async with sessionmaker() as session:
+        ladder = await current_ladder(session, services.config.tiers)
     counts: Counter[str] = Counter()
     limit = asyncio.Semaphore(services.config.campaigns.concurrency)
     last_id = 0

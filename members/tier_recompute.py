@@ -28,6 +28,7 @@ from members.tiers import (
     NOTICE_PENDING,
     Ladder,
     TierChange,
+    current_tiers,
     decide,
     notice_for,
     window_start,
@@ -244,6 +245,8 @@ async def recompute_all_tiers(
     ``members.tier_notices.deliver_pending_notices`` (customer-service message, template
     message, or stored for the buyer's next message).
     """
-    result = await recompute_tiers(sessionmaker, services.config.tiers, services.clock.now())
+    async with sessionmaker() as session:
+        tiers = await current_tiers(session, services.config.tiers)
+    result = await recompute_tiers(sessionmaker, tiers, services.clock.now())
     result.notices = await deliver_pending_notices(sessionmaker, services)
     return result

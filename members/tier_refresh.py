@@ -18,9 +18,9 @@ from members.orders import link_orders_for_buyer, store_buyer_figures
 from members.tier_notices import stash_notice
 from members.tiers import (
     NOTICE_PENDING,
-    Ladder,
     TierChange,
     apply_change,
+    current_ladder,
     decision_for,
     window_start,
 )
@@ -56,7 +56,7 @@ async def refresh_buyer_tier(
     this very reply (through ``buyers.pending_notice``) instead of a separate message.
     """
     now = services.clock.now()
-    ladder = Ladder(services.config.tiers)
+    ladder = await current_ladder(session, services.config.tiers)
     await store_buyer_figures(session, buyer, window_start(now, ladder.config.window_months))
     change = apply_change(session, ladder, buyer, decision_for(ladder, buyer, now), now, None)
     if change is not None and in_conversation and change.notice == NOTICE_PENDING:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     ForeignKey,
     Index,
@@ -78,6 +79,36 @@ class TierChange(Base):
         Index("ix_tier_changes_buyer", "buyer_id", "created_at"),
         Index("ix_tier_changes_notice", "notice"),
     )
+
+
+class TierRuleSet(Base):
+    """The ladder as an admin last saved it in the console; overrides ``[tiers] levels``.
+
+    One row (id 1). Every process reads it where it builds a ladder (``current_ladder``),
+    so a saved ladder applies everywhere at once without a restart.
+    """
+
+    __tablename__ = "tier_rule_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    levels: Mapped[list] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+async def current_tiers(session: AsyncSession, config: TiersConfig) -> TiersConfig:
+    """The configured tiers with the levels an admin saved in the console, if any."""
+    stored = await session.get(TierRuleSet, 1, populate_existing=True)
+    if stored is None:
+        return config
+    return config.model_copy(
+        update={"levels": [TierConfig.model_validate(level) for level in stored.levels]}
+    )
+
+
+async def current_ladder(session: AsyncSession, config: TiersConfig) -> Ladder:
+    """The ladder in force now: the stored one (console) over the configured one."""
+    return Ladder(await current_tiers(session, config))
 
 
 class Ladder:
@@ -258,7 +289,7 @@ async def set_manual_tier(
     Raises TierError for a key that is not a configured tier or an expiry in the past.
     """
     now = services.clock.now()
-    ladder = Ladder(services.config.tiers)
+    ladder = await current_ladder(session, services.config.tiers)
     if key is not None and key not in ladder.by_key:
         known = ", ".join(ladder.by_key) or "(no tiers configured)"
         raise TierError("key", f"unknown tier {key!r}; configured tiers: {known}")

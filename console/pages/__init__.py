@@ -18,6 +18,8 @@ from console.pages import (
     dashboard,
     login,
     members,
+    orders,
+    tiers,
     tokens,
     wechat_link,
 )
@@ -36,6 +38,8 @@ PAGES: list[PageRoutes] = [
     campaigns.page,
     campaign_tools.page,
     campaign_report.page,
+    orders.page,
+    tiers.page,
 ]
 
 
