@@ -8,12 +8,12 @@ placeholder automatically.
 
 from __future__ import annotations
 
-from console.pages import audit_log, login, members, segments, tokens
+from console.pages import audit_log, calendar, login, members, segments, tokens
 from console.pages.placeholders import placeholder_routes
 from console.registry import PageRoute, PageRoutes
 
 PAGES: list[PageRoutes] = [login.page, members.page, tokens.page, audit_log.page]
-PAGES.append(segments.page)
+PAGES += [segments.page, calendar.page]  # calendar before any /admin/campaigns/{id}
 
 
 def all_routes(pages: list[PageRoutes] | None = None) -> list[PageRoute]:
