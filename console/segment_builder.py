@@ -334,4 +334,8 @@ def value_label(name: str, value: Any, tier_names: dict[str, str]) -> str:
         return {"prospect": "潜在客户", "new": "新客", "returning": "老客"}.get(value, str(value))
     if name == "rsvp":
         return f"直播 #{value}"
+    if name == "interests":
+        return _INTEREST(str(value))
+    if name == "channels":
+        return _CHANNEL(str(value))
     return str(value)
