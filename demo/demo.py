@@ -39,6 +39,7 @@ from bot.database import upgrade
 from bot.models import Buyer
 from demo.demo_campaigns import seed_demo_campaigns
 from demo.orders_demo import seed_demo_orders
+from demo.segments_demo import seed_demo_segments
 from demo.simulator.chat import QR_SCENES
 from demo.simulator.fake_account import FakeWeChat
 from insights.demo_history import seed_demo_history
@@ -167,6 +168,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_demo_orders,
     seed_demo_campaigns,
     seed_demo_history,
+    seed_demo_segments,
 ]
 DEMO_STARTERS: list[DemoStarter] = []
 
