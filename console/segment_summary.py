@@ -43,7 +43,7 @@ def _node(node: Any, tiers: dict[str, str], top: bool = False, in_any: bool = Fa
 
 def _leaf(node: dict[str, Any], tiers: dict[str, str]) -> str:
     name, op, value = node.get("field"), node.get("op"), node.get("value")
-    label = FIELD_LABELS.get(name, str(name))
+    label = FIELD_LABELS.get(name, str(name)).split("（")[0]  # 地区（省或市） → 地区
 
     def words(joiner: str = "或") -> str:
         items = value if isinstance(value, list) else [value]

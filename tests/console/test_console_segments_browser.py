@@ -124,3 +124,34 @@ def test_build_a_segment_watch_the_counts_save_it_then_the_calendar(browser_page
     expect(page.locator(".cal-warn").first).to_contain_text("「新品直播」与「秋装上新」重叠 5 人")
     expect(page.locator("td.clash .cal-step")).to_have_count(2)
     page.screenshot(path=str(SHOTS / "calendar.png"))
+
+
+def test_the_builder_works_without_javascript(browser, live):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 800}
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(live.url + "/admin/segments?starter=广东老客")
+        page.get_by_label("用户名").fill("amy")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        expect(page.locator("#seg-summary")).to_have_text("地区为广东，老客")
+        expect(page.locator("#count-matching")).to_have_text("13")  # 2 orders: every third buyer
+        page.get_by_role("button", name="添加条件").click()  # a full page comes back
+        page.get_by_label("字段").nth(2).select_option(label="会员等级")
+        page.get_by_role("button", name="更新人数").click()  # the operators follow the field
+        expect(page.get_by_label("条件").nth(2)).to_have_value("eq")
+        page.get_by_label("值", exact=True).nth(2).fill("silver")
+        page.get_by_role("button", name="更新人数").click()
+        expect(page.locator("#count-matching")).to_have_text("3")
+        page.get_by_label("名称").fill("广东银卡老客")
+        page.get_by_role("button", name="保存分群").click()
+        expect(page.get_by_role("complementary", name="已保存的分群")).to_contain_text(
+            "广东银卡老客"
+        )
+    finally:
+        context.close()
