@@ -171,6 +171,11 @@ def to_spec(groups: list[Group]) -> Built:
                 row.error, errors = str(exc), True
         if not conds:
             continue
+        if group.mode == "all":  # the groups are ANDed: its rows join the top level
+            for ri, cond in conds:
+                paths[f"all[{len(parts)}]"] = (gi, ri)
+                parts.append(cond)
+            continue
         at = f"all[{len(parts)}]"
         if len(conds) == 1:
             inner = f"{at}.not" if group.mode == "not" else at
@@ -178,7 +183,7 @@ def to_spec(groups: list[Group]) -> Built:
             node = conds[0][1]
             parts.append({"not": node} if group.mode == "not" else node)
             continue
-        key = "any" if group.mode in ("any", "not") else "all"
+        key = "any"
         base = f"{at}.not.{key}" if group.mode == "not" else f"{at}.{key}"
         for i, (ri, _) in enumerate(conds):
             paths[f"{base}[{i}]"] = (gi, ri)
