@@ -310,6 +310,8 @@ async def delete(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name = str(form.get("name", ""))[:64]
     now = request.config_dict[CLOCK].now()
+    if str(form.get("confirm", "")).strip() != name:  # irreversible: type the name
+        return await _open(request, name, status=400, error=f"请输入分群名称「{name}」以确认删除")
     try:
         async with request.config_dict[SESSIONMAKER].begin() as session:
             segment = await delete_unused_segment(session, name)

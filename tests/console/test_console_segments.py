@@ -177,7 +177,9 @@ async def test_delete_is_refused_naming_the_campaigns_that_use_it(seg):
     )
     await _campaign(seg, "a", DRAFT, "新品直播")
     await _campaign(seg, "a", DONE, "旧活动")
-    resp = await seg.client.post("/admin/segments/delete", data={"name": "a"}, headers=headers)
+    resp = await seg.client.post(
+        "/admin/segments/delete", data={"name": "a", "confirm": "a"}, headers=headers
+    )
     html = await resp.text()
     assert resp.status == 409
     error = html.split('id="seg-error">')[1].split("</p>")[0]
@@ -192,8 +194,13 @@ async def test_delete_an_unused_segment(seg):
     await seg.client.post(
         "/admin/segments/save", data=form([GOLD.values()], name="a"), headers=headers
     )
+    resp = await seg.client.post("/admin/segments/delete", data={"name": "a"}, headers=headers)
+    assert resp.status == 400 and "请输入分群名称「a」以确认删除" in await resp.text()
     resp = await seg.client.post(
-        "/admin/segments/delete", data={"name": "a"}, headers=headers, allow_redirects=False
+        "/admin/segments/delete",
+        data={"name": "a", "confirm": "a"},
+        headers=headers,
+        allow_redirects=False,
     )
     assert resp.status == 303
     async with seg.sessionmaker() as session:
@@ -201,7 +208,9 @@ async def test_delete_an_unused_segment(seg):
         assert await session.scalar(
             select(AuditEntry.action).where(AuditEntry.action == "segment.delete")
         )
-    resp = await seg.client.post("/admin/segments/delete", data={"name": "a"}, headers=headers)
+    resp = await seg.client.post(
+        "/admin/segments/delete", data={"name": "a", "confirm": "a"}, headers=headers
+    )
     assert resp.status == 404
 
 
