@@ -59,6 +59,14 @@ async def seed(session) -> None:
         )
 
 
+def settled(page) -> None:
+    """Wait until htmx has swapped and wired up new content (a select changed before htmx
+    processes it would not re-render the builder)."""
+    page.wait_for_function(
+        "window.htmx && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 @pytest.fixture
 def live(make_config):
     app = create_app(make_config(tiers={"levels": [SILVER, GOLD_TIER]}))
@@ -81,15 +89,20 @@ def test_build_a_segment_watch_the_counts_save_it_then_the_calendar(browser_page
     expect(page.get_by_role("heading", name="分群", exact=True)).to_be_visible()
     expect(page.locator("#count-matching")).to_have_text("40")  # an empty builder: everyone
 
+    settled(page)
     page.get_by_label("字段").select_option(label="会员等级")  # the builder offers its conditions
     expect(page.get_by_label("条件")).to_have_value("eq")
+    settled(page)
     page.get_by_label("值", exact=True).fill("gold")
     expect(page.locator("#count-matching")).to_have_text("10")
     expect(page.locator("#seg-summary")).to_have_text("金卡会员")
 
-    page.get_by_role("button", name="添加条件").click()
+    with page.expect_response("**/admin/segments/builder"):
+        page.get_by_role("button", name="添加条件").click()
+    settled(page)
     page.get_by_label("字段").nth(1).select_option(label="兴趣品类")
     expect(page.get_by_label("条件").nth(1)).to_have_value("contains")
+    settled(page)
     page.get_by_label("值", exact=True).nth(1).fill("男士")  # a synonym, echoed
     expect(page.locator("#count-matching")).to_have_text("8")
     expect(page.locator("#echo-g0-r1")).to_have_text("男士 → 男装")
