@@ -42,6 +42,7 @@ from demo.demo_campaign_report import seed_demo_campaign_report
 from demo.demo_campaigns import seed_demo_campaigns
 from demo.demo_order_imports import seed_demo_order_imports
 from demo.orders_demo import seed_demo_orders
+from demo.segments_demo import seed_demo_segments
 from demo.simulator.chat import QR_SCENES
 from demo.simulator.fake_account import FakeWeChat
 from insights.demo_history import seed_demo_history
@@ -173,6 +174,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_buyer_notes,
     seed_demo_campaign_report,
     seed_demo_order_imports,
+    seed_demo_segments,
 ]
 DEMO_STARTERS: list[DemoStarter] = []
 

@@ -12,6 +12,7 @@ from console.pages import (
     audit_log,
     buyer,
     buyers,
+    calendar,
     campaign_report,
     campaign_tools,
     campaigns,
@@ -19,6 +20,7 @@ from console.pages import (
     login,
     members,
     orders,
+    segments,
     tiers,
     tokens,
     wechat_link,
@@ -35,11 +37,13 @@ PAGES: list[PageRoutes] = [
     dashboard.page,
     buyers.page,
     buyer.page,
-    campaigns.page,
+    calendar.page,  # before the campaign pages: /admin/campaigns/{id} would catch it
+    campaigns.page,  # before campaign_report: /admin/campaigns/new is not an id
     campaign_tools.page,
     campaign_report.page,
     orders.page,
     tiers.page,
+    segments.page,
 ]
 
 
