@@ -38,6 +38,7 @@ from bot.config import Config, parse_config
 from bot.database import upgrade
 from bot.models import Buyer
 from demo.demo_campaigns import seed_demo_campaigns
+from demo.inbox_demo import seed_demo_inbox
 from demo.orders_demo import seed_demo_orders
 from demo.simulator.chat import QR_SCENES
 from demo.simulator.fake_account import FakeWeChat
@@ -166,6 +167,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_buyers,
     seed_demo_orders,
     seed_demo_campaigns,
+    seed_demo_inbox,
     seed_demo_history,
 ]
 DEMO_STARTERS: list[DemoStarter] = []
@@ -232,6 +234,8 @@ def demo_config_text(data_dir: Path, host: str, port: int, keep: dict[str, Any])
     for section, keys in values.items():
         lines.append(f"\n[{section}]")
         lines.extend(f"{key} = {_toml(value)}" for key, value in keys.items())
+    # The 收件箱 offers this template once a buyer's 48-hour window has closed.
+    lines.append('\n[wechat.template_ids]\ninbox_reply = "DEMO_INBOX_REPLY_TEMPLATE"')
     for tier in DEMO_TIERS:
         lines.append("\n[[tiers.levels]]")
         lines.extend(f"{key} = {_toml(value)}" for key, value in tier.items())
