@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Buyer
@@ -189,3 +189,14 @@ async def set_reminder(
     conv.remind_user_id = user_id
     _touch(conv, now)
     return conv
+
+
+async def erase_conversation(session: AsyncSession, buyer_id: int, now: datetime) -> None:
+    """删除我的资料: the buyer's messages leave the inbox and the conversation is closed."""
+    conv = await conversation_of(session, buyer_id)
+    if conv is None:
+        return
+    await session.execute(delete(InboxMessage).where(InboxMessage.conversation_id == conv.id))
+    conv.status, conv.waiting_since, conv.requested_person = DONE, None, False
+    conv.last_message = ""
+    _touch(conv, now)

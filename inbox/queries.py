@@ -41,7 +41,7 @@ class Row:
     window_left: timedelta | None  # None: the 48-hour window has closed
 
 
-def _display_name(buyer: Buyer) -> str:
+def display_name(buyer: Buyer) -> str:
     return buyer.display_name or buyer.company or f"买家 {buyer.openid[-6:]}"
 
 
@@ -92,7 +92,7 @@ async def list_conversations(
             Row(
                 conv.id,
                 buyer.id,
-                _display_name(buyer),
+                display_name(buyer),
                 buyer.tier_key,
                 conv.last_message,
                 conv.last_message_at,

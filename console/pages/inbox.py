@@ -146,6 +146,7 @@ async def _context(
             "tier": current.name if current else "",
             "next": upcoming,
             "name": buyer.display_name or "",
+            "label": queries.display_name(buyer),
             "tier_name": tiers.get(buyer.tier_key or "", ""),
         }
     template_id = config.wechat.template_ids.get(TEMPLATE_PURPOSE)

@@ -41,3 +41,14 @@ async def test_a_buyer_with_no_conversation_is_not_recorded(wechat, clock):
     await wechat.send_text("oPlain", "我是什么会员")
     clock.advance(minutes=1)
     assert await _thread(wechat) == []
+
+
+async def test_deleting_my_data_removes_the_inbox_copy(wechat):
+    await wechat.send_text("oForget", "我的手机号是 13800001234，发货了吗")
+    assert await _thread(wechat)
+    assert "确认删除" in await wechat.send_text("oForget", "删除我的资料")
+    assert "已删除" in await wechat.send_text("oForget", "确认删除")
+    assert await _thread(wechat) == []
+    async with wechat.sessionmaker() as session:
+        conv = await session.scalar(select(Conversation))
+    assert conv.status == "done" and conv.last_message == ""
