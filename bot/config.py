@@ -296,6 +296,9 @@ class InboxConfig(Section):
     # ISO weekdays staff work (1 = Monday … 7 = Sunday).
     business_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
     timezone: str = "Asia/Shanghai"
+    # Also hand every handed-off message to WeChat's own customer-service system (the
+    # transfer_customer_service reply), for accounts that already answer there.
+    transfer_to_wechat_kf: bool = False
 
     @field_validator("business_hours")
     @classmethod

@@ -4,7 +4,9 @@ Both end in ``hand_off(ctx, reason)``, which queues the buyer's conversation in 
 inbox (``inbox/conversations.py``) with the message, and answers with an honest
 acknowledgement once per conversation — within business hours that staff will answer
 shortly, outside them when (``[inbox]``) — and with nothing on later messages of the same
-conversation. ``keep_in_thread`` (a reply hook) appends every other message of a buyer with
+conversation. With ``[inbox] transfer_to_wechat_kf`` every handed-off message is instead
+answered with ``transfer_customer_service``, so WeChat's own customer-service tool gets it too.
+``keep_in_thread`` (a reply hook, the last) appends every other message of a buyer with
 an open conversation, with the bot's answer, so staff see the whole exchange.
 
 Order: ``ask_for_person`` (人工, 客服, 找老板, 转人工 … see ``handlers/intents.py``) sits after
@@ -53,9 +55,12 @@ async def hand_off(ctx: Context, reason: Reason) -> Reply:
     handoff = await hand_over(
         ctx.session, ctx.buyer, thread_line(ctx), now, person=reason == PERSON
     )
+    config = ctx.config.inbox
+    if config.transfer_to_wechat_kf:  # WeChat's own tool gets it; keep_in_thread transfers
+        ctx.notes["transfer_to_kf"] = True
+        return Reply.nothing()
     if not handoff.acknowledge:
         return Reply.nothing()
-    config = ctx.config.inbox
     if hours.is_open(config, now):
         text = ctx.render("inbox_ack_open")
     else:
@@ -67,6 +72,8 @@ async def hand_off(ctx: Context, reason: Reason) -> Reply:
 async def keep_in_thread(ctx: Context, reply: Reply) -> Reply:
     """Reply hook: a message the bot answered, from a buyer with an open conversation, goes
     into the thread too (it does not make the buyer wait)."""
+    if ctx.notes.get("transfer_to_kf"):  # last hook: nothing may change this reply after
+        return Reply.transfer_to_kf()
     if "handoff" in ctx.notes or ctx.msg_type == "event":
         return reply
     await append_if_open(ctx.session, ctx.buyer, thread_line(ctx), reply.text, ctx.now())

@@ -52,3 +52,11 @@ async def test_deleting_my_data_removes_the_inbox_copy(wechat):
     async with wechat.sessionmaker() as session:
         conv = await session.scalar(select(Conversation))
     assert conv.status == "done" and conv.last_message == ""
+
+
+async def test_with_transfer_to_wechat_kf_the_callback_answer_transfers(make_wechat):
+    bot = await make_wechat(inbox={"transfer_to_wechat_kf": True})
+    assert await bot.send_text("oKf", "发货了吗") == "transfer_customer_service"
+    assert await bot.send_text("oKf", "急") == "transfer_customer_service"
+    assert "会员" in await bot.send_text("oKf", "我是什么会员")  # the bot still answers these
+    assert [a for a, _ in await _thread(bot)] == ["buyer", "buyer", "buyer", "bot"]
