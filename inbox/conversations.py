@@ -157,6 +157,7 @@ async def record_staff_reply(
     )
     conv.waiting_since = None
     conv.requested_person = False
+    conv.remind_user_id = None  # answered: the reminder has done its job
     conv.status = OPEN
     if conv.assigned_to is None:
         conv.assigned_to = staff_id

@@ -39,6 +39,7 @@ class Row:
     assigned_to: int | None
     status: str
     window_left: timedelta | None  # None: the 48-hour window has closed
+    remind_user_id: int | None = None  # 来消息时提醒我
 
 
 def display_name(buyer: Buyer) -> str:
@@ -101,7 +102,8 @@ async def list_conversations(
                 conv.assigned_to,
                 conv.status,
                 left,
-            )  # fmt: skip
+                conv.remind_user_id,
+            )
         )
     return rows
 

@@ -205,3 +205,22 @@ async def test_the_dashboard_fragment_counts_waiting_and_replies(inbox):
     assert '<dd class="num">1</dd>' in html
     full = await (await inbox.client.get("/admin/inbox/kpis", headers=viewer)).text()
     assert "<html" in full and "收件箱概况" in full
+
+
+async def test_remind_me_flags_the_row_once_the_buyer_writes_again(inbox):
+    conv_id = await _waiting_buyer(inbox, hours_ago=49)
+    staff = await inbox.login_as("operator")
+    resp = await inbox.client.post(
+        "/admin/inbox/remind", headers=staff, data={"c": str(conv_id), "on": "1"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert resp.status == 303
+    html = await (await inbox.client.get(f"/admin/inbox?c={conv_id}", headers=staff)).text()
+    assert "来消息时提醒我</span>" in html
+    assert "不再提醒" in html
+    async with inbox.sessionmaker() as session, session.begin():  # the buyer writes again
+        buyer = await session.scalar(select(Buyer).where(Buyer.openid == "oShip"))
+        buyer.last_interaction_at = inbox.clock.now()
+    html = await (await inbox.client.get(f"/admin/inbox?c={conv_id}", headers=staff)).text()
+    assert "买家来消息了" in html and 'id="composer"' in html
+    assert len(await _audit(inbox, "inbox.remind")) == 1
