@@ -230,7 +230,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 await response.write(b": ping\n\n")
                 continue
             await response.write(f"event: change\ndata: {json.dumps(changed)}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the browser went away
         pass
     finally:
         feed.leave(queue)
