@@ -288,6 +288,57 @@ class DashboardConfig(Section):
         return v
 
 
+class InboxConfig(Section):
+    """When staff answer the inbox, so the buyer's acknowledgement can say when they will."""
+
+    # Opening hours, in `timezone`, as "HH:MM-HH:MM" (start before end, same day).
+    business_hours: str = "09:00-18:00"
+    # ISO weekdays staff work (1 = Monday … 7 = Sunday).
+    business_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
+    timezone: str = "Asia/Shanghai"
+    # Also hand every handed-off message to WeChat's own customer-service system (the
+    # transfer_customer_service reply), for accounts that already answer there.
+    transfer_to_wechat_kf: bool = False
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, v: str) -> str:
+        match = re.fullmatch(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", v.strip())
+        if not match:
+            raise ValueError(f"{v!r}: expected HH:MM-HH:MM, e.g. 09:00-18:00")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+            raise ValueError(f"{v!r}: not a time of day")
+        if (h1, m1) >= (h2, m2):
+            raise ValueError(f"{v!r}: the start must be before the end")
+        return v.strip()
+
+    @field_validator("business_days")
+    @classmethod
+    def _days(cls, v: list[int]) -> list[int]:
+        if not v or any(d < 1 or d > 7 for d in v):
+            raise ValueError("expected ISO weekdays 1 (Monday) to 7 (Sunday), at least one")
+        return sorted(set(v))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not a time zone name (e.g. Asia/Shanghai)") from None
+        return v
+
+    def opening(self) -> tuple[time, time]:
+        """The business hours as (start, end); an end of 24:00 is the end of the day."""
+        start, end = self.business_hours.split("-")
+        h1, m1 = (int(x) for x in start.split(":"))
+        h2, m2 = (int(x) for x in end.split(":"))
+        return time(h1, m1), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
+
+
 class Config(Section):
     server: ServerConfig = ServerConfig()
     wechat: WeChatConfig
@@ -299,6 +350,7 @@ class Config(Section):
     orders: OrdersConfig = OrdersConfig()
     campaigns: CampaignsConfig = CampaignsConfig()
     dashboard: DashboardConfig = DashboardConfig()
+    inbox: InboxConfig = InboxConfig()
     faq: list[FaqEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")

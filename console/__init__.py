@@ -21,6 +21,7 @@ def setup(app: web.Application) -> None:
     from console.api_access import HOOKS
     from console.auth import guard
     from console.pages import all_routes
+    from console.pages import inbox as inbox_page
     from console.rendering import ConsoleState, serve_static, setup_jinja, static_hashes
 
     routes = all_routes()
@@ -31,6 +32,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/admin", _to_home)
     app.router.add_get("/admin/static/{hash}/{name:.+}", serve_static)
     app[API_HOOKS] = HOOKS
+    inbox_page.mount(app)  # the inbox's live-update feed
 
 
 async def _to_home(request: web.Request) -> web.StreamResponse:

@@ -41,6 +41,7 @@ from demo.buyer_book_demo import seed_buyer_notes
 from demo.demo_campaign_report import seed_demo_campaign_report
 from demo.demo_campaigns import seed_demo_campaigns
 from demo.demo_order_imports import seed_demo_order_imports
+from demo.inbox_demo import seed_demo_inbox
 from demo.orders_demo import seed_demo_orders
 from demo.segments_demo import seed_demo_segments
 from demo.simulator.chat import QR_SCENES
@@ -170,6 +171,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_buyers,
     seed_demo_orders,
     seed_demo_campaigns,
+    seed_demo_inbox,
     seed_demo_history,
     seed_buyer_notes,
     seed_demo_campaign_report,
@@ -240,6 +242,8 @@ def demo_config_text(data_dir: Path, host: str, port: int, keep: dict[str, Any])
     for section, keys in values.items():
         lines.append(f"\n[{section}]")
         lines.extend(f"{key} = {_toml(value)}" for key, value in keys.items())
+    # The 收件箱 offers this template once a buyer's 48-hour window has closed.
+    lines.append('\n[wechat.template_ids]\ninbox_reply = "DEMO_INBOX_REPLY_TEMPLATE"')
     for tier in DEMO_TIERS:
         lines.append("\n[[tiers.levels]]")
         lines.extend(f"{key} = {_toml(value)}" for key, value in tier.items())

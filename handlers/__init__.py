@@ -3,8 +3,7 @@
 Order matters: global commands that work anywhere (even in the middle of a form) come
 before the form's own routers; what only makes sense outside a form (FAQ answers, a request
 for a person, courtesy) comes after them, so 好的 answering the card's consent notice is the
-card's. What nothing answers is handed off (``handlers/handoff.py``: the help reply today,
-the staff inbox later). Natural phrasings reach the same handlers through the ``intent``
+card's. What nothing answers is handed off (``handlers/handoff.py``: the staff inbox). Natural phrasings reach the same handlers through the ``intent``
 filter of ``handlers/intents.py``.
 """
 
@@ -41,6 +40,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
             card.offer_to_continue,
             card.remind_incomplete_card,
             membership.pending_notice_hook,  # a waiting tier notice rides on this reply
-            membership.badge_hook,  # last: the badge heads the whole reply
+            membership.badge_hook,  # the badge heads the whole reply
+            handoff.keep_in_thread,  # last: the thread keeps the reply as sent
         ],
     )

@@ -24,6 +24,7 @@ from bot.dialog.forms.store import ACTIVE, PAUSED, FormState, end_form, start_fo
 from bot.dialog.routing import Router, dialog, normalize
 from bot.inbound.events import CARD_CONFIRMED, CARD_CONSENTED, CARD_INVITED, record_event
 from handlers.intents import intent
+from inbox.conversations import erase_conversation
 from members.card import choices, contact, regions, volume
 from members.card.extract import extract_card
 from members.card.profile import apply_card_value, card_values, card_view, erase_buyer_data
@@ -283,6 +284,7 @@ def _field_named(word: str) -> Field | None:
 async def confirm_delete(ctx: Context) -> Reply:
     if normalize(ctx.text or "") in DELETE_YES:
         await erase_buyer_data(ctx.session, ctx.buyer)
+        await erase_conversation(ctx.session, ctx.buyer.id, ctx.now())  # and the staff inbox's copy
         # They asked to be forgotten: no reminders to exchange a card either.
         ctx.buyer.card_declined_at = ctx.now()
         return _turn(ctx, Reply(ctx.render("card_deleted")))

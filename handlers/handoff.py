@@ -1,11 +1,13 @@
 """Messages the bot cannot answer itself: a request for a person, and everything not understood.
 
-Both end in ``hand_off(ctx, reason)``, the one place the staff inbox will plug into. Today
-it records the outcome on ``ctx.notes["handoff"]`` (``PERSON`` or ``NOT_UNDERSTOOD``) and
-answers as the bot always has: the help menu, led for a request for a person by an honest
-line that no one can be reached here yet. When the inbox lands, ``hand_off`` queues the
-conversation for staff and answers with the acknowledgement (once per conversation) instead;
-its callers do not change.
+Both end in ``hand_off(ctx, reason)``, which queues the buyer's conversation in the staff
+inbox (``inbox/conversations.py``) with the message, and answers with an honest
+acknowledgement once per conversation — within business hours that staff will answer
+shortly, outside them when (``[inbox]``) — and with nothing on later messages of the same
+conversation. With ``[inbox] transfer_to_wechat_kf`` every handed-off message is instead
+answered with ``transfer_customer_service``, so WeChat's own customer-service tool gets it too.
+``keep_in_thread`` (a reply hook, the last) appends every other message of a buyer with
+an open conversation, with the bot's answer, so staff see the whole exchange.
 
 Order: ``ask_for_person`` (人工, 客服, 找老板, 转人工 … see ``handlers/intents.py``) sits after
 the card's form router, so an answer to a card question is never taken for it; ``fallback``
@@ -19,20 +21,63 @@ from typing import Literal
 from bot.dialog.context import Context, Reply
 from bot.dialog.routing import Router
 from handlers.intents import intent
+from inbox import hours
+from inbox.conversations import append_if_open, hand_over, record_bot_reply
 
 router = Router("handoff")
 
 PERSON = "person"
 NOT_UNDERSTOOD = "not_understood"
 Reason = Literal["person", "not_understood"]
+# How a message that is not text shows in the staff thread.
+MESSAGE_LINES = {
+    "image": "「图片」",
+    "voice": "「语音」",
+    "video": "「视频」",
+    "shortvideo": "「小视频」",
+    "location": "「位置」",
+    "link": "「链接」",
+}
+
+
+def thread_line(ctx: Context) -> str:
+    """The buyer's message as the staff thread shows it."""
+    text = ctx.text
+    if text:
+        return text
+    return MESSAGE_LINES.get(ctx.msg_type, f"「{ctx.msg_type}」")
 
 
 async def hand_off(ctx: Context, reason: Reason) -> Reply:
-    """The bot cannot answer this message itself: record why, and tell the buyer."""
+    """The bot cannot answer this message itself: queue it for staff, and tell the buyer once."""
     ctx.notes["handoff"] = reason
-    if reason == PERSON:
-        return Reply(ctx.render("handoff_person"))
-    return Reply(ctx.render("help"))
+    now = ctx.now()
+    handoff = await hand_over(
+        ctx.session, ctx.buyer, thread_line(ctx), now, person=reason == PERSON
+    )
+    config = ctx.config.inbox
+    if config.transfer_to_wechat_kf:  # WeChat's own tool gets it; keep_in_thread transfers
+        ctx.notes["transfer_to_kf"] = True
+        return Reply.nothing()
+    if not handoff.acknowledge:
+        return Reply.nothing()
+    if hours.is_open(config, now):
+        text = ctx.render("inbox_ack_open")
+    else:
+        text = ctx.render("inbox_ack_closed", when=hours.when_words(config, now))
+    record_bot_reply(ctx.session, handoff.conversation, text, now)
+    return Reply(text)
+
+
+async def keep_in_thread(ctx: Context, reply: Reply) -> Reply:
+    """Reply hook: a message the bot answered, from a buyer with an open conversation, goes
+    into the thread too (it does not make the buyer wait)."""
+    if ctx.notes.get("transfer_to_kf"):  # last hook: nothing may change this reply after
+        return Reply.transfer_to_kf()
+    if "handoff" in ctx.notes or ctx.msg_type == "event":
+        return reply
+    await append_if_open(ctx.session, ctx.buyer, thread_line(ctx), reply.text, ctx.now())
+    return reply
 
 
 @router.text(intent("person"))

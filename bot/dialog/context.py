@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from bot.wechat.client import WeChatAPI
 
 
+# The stored reply that answers WeChat with ``<MsgType>transfer_customer_service</MsgType>``:
+# the message goes to the account's own WeChat customer-service system. Never sent as text.
+TRANSFER_TO_KF = "[[transfer_customer_service]]"
+
+
 @dataclass
 class Reply:
     """A text reply; ``text=None`` answers WeChat with `success` and sends nothing."""
@@ -38,6 +43,11 @@ class Reply:
     @classmethod
     def nothing(cls) -> Reply:
         return cls(None)
+
+    @classmethod
+    def transfer_to_kf(cls) -> Reply:
+        """Hand the message to WeChat's customer-service system (see TRANSFER_TO_KF)."""
+        return cls(TRANSFER_TO_KF)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from bot.clock import Clock
-from bot.dialog.context import Services
+from bot.dialog.context import TRANSFER_TO_KF, Services
 from bot.inbound.dedup import outcome_statements, record_outbound
 from bot.inbound.groupcommit import GroupCommit
 from bot.logs import mask_openid
@@ -107,6 +107,8 @@ class Outcomes:
 
     async def send_late(self, openid: str, inbound_id: int, text: str) -> None:
         """Send a reply that missed the deadline through the customer-service API."""
+        if text == TRANSFER_TO_KF:  # only a passive reply can transfer; nothing to send
+            return
         result, errcode = "ok", None
         try:
             await self.services.api.send_text(openid, text)

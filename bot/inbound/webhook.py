@@ -32,6 +32,7 @@ from wechatpy.messages import BaseMessage
 
 from bot.appkeys import CLOCK, CONFIG, ENGINE, METRICS
 from bot.database import unavailable
+from bot.dialog.context import TRANSFER_TO_KF
 from bot.inbound import parse as inbound
 from bot.inbound.handling import Handling, NotStored
 from bot.inbound.nonces import PRUNE_EVERY, body_digest, prune, use_query
@@ -203,7 +204,10 @@ class Webhook:
         if text is None:
             return web.Response(text=SUCCESS)
         now = int(self.clock.now().timestamp())
-        xml = text_reply(to=message.source, sender=message.target, create_time=now, text=text)
+        if text == TRANSFER_TO_KF:
+            xml = transfer_reply(to=message.source, sender=message.target, create_time=now)
+        else:
+            xml = text_reply(to=message.source, sender=message.target, create_time=now, text=text)
         if encrypted:
             assert self.crypto is not None
             xml = self.crypto.encrypt_message(xml, nonce, str(now))
@@ -223,6 +227,16 @@ def text_reply(*, to: str, sender: str, create_time: int, text: str) -> str:
         f"<FromUserName>{_cdata(str(sender))}</FromUserName>\n"
         f"<CreateTime>{create_time}</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n"
         f"<Content>{_cdata(text)}</Content>\n</xml>"
+    )
+
+
+def transfer_reply(*, to: str, sender: str, create_time: int) -> str:
+    """The passive reply that hands the message to WeChat's customer-service system."""
+    return (
+        f"<xml>\n<ToUserName>{_cdata(str(to))}</ToUserName>\n"
+        f"<FromUserName>{_cdata(str(sender))}</FromUserName>\n"
+        f"<CreateTime>{create_time}</CreateTime>\n"
+        "<MsgType><![CDATA[transfer_customer_service]]></MsgType>\n</xml>"
     )
 
 

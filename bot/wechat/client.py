@@ -87,6 +87,25 @@ class WeChatAPI:
         payload = {"touser": openid, "msgtype": "text", "text": {"content": content}}
         return await self._post("cgi-bin/message/custom/send", payload)
 
+    async def send_image(self, openid: str, media_id: str) -> dict[str, Any]:
+        """A customer-service image message (``media_id`` from :meth:`upload_image`)."""
+        payload = {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}}
+        return await self._post("cgi-bin/message/custom/send", payload)
+
+    async def upload_image(self, data: bytes, filename: str, content_type: str) -> str:
+        """Upload a temporary image (``media/upload?type=image``, kept 3 days); its media_id."""
+
+        def form() -> aiohttp.FormData:  # a FormData is consumed by one request
+            body = aiohttp.FormData()
+            body.add_field("media", data, filename=filename, content_type=content_type)
+            return body
+
+        answer = await self._post("cgi-bin/media/upload", None, form=form, query={"type": "image"})
+        media_id = answer.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise WeChatAPITimeout(f"media/upload: no media_id in {answer!r:.100}")
+        return media_id
+
     async def send_template(
         self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None
     ) -> dict[str, Any]:
@@ -110,13 +129,17 @@ class WeChatAPI:
         data = await self._with_busy_retries(lambda: self._request("GET", "cgi-bin/token", params))
         return data["access_token"], int(data.get("expires_in", 7200))
 
-    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _post(
+        self, path: str, payload: dict[str, Any] | None, *, form=None, query=None
+    ) -> dict[str, Any]:
         token = await self.tokens.get()
         refreshed = False
         while True:
             try:
                 return await self._with_busy_retries(
-                    lambda t=token: self._request("POST", path, {"access_token": t}, payload)
+                    lambda t=token: self._request(
+                        "POST", path, {"access_token": t, **(query or {})}, payload, form=form
+                    )
                 )
             except WeChatAPIError as exc:
                 # Refresh once per call: a second rejection means something else is wrong
@@ -145,12 +168,16 @@ class WeChatAPI:
         path: str,
         params: dict[str, str],
         payload: dict[str, Any] | None = None,
+        *,
+        form=None,
     ) -> dict[str, Any]:
-        """One HTTP call; a dict with errcode 0 (or none), else WeChatAPIError/Timeout."""
+        """One HTTP call; a dict with errcode 0 (or none), else WeChatAPIError/Timeout.
+        `form` (a callable making aiohttp.FormData) sends multipart instead of JSON."""
         url = self.base_url + path
+        body = {"data": form()} if form is not None else {"json": payload}
         try:
             async with self.http.request(
-                method, url, params=params, json=payload, timeout=self.timeout
+                method, url, params=params, timeout=self.timeout, **body
             ) as resp:
                 if resp.status >= 400:
                     raise WeChatAPITimeout(f"HTTP {resp.status} from {path}")

@@ -17,6 +17,7 @@ from console.pages import (
     campaign_tools,
     campaigns,
     dashboard,
+    inbox,
     login,
     members,
     orders,
@@ -44,6 +45,7 @@ PAGES: list[PageRoutes] = [
     orders.page,
     tiers.page,
     segments.page,
+    inbox.page,
 ]
 
 

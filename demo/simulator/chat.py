@@ -5,7 +5,8 @@ Each message goes to the real webhook exactly as WeChat sends it: signed, and en
 compat/safe mode, by ``demo/simulator/callback.py``. Before that the simulator tells the fake
 WeChat (``demo/simulator/fake_wechat.py``) of the interaction, so the 48-hour window opens as it
 would on WeChat. The passive reply shows at once; later pushes (customer-service and template
-messages the fake WeChat accepted for that buyer) are polled from the fake and shown too. Menu
+messages the fake WeChat accepted for that buyer — staff replies from the 收件箱 included,
+images shown as images) are polled from the fake and shown too. Menu
 buttons send CLICK events; follow/unfollow send the subscribe/unsubscribe events.
 
 It is an aiohttp application (``create_chat_app``) mounted by the demo under ``/chat``. It
@@ -20,6 +21,7 @@ import string
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import jinja2
@@ -141,6 +143,13 @@ class ChatSimulator:
         ) as resp:
             resp.raise_for_status()
             return await resp.json()
+
+    async def media(self, media_id: str) -> tuple[bytes, str] | None:
+        """An image the fake WeChat accepted (for a customer-service image message)."""
+        async with self.http.get(self.fake_url + "_sim/media/" + quote(media_id, safe="")) as resp:
+            if resp.status != 200:
+                return None
+            return await resp.read(), resp.content_type
 
     async def history(self, openid: str, limit: int = 30) -> list[dict[str, Any]]:
         """The buyer's last messages and events with the bot's replies, oldest first."""
@@ -275,6 +284,16 @@ async def pushes(request: web.Request) -> web.Response:
         return web.json_response({"messages": [], "last_id": since, "error": str(exc)})
 
 
+async def media(request: web.Request) -> web.Response:
+    try:
+        found = await request.app[SIMULATOR].media(request.match_info["media_id"])
+    except aiohttp.ClientError:
+        found = None
+    if found is None:
+        raise web.HTTPNotFound()
+    return web.Response(body=found[0], content_type=found[1])
+
+
 async def history(request: web.Request) -> web.Response:
     openid = request.query.get("openid", "")
     if not openid:
@@ -306,4 +325,5 @@ def create_chat_app(settings: ChatSettings, *, clock: Clock | None = None) -> we
     app.router.add_post("/api/event", send_event)
     app.router.add_get("/api/pushes", pushes)
     app.router.add_get("/api/history", history)
+    app.router.add_get("/api/media/{media_id}", media)
     return app

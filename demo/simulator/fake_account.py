@@ -26,10 +26,16 @@ EVENT_WINDOW = timedelta(minutes=1)
 EVENT_WINDOW_QUOTA = 3
 EVENT_KINDS = frozenset({"follow", "subscribe", "click", "scan", "event"})
 
+MEDIA_KEPT = 200  # uploaded images the simulator keeps in memory
+MEDIA_MAX_BYTES = 10 * 1024 * 1024  # WeChat's limit for an image
+
 ERRMSG = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
     40003: "invalid openid",
+    40004: "invalid media type",
+    40005: "invalid file type",
+    40007: "invalid media_id",
     40013: "invalid appid",
     40125: "invalid appsecret",
     41001: "access_token missing",
@@ -91,9 +97,19 @@ class FakeWeChat:
         self.messages: list[dict[str, Any]] = []
         self.by_openid: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.faults = Faults()
+        # Uploaded temporary media: media_id → (content type, bytes); the newest MEDIA_KEPT.
+        self.media: dict[str, tuple[str, bytes]] = {}
         self.token_fetches = 0
         self.calls = 0
         self._ids = itertools.count(1)
+
+    def store_media(self, content_type: str, data: bytes) -> str:
+        """Keep an uploaded image; its media_id (the oldest is forgotten past MEDIA_KEPT)."""
+        media_id = f"media_{next(self._ids)}_{len(data)}"
+        self.media[media_id] = (content_type, data)
+        while len(self.media) > MEDIA_KEPT:
+            self.media.pop(next(iter(self.media)))
+        return media_id
 
     # --- state changes tests and the chat simulator ask for -----------------------------
     def open_window(self, openid: str, when: datetime | None = None, kind: str = "message") -> None:

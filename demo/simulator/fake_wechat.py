@@ -2,7 +2,8 @@
 
 It answers the endpoints Laoke calls, the way WeChat does: ``GET cgi-bin/token``,
 ``POST cgi-bin/stable_token``, ``POST cgi-bin/message/custom/send`` and
-``POST cgi-bin/message/template/send``. It checks the access_token (40001 unknown, 42001
+``POST cgi-bin/message/template/send`` and ``POST cgi-bin/media/upload?type=image`` (kept in
+memory, served back at ``GET /_sim/media/{media_id}`` so the chat simulator can show it). It checks the access_token (40001 unknown, 42001
 expired; a refetch leaves the previous token valid for 5 more minutes), and for
 customer-service messages enforces the 48-hour window and its 5-message quota (45015 outside
 the window, 45047 over the quota). A follow, menu click or QR scan opens a 1-minute window of
@@ -17,7 +18,7 @@ now, add latency), ``GET /_sim/stats`` and ``POST /_sim/reset``.
 It is built to be fast (a campaign benchmark pushes 100k+ messages through it): every request
 is O(1) and the log lives in memory. The account's state and rules are in
 ``demo/simulator/fake_account.py``; this module is the HTTP face. It deliberately does not
-simulate mass send, menus, followers, media or the template daily quota.
+simulate mass send, menus, followers, permanent media or the template daily quota.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
-from demo.simulator.fake_account import ERRMSG, TOKEN_TTL_S, FakeWeChat
+from demo.simulator.fake_account import ERRMSG, MEDIA_MAX_BYTES, TOKEN_TTL_S, FakeWeChat
+
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 
 FAKE = web.AppKey("fake_wechat", FakeWeChat)
 
@@ -132,6 +135,8 @@ async def custom_send(request: web.Request) -> web.Response:
     payload = body.get(msgtype) if isinstance(msgtype, str) else None
     if not isinstance(payload, dict):
         return _error(47001)
+    if msgtype == "image" and payload.get("media_id") not in fake.media:
+        return _error(40007)
     if code := fake.take_window(openid):
         return _error(code)
     content = payload.get("content") if msgtype == "text" else None
@@ -156,6 +161,37 @@ async def template_send(request: web.Request) -> web.Response:
         url=body.get("url"),
     )
     return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": entry["id"]})
+
+
+async def media_upload(request: web.Request) -> web.Response:
+    """``multipart/form-data`` with a ``media`` file; only ``type=image`` (jpg/png/gif)."""
+    fake = request.app[FAKE]
+    if failed := await _faults(request, "send"):
+        return failed
+    if code := fake.check_token(request.query.get("access_token")):
+        return _error(code)
+    if request.query.get("type") != "image":
+        return _error(40004)
+    try:
+        form = await request.post()
+    except ValueError:
+        return _error(44002)
+    media = form.get("media")
+    if not isinstance(media, web.FileField):
+        return _error(44002)
+    data = media.file.read(MEDIA_MAX_BYTES + 1)
+    if not data or len(data) > MEDIA_MAX_BYTES or media.content_type not in IMAGE_TYPES:
+        return _error(40005)
+    media_id = fake.store_media(media.content_type, data)
+    created = int(fake.clock.now().timestamp())
+    return web.json_response({"type": "image", "media_id": media_id, "created_at": created})
+
+
+async def sim_media(request: web.Request) -> web.Response:
+    found = request.app[FAKE].media.get(request.match_info["media_id"])
+    if found is None:
+        raise web.HTTPNotFound()
+    return web.Response(body=found[1], content_type=found[0])
 
 
 # --- control endpoints ------------------------------------------------------------------
@@ -244,6 +280,8 @@ def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
     app.router.add_post("/cgi-bin/stable_token", post_stable_token)
     app.router.add_post("/cgi-bin/message/custom/send", custom_send)
     app.router.add_post("/cgi-bin/message/template/send", template_send)
+    app.router.add_post("/cgi-bin/media/upload", media_upload)
+    app.router.add_get("/_sim/media/{media_id}", sim_media)
     app.router.add_post("/_sim/interaction", sim_interaction)
     app.router.add_get("/_sim/messages", sim_messages)
     app.router.add_post("/_sim/faults", sim_faults)
@@ -259,7 +297,7 @@ def create_fake_wechat(
     open_windows: bool = False,
 ) -> web.Application:
     """The simulator as an aiohttp application; its state is ``app[FAKE]``."""
-    app = web.Application()
+    app = web.Application(client_max_size=MEDIA_MAX_BYTES + 65536)
     setup_routes(app, FakeWeChat(clock, appid, secret, open_windows=open_windows))
     return app
 

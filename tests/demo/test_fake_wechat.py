@@ -155,3 +155,44 @@ def test_fake_wechat_command_is_available():
     result = CliRunner().invoke(main, ["fake-wechat", "--help"])
     assert result.exit_code == 0
     assert "--latency-ms" in result.output
+
+
+async def _upload(sim, token: str, data: bytes, content_type: str = "image/png", kind="image"):
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("media", data, filename="a.png", content_type=content_type)
+    resp = await sim.post(
+        "/cgi-bin/media/upload", params={"access_token": token, "type": kind}, data=form
+    )
+    return await resp.json()
+
+
+async def _send_image(sim, token: str, media_id: str, openid: str = "o1") -> int:
+    resp = await sim.post(
+        "/cgi-bin/message/custom/send",
+        params={"access_token": token},
+        json={"touser": openid, "msgtype": "image", "image": {"media_id": media_id}},
+    )
+    return (await resp.json())["errcode"]
+
+
+async def test_an_uploaded_image_is_sent_under_the_same_window_and_quota(sim):
+    token = await fetch_token(sim)
+    uploaded = await _upload(sim, token, b"\x89PNG-data")
+    assert uploaded["type"] == "image" and uploaded["media_id"]
+    assert await _send_image(sim, token, uploaded["media_id"]) == 45015  # no interaction yet
+    await interact(sim)
+    assert [await _send_image(sim, token, uploaded["media_id"]) for _ in range(3)] == [0, 0, 0]
+    assert [await send(sim, token) for _ in range(3)] == [0, 0, 45047]  # 5 in all
+    served = await sim.get(f"/_sim/media/{uploaded['media_id']}")
+    assert await served.read() == b"\x89PNG-data" and served.content_type == "image/png"
+
+
+async def test_unknown_media_and_wrong_uploads_are_refused(sim):
+    token = await fetch_token(sim)
+    await interact(sim)
+    assert await _send_image(sim, token, "media_never_uploaded") == 40007
+    assert (await _upload(sim, token, b"GIF89a", kind="voice"))["errcode"] == 40004
+    assert (await _upload(sim, token, b"%PDF", content_type="application/pdf"))["errcode"] == 40005
+    assert (await _upload(sim, "bad-token", b"x"))["errcode"] == 40001
