@@ -27,6 +27,7 @@ from bot.dialog.rendering import Renderer
 from bot.inbound import webhook
 from bot.metrics import Metrics
 from bot.services import open_services
+from content import overrides
 from handlers import build_dispatcher
 from insights import api as insights_api
 from members import orders_api
@@ -94,8 +95,16 @@ def create_app(
             app[DISPATCHER] = build_dispatcher(services)
             yield
 
+    async def published_templates(app: web.Application) -> AsyncIterator[None]:
+        _, task = await overrides.start(app[SESSIONMAKER], renderer)
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(services)
+    app.cleanup_ctx.append(published_templates)  # admins' edits, reloaded on publish
     app.cleanup_ctx.append(campaign_engine)  # scheduler + sender, per [server] run_*
     webhook.setup(app)
     for route in app.router.routes():

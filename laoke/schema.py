@@ -10,6 +10,7 @@ import bot.inbound.events  # noqa: F401
 import bot.inbound.nonces  # noqa: F401
 import bot.models  # noqa: F401
 import console.models  # noqa: F401
+import content.models  # noqa: F401
 import members.orders  # noqa: F401
 import members.tiers  # noqa: F401
 import scheduler.models  # noqa: F401
