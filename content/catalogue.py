@@ -31,6 +31,9 @@ class TemplateInfo:
     description: str
     variables: dict[str, Var] = field(default_factory=dict)
     partial: bool = False  # only included by other templates, never rendered alone
+    # Which buyers the code renders it for: "" all; "tier" members only; "no_tier" others;
+    # "upgrade" / "downgrade" a tier change (so the sample contexts match).
+    when: str = ""
 
 
 BUYER = Var(
@@ -97,6 +100,10 @@ CAMPAIGN = {
 
 def _t(name: str, topic: str, description: str, partial: bool = False, /, **variables: Var):
     return TemplateInfo(name, topic, description, dict(variables), partial)
+
+
+def _when(info: TemplateInfo, when: str) -> TemplateInfo:
+    return TemplateInfo(info.name, info.topic, info.description, info.variables, False, when)
 
 
 _ASK = {
@@ -176,8 +183,8 @@ _ENTRIES: list[TemplateInfo] = [
     _t("card_delete_confirm", "名片", "删除名片前确认", buyer=BUYER),
     _t("card_deleted", "名片", "名片已删除", buyer=BUYER),
     _t("card_delete_kept", "名片", "买家决定保留名片", buyer=BUYER),
-    _t("tier_card", "会员", "会员买家查看自己的会员卡", **TIER_CARD),
-    _t("tier_none", "会员", "还不是会员的买家查看会员", **TIER_CARD),
+    _when(_t("tier_card", "会员", "会员买家查看自己的会员卡", **TIER_CARD), "tier"),
+    _when(_t("tier_none", "会员", "还不是会员的买家查看会员", **TIER_CARD), "no_tier"),
     _t(
         "tier_progress",
         "会员",
@@ -187,8 +194,8 @@ _ENTRIES: list[TemplateInfo] = [
         need_spend=TIER_CARD["need_spend"],
         need_orders=TIER_CARD["need_orders"],
     ),  # fmt: skip
-    _t("tier_upgrade", "会员", "等级升级通知", **TIER_NOTICE),
-    _t("tier_downgrade", "会员", "等级降级通知", **TIER_NOTICE),
+    _when(_t("tier_upgrade", "会员", "等级升级通知", **TIER_NOTICE), "upgrade"),
+    _when(_t("tier_downgrade", "会员", "等级降级通知", **TIER_NOTICE), "downgrade"),
     _t(
         "live_next", "直播", "下一场直播预告（买家问直播时）", rsvped=Var("买家是否已预约"), **LIVE
     ),  # fmt: skip

@@ -78,7 +78,7 @@ class PublishedTemplates:
                         buyer_id=getattr(buyer, "id", None),
                         line=exc.line,
                         reason=exc.reason[:500],
-                        at=datetime.now(UTC).replace(tzinfo=None),
+                        at=datetime.now(UTC),
                     )
                 )
             return None

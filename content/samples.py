@@ -95,15 +95,16 @@ def _buyer(card: bool, long_company: bool) -> dict[str, Any]:
     }
 
 
-def _values(config: Config, tier: Any, buyer: dict[str, Any]) -> dict[str, Any]:
+def _values(config: Config, tier: Any, buyer: dict[str, Any], when: str) -> dict[str, Any]:
     levels = sorted(config.tiers.levels, key=lambda t: t.rank)
     above = [t for t in levels if tier is None or t.rank > tier.rank]
     below = [t for t in levels if tier is not None and t.rank < tier.rank]
     next_tier = above[0] if above else None
+    previous = above[0] if when == "downgrade" else (below[-1] if below else None)
     return {
         "buyer": buyer,
         "tier": tier,
-        "previous": below[-1] if below else None,
+        "previous": previous,
         "next_tier": next_tier,
         "need_spend": 3200.0 if next_tier else None,
         "need_orders": 3 if next_tier else None,
@@ -140,11 +141,18 @@ def sample_contexts(info: TemplateInfo, config: Config) -> list[Sample]:
     """Every sample context `info` must render for (plain values, documented variables)."""
     samples = []
     tiers = [None, *sorted(config.tiers.levels, key=lambda t: t.rank)]
+    levels = sorted(config.tiers.levels, key=lambda t: t.rank)
+    if info.when in ("tier", "upgrade"):
+        tiers = levels
+    elif info.when == "no_tier":
+        tiers = [None]
+    elif info.when == "downgrade":
+        tiers = [None, *levels[:-1]]
     for tier in tiers:
         for card, long_company in ((True, False), (False, False), (True, True)):
             for in_window in (True, False):
                 buyer = _buyer(card, long_company)
-                values = _values(config, tier, buyer)
+                values = _values(config, tier, buyer, info.when)
                 values["card"] = buyer
                 variables = {}
                 for name, var in info.variables.items():
