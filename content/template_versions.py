@@ -91,29 +91,43 @@ def render_sample(template: Template, sample: Sample) -> str:
 def check_source(renderer: Renderer, config: Config, name: str, source: str) -> list[CheckFailure]:
     """Problems of `source` (empty: it renders for every sample context). Slow: run it with
     ``render_off_loop``."""
+    return _check(renderer, config, name, source)[0]
+
+
+def _check(
+    renderer: Renderer, config: Config, name: str, source: str
+) -> tuple[list[CheckFailure], int]:
     info = editable(name)
     try:
         template = compile_source(renderer, source)
     except RenderError as exc:
-        return [CheckFailure("语法", exc.line, exc.reason)]
-    deadline = time.monotonic() + CHECK_TIME_S
+        return [CheckFailure("语法", exc.line, exc.reason)], 0
+    deadline, longest = time.monotonic() + CHECK_TIME_S, 0
     for sample in sample_contexts(info, config):
         if time.monotonic() > deadline:
-            return [CheckFailure(sample.label, None, "示例渲染总时间过长")]
+            return [CheckFailure(sample.label, None, "示例渲染总时间过长")], longest
         try:
-            render_sample(template, sample)
+            longest = max(longest, len(render_sample(template, sample)))
         except RenderError as exc:
-            return [CheckFailure(sample.label, exc.line, exc.reason)]
-    return []
+            return [CheckFailure(sample.label, exc.line, exc.reason)], longest
+    return [], longest
+
+
+async def check_report(
+    renderer: Renderer, config: Config, name: str, source: str
+) -> tuple[list[CheckFailure], int]:
+    """The problems of `source` and its longest sample text, off the event loop."""
+    editable(name)
+    try:
+        return await render_off_loop(partial(_check, renderer, config, name, source))
+    except RenderError as exc:  # the check itself failed (it should not)
+        return [CheckFailure("检查", exc.line, exc.reason)], 0
 
 
 async def check_off_loop(
     renderer: Renderer, config: Config, name: str, source: str
 ) -> list[CheckFailure]:
-    try:
-        return await render_off_loop(partial(check_source, renderer, config, name, source))
-    except RenderError as exc:  # the check itself failed (it should not)
-        return [CheckFailure("检查", exc.line, exc.reason)]
+    return (await check_report(renderer, config, name, source))[0]
 
 
 async def preview(renderer: Renderer, config: Config, name: str, source: str, key: str) -> str:
@@ -356,6 +370,8 @@ __all__ = [
     "TemplateState",
     "VersionError",
     "check_off_loop",
+    "check_report",
+    "check_report",
     "check_source",
     "default_source",
     "diff_html",

@@ -29,7 +29,7 @@ async def as_role(console):
     target = await console.add_user("target-user", "viewer")
     async with console.sessionmaker() as session, session.begin():
         token, _secret = await create_token(session, target, "t", "read", None, console.clock.now())
-    return headers, {"user_id": target.id, "token_id": token.id}
+    return headers, {"user_id": target.id, "token_id": token.id, "template": "welcome"}
 
 
 def test_every_navigation_page_and_setting_is_a_declared_route():

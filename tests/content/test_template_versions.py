@@ -98,8 +98,9 @@ def test_an_edited_version_sees_plain_documented_values_only():
                             platform_account=None, phone=None, secret="x")  # fmt: skip
     source.load(1, {"welcome": (1, "{{ buyer.display_name }}{{ buyer.secret }}")})
     # an undocumented attribute is undefined → the file is sent
-    assert renderer.render("welcome", buyer=buyer) == renderer.env.get_template(
-        "messages/welcome.j2"
-    ).render(buyer=buyer).strip()
+    assert (
+        renderer.render("welcome", buyer=buyer)
+        == renderer.env.get_template("messages/welcome.j2").render(buyer=buyer).strip()
+    )
     source.load(2, {"welcome": (2, "{{ buyer.__class__ }}|{{ buyer.display_name }}")})
     assert renderer.render("welcome", buyer=buyer) != "View|王姐"
