@@ -98,6 +98,14 @@ async def refresh(session: AsyncSession, source: PublishedTemplates) -> bool:
     return reloaded
 
 
+async def refresh_now(sessions: async_sessionmaker[AsyncSession], renderer: Renderer) -> None:
+    """After a publish in this process: reload at once instead of at the next poll."""
+    source = renderer.override_source
+    if isinstance(source, PublishedTemplates):
+        async with sessions() as session, session.begin():
+            await refresh(session, source)
+
+
 async def follow_published(
     sessions: async_sessionmaker[AsyncSession], source: PublishedTemplates, every: float = POLL_S
 ) -> None:
@@ -126,4 +134,4 @@ async def start(
     return source, asyncio.create_task(follow_published(sessions, source))
 
 
-__all__ = ["PublishedTemplates", "follow_published", "refresh", "start"]
+__all__ = ["PublishedTemplates", "follow_published", "refresh", "refresh_now", "start"]

@@ -24,6 +24,7 @@ from console.rendering import render
 from console.roles import Role
 from content import template_versions as tv
 from content.catalogue import CATALOGUE, by_topic
+from content.overrides import refresh_now
 from content.samples import sample_contexts
 
 page = PageRoutes()
@@ -189,6 +190,8 @@ async def save(request: web.Request) -> web.StreamResponse:
                 audit.record(session, actor, "template.publish", ("template", name), before, after)
     except tv.VersionError as exc:
         return await _page(request, name, status=422, source=source, error=str(exc))
+    if publish:
+        await refresh_now(request.config_dict[SESSIONMAKER], services.renderer)
     done = "published" if publish else "saved"
     return redirect(request, f"{PATH}/{name}?done={done}")
 
@@ -216,6 +219,7 @@ async def _change(request: web.Request, action: str) -> web.StreamResponse:
             audit.record(session, actor, f"template.{action}", ("template", name), before, after)
     except tv.VersionError as exc:
         return await _page(request, name, status=422, error=str(exc))
+    await refresh_now(request.config_dict[SESSIONMAKER], services.renderer)
     return redirect(request, f"{PATH}/{name}?done={action}")
 
 
