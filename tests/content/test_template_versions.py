@@ -104,3 +104,14 @@ def test_an_edited_version_sees_plain_documented_values_only():
     )
     source.load(2, {"welcome": (2, "{{ buyer.__class__ }}|{{ buyer.display_name }}")})
     assert renderer.render("welcome", buyer=buyer) != "View|王姐"
+
+
+async def test_demo_seed_publishes_one_edit_and_leaves_a_draft_once(sessions, config, clock):
+    from content.demo_templates import seed_demo_templates
+
+    for _ in range(2):
+        await seed_demo_templates(sessions, config, clock)
+    async with sessions() as s:
+        state = (await tv.states(s))["live_none"]
+        assert state.modified and state.published.version == 1 and state.draft.version == 2
+        assert len(await tv.history(s, "live_none")) == 2
