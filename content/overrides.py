@@ -24,9 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dialog.rendering import Renderer
 from bot.sandbox import RenderError, render_checked
+from bot.wechat.template_messages import TemplateMessageBook
 from content.catalogue import CATALOGUE
 from content.models import TemplateFailure
 from content.samples import plain_variables
+from content.template_messages import layouts, mappings
 from content.template_versions import load_published, read_generation, record_failures
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,9 @@ MAX_PENDING = 1_000  # failures kept between two writes (a broken version fails 
 class PublishedTemplates:
     """The live edited versions of one process (installed as the renderer's override source)."""
 
-    def __init__(self, renderer: Renderer) -> None:
+    def __init__(self, renderer: Renderer, book: TemplateMessageBook | None = None) -> None:
         self.renderer = renderer
+        self.book = book  # the process's template-message layouts, reloaded with templates
         self.generation = -1
         self._live: dict[str, tuple[int, Template]] = {}
         self.pending: list[TemplateFailure] = []
@@ -91,6 +94,8 @@ async def refresh(session: AsyncSession, source: PublishedTemplates) -> bool:
     generation = await read_generation(session)
     if generation != source.generation:
         source.load(generation, await load_published(session))
+        if source.book is not None:
+            source.book.overrides = layouts(await mappings(session))
         reloaded = True
     if source.pending:
         rows, source.pending = source.pending, []
@@ -122,10 +127,13 @@ async def follow_published(
 
 
 async def start(
-    sessions: async_sessionmaker[AsyncSession], renderer: Renderer
+    sessions: async_sessionmaker[AsyncSession],
+    renderer: Renderer,
+    book: TemplateMessageBook | None = None,
 ) -> tuple[PublishedTemplates, asyncio.Task]:
-    """Install the live versions into `renderer` now, and a task keeping them fresh."""
-    source = PublishedTemplates(renderer)
+    """Install the live versions into `renderer` (and template-message layouts into `book`)
+    now, and a task keeping them fresh."""
+    source = PublishedTemplates(renderer, book)
     try:
         async with sessions() as session, session.begin():
             await refresh(session, source)

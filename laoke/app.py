@@ -96,7 +96,8 @@ def create_app(
             yield
 
     async def published_templates(app: web.Application) -> AsyncIterator[None]:
-        _, task = await overrides.start(app[SESSIONMAKER], renderer)
+        services = app[SERVICES]
+        _, task = await overrides.start(app[SESSIONMAKER], renderer, services.template_messages)
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -84,7 +84,7 @@ async def run_worker(config: Config, *, clock: Clock | None = None) -> None:
     try:
         async with open_services(config, sm, clock=clock) as services:
             # Admins' published template versions, reloaded within a second of a publish.
-            _, published = await overrides.start(sm, services.renderer)
+            _, published = await overrides.start(sm, services.renderer, services.template_messages)
             sender = Sender(sm, services)
             log.info("worker %s sending", sender.worker_id)
             try:

@@ -8,11 +8,18 @@ placeholder automatically.
 
 from __future__ import annotations
 
-from console.pages import audit_log, login, members, templates, tokens
+from console.pages import audit_log, login, members, template_messages, templates, tokens
 from console.pages.placeholders import placeholder_routes
 from console.registry import PageRoute, PageRoutes
 
-PAGES: list[PageRoutes] = [login.page, members.page, tokens.page, audit_log.page, templates.page]
+PAGES: list[PageRoutes] = [
+    login.page,
+    members.page,
+    tokens.page,
+    audit_log.page,
+    templates.page,
+    template_messages.page,
+]
 
 
 def all_routes(pages: list[PageRoutes] | None = None) -> list[PageRoute]:

@@ -137,3 +137,24 @@ async def test_injection_payloads_are_refused_or_bounded(console, payload):
     publish = await _post(console, admin, WELCOME + "/save", source=payload, publish="1")
     assert publish.status == 422
     assert await _is_default(console)
+
+
+async def test_template_messages_are_edited_validated_and_previewed(console):
+    operator = await console.login_as("operator")
+    html = await (await console.client.get("/admin/template-messages", headers=operator)).text()
+    assert "会员等级变更" in html and "保存会员等级变更模板消息" not in html
+    admin = await console.login_as("admin")
+    bad = await _post(console, admin, "/admin/template-messages", purpose="tier_change",
+                      template_id="no spaces allowed", first="x")  # fmt: skip
+    assert bad.status == 422 and "模板 ID" in await bad.text()
+    good = await _post(console, admin, "/admin/template-messages", purpose="tier_change",
+                       template_id="TPL_1", first="{first}",
+                       keyword1="{tier_name} 会员等级已生效，感谢您一直以来的支持")  # fmt: skip
+    assert good.status == 303
+    assert console.app[SERVICES].template_messages.template_id("tier_change") == "TPL_1"
+    html = await (await console.client.get("/admin/template-messages", headers=admin)).text()
+    assert "王姐，恭喜您升级为【金卡会员】" in html  # filled with the sample values
+    assert "超过 20 字" in html  # keyword1 is longer than WeChat shows
+    async with console.sessionmaker() as s:
+        actions = list(await s.scalars(select(AuditEntry.action)))
+    assert "template_message.save" in actions
