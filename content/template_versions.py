@@ -55,7 +55,7 @@ class CheckFailure:
 
     def message(self) -> str:
         where = f"第 {self.line} 行：" if self.line else ""
-        return f"{where}{self.reason}（示例：{self.sample}）"
+        return f"{where}{self.reason}" + (f"（示例：{self.sample}）" if self.sample else "")
 
 
 def default_source(name: str, templates_dir: Path = TEMPLATES_DIR) -> str:

@@ -136,6 +136,13 @@ async def check(request: web.Request) -> web.StreamResponse:
         )
     except tv.VersionError as exc:
         problems, longest = [tv.CheckFailure("", None, str(exc))], 0
+    if not request.headers.get("HX-Request"):  # without JS: the whole page, text kept
+        if problems:
+            return await _page(request, name, status=422, source=source,
+                               error="检查未通过：" + problems[0].message())  # fmt: skip
+        return await _page(
+            request, name, source=source, notice="检查通过：所有示例买家都能正常显示"
+        )
     return render(
         request,
         "templates/_check.html",
@@ -160,6 +167,12 @@ async def preview(request: web.Request) -> web.StreamResponse:
         )
     except (RenderError, tv.VersionError) as exc:
         error = tv.CheckFailure("", getattr(exc, "line", None), getattr(exc, "reason", str(exc)))
+    if not request.headers.get("HX-Request"):  # without JS: the whole page, text kept
+        shown = {"source": source} if _is_admin(request) else {}
+        if error:
+            return await _page(request, name, status=422, error="无法预览：" + error.message(),
+                               **shown)  # fmt: skip
+        return await _page(request, name, notice="预览：" + text, **shown)
     return render(
         request,
         "templates/_preview.html",

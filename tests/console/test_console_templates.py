@@ -20,6 +20,11 @@ async def _post(console, headers, path, **data):
     return await console.client.post(path, headers=headers, data=data, allow_redirects=False)
 
 
+async def _htmx(console, headers, path, **data):
+    """As htmx posts it: the answer is the partial."""
+    return await _post(console, headers | {"HX-Request": "true"}, path, **data)
+
+
 async def _welcome_text(console) -> str:
     renderer = console.app[SERVICES].renderer
     return renderer.render("welcome", buyer=None)
@@ -33,6 +38,16 @@ async def _eventually(check, seconds=2.0):
         if time.monotonic() > deadline:
             raise AssertionError("not within the time")
         await asyncio.sleep(0.05)
+
+
+async def test_without_htmx_check_and_preview_answer_with_the_whole_page(console):
+    admin = await console.login_as("admin")
+    resp = await _post(console, admin, WELCOME + "/check", source="a\n{% if %}")
+    html = await resp.text()
+    assert resp.status == 422 and "<h1>话术模板</h1>" in html and "第 2 行" in html
+    assert "{% if %}" in html  # the text is kept in the editor
+    resp = await _post(console, admin, WELCOME + "/preview", source="你好 {{ buyer.display_name }}")
+    assert "预览：你好 王姐" in await resp.text()
 
 
 async def test_operator_reads_without_edit_controls(console):
@@ -89,13 +104,13 @@ async def test_a_broken_version_is_refused_with_line_and_kept_in_the_editor(cons
 
 async def test_check_and_preview_answer_with_line_and_bubble(console):
     admin = await console.login_as("admin")
-    bad = await (await _post(console, admin, WELCOME + "/check", source="a\n{% if %}")).text()
-    assert "第 2 行" in bad
-    ok = await (await _post(console, admin, WELCOME + "/check", source="你好")).text()
+    bad = await (await _htmx(console, admin, WELCOME + "/check", source="a\n{% if %}")).text()
+    assert "第 2 行" in bad and "<html" not in bad
+    ok = await (await _htmx(console, admin, WELCOME + "/check", source="你好")).text()
     assert "语法正确" in ok
-    long = await (await _post(console, admin, WELCOME + "/check", source="长" * 700)).text()
+    long = await (await _htmx(console, admin, WELCOME + "/check", source="长" * 700)).text()
     assert "600" in long
-    prev = await _post(console, admin, "/admin/templates/help/preview",
+    prev = await _htmx(console, admin, "/admin/templates/help/preview",
                        source="{{ buyer.company }}", sample="none-111")  # fmt: skip
     assert "福田国际商贸城" in await prev.text()  # the long company name sample
 
@@ -122,7 +137,7 @@ async def test_injection_payloads_are_refused_or_bounded(console, payload):
     admin = await console.login_as("admin")
 
     async def check():
-        return await _post(console, admin, WELCOME + "/check", source=payload)
+        return await _htmx(console, admin, WELCOME + "/check", source=payload)
 
     started = time.monotonic()
     task = asyncio.create_task(check())
