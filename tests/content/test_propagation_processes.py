@@ -61,7 +61,8 @@ async def start_server(config: Path, log: Path, url: str):
                 pass
             await asyncio.sleep(0.02)
     proc.kill()
-    raise AssertionError(f"laoke serve did not start: {log.read_text()[-2000:]}")
+    output = await asyncio.to_thread(log.read_text)
+    raise AssertionError(f"laoke serve did not start: {output[-2000:]}")
 
 
 async def test_a_publish_reaches_two_serve_processes_within_2s(db_url, tmp_path):
