@@ -108,7 +108,7 @@ async def _page(request: web.Request, name: str, *, status: int = 200, **extra) 
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 9 else None
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 9 else None
 
 
 @page.get(PATH, role="operator")

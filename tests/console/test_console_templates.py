@@ -173,3 +173,20 @@ async def test_template_messages_are_edited_validated_and_previewed(console):
     async with console.sessionmaker() as s:
         actions = list(await s.scalars(select(AuditEntry.action)))
     assert "template_message.save" in actions
+
+
+async def test_odd_input_gets_a_chinese_answer_not_an_error(console):
+    admin = await console.login_as("admin")
+    for path, data in [
+        (WELCOME + "/rollback", {"version": "²"}),
+        (WELCOME + "/rollback", {"version": "99"}),
+        (WELCOME + "/publish", {"version": ""}),
+        ("/admin/templates/card_view/save", {"source": "x", "publish": "1"}),
+        ("/admin/templates/campaign_recall/reset", {}),
+        (WELCOME + "/save", {"source": "x" * 6000}),
+    ]:
+        resp = await _post(console, admin, path, **data)
+        assert resp.status == 422, (path, data)
+        assert 'role="alert"' in await resp.text()
+    assert (await console.client.get(WELCOME + "?v=²&tab=history", headers=admin)).status == 200
+    assert (await console.client.get("/admin/templates/nope", headers=admin)).status == 404
