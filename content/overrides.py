@@ -23,7 +23,7 @@ from jinja2 import Template
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dialog.rendering import Renderer
-from bot.sandbox import RenderError, render_checked
+from bot.sandbox import RenderError, as_render_error, render_checked
 from bot.wechat.template_messages import TemplateMessageBook
 from content.catalogue import CATALOGUE
 from content.models import TemplateFailure
@@ -64,13 +64,14 @@ class PublishedTemplates:
         if entry is None:
             return None
         version, template = entry
-        plain = plain_variables(CATALOGUE[name], variables)
         try:
+            plain = plain_variables(CATALOGUE[name], variables)
             text = render_checked(partial(template.render, plain)).strip()
             if not text:
                 raise RenderError("渲染结果为空")
             return text
-        except RenderError as exc:
+        except Exception as exc:  # whatever went wrong, the buyer gets the file's text
+            exc = exc if isinstance(exc, RenderError) else as_render_error(exc)
             buyer = variables.get("buyer")
             log.warning("template %s v%s failed, sending the default: %s", name, version, exc)
             if len(self.pending) < MAX_PENDING:
