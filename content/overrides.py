@@ -79,7 +79,7 @@ class PublishedTemplates:
                     TemplateFailure(
                         name=name,
                         version=version,
-                        buyer_id=getattr(buyer, "id", None),
+                        buyer_id=vars(buyer).get("id") if hasattr(buyer, "__dict__") else None,
                         line=exc.line,
                         reason=exc.reason[:500],
                         at=datetime.now(UTC),
