@@ -27,6 +27,7 @@ from bot.dialog.rendering import Renderer
 from bot.inbound import webhook
 from bot.metrics import Metrics
 from bot.services import open_services
+from content import overrides
 from handlers import build_dispatcher
 from insights import api as insights_api
 from insights.refresher import dashboard_refresher
@@ -96,8 +97,17 @@ def create_app(
             app[DISPATCHER] = build_dispatcher(services)
             yield
 
+    async def published_templates(app: web.Application) -> AsyncIterator[None]:
+        services = app[SERVICES]
+        _, task = await overrides.start(app[SESSIONMAKER], renderer, services.template_messages)
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(services)
+    app.cleanup_ctx.append(published_templates)  # admins' edits, reloaded on publish
     app.cleanup_ctx.append(campaign_engine)  # scheduler + sender, per [server] run_*
     app.cleanup_ctx.append(dashboard_refresher)  # with the scheduler: default views kept counted
     app.cleanup_ctx.append(import_jobs_ctx)  # console order imports in the background

@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from bot.models import Buyer, OutboundMessage
 from bot.wechat.channels import CUSTOM, route
 from bot.wechat.client import WeChatAPIError
+from bot.wechat.template_messages import TemplateMessageBook
 from members.tiers import NOTICE_PENDING, Ladder, TierChange, current_ladder
 
 if TYPE_CHECKING:
@@ -69,15 +70,22 @@ async def mark_stored_notices_delivered(session: AsyncSession, buyer_id: int) ->
     )
 
 
-def _template_data(services: Services, text: str, tier_name: str) -> dict[str, Any]:
+def _template_data(
+    services: Services, book: TemplateMessageBook, text: str, tier_name: str
+) -> tuple[dict[str, Any], str | None]:
+    """The fields: the notice's first line, the tier, the date, the rest of the notice —
+    or the layout an admin set for this purpose, filled with the same values."""
     first, _, rest = text.partition("\n")
     local = services.clock.now().astimezone(ZoneInfo(services.config.orders.timezone))
-    return {
+    values = {"first": first, "tier_name": tier_name, "date": local.strftime("%Y-%m-%d"),
+              "remark": rest.strip()}  # fmt: skip
+    default = {
         "first": {"value": first},
         "keyword1": {"value": tier_name},
-        "keyword2": {"value": local.strftime("%Y-%m-%d")},
-        "remark": {"value": rest.strip()},
+        "keyword2": {"value": values["date"]},
+        "remark": {"value": values["remark"]},
     }
+    return book.data(PURPOSE, values, default)
 
 
 async def _send(services: Services, buyer: Buyer, text: str, tier_name: str) -> list[tuple]:
@@ -85,16 +93,16 @@ async def _send(services: Services, buyer: Buyer, text: str, tier_name: str) -> 
     attempts: list[tuple] = []
     if not buyer.subscribed:
         return attempts  # nothing is sent to someone who unfollowed
-    template_id = services.config.wechat.template_ids.get(PURPOSE)
+    book = services.template_messages
+    template_id = book.template_id(PURPOSE)
     allowed = route(buyer.last_interaction_at, services.clock.now(), has_template=bool(template_id))
     for channel in allowed.channels:
         try:
             if channel == CUSTOM:
                 await services.api.send_text(buyer.openid, text)
             else:
-                await services.api.send_template(
-                    buyer.openid, template_id, _template_data(services, text, tier_name)
-                )
+                data, url = _template_data(services, book, text, tier_name)
+                await services.api.send_template(buyer.openid, template_id, data, url)
             return [*attempts, (channel, "ok", None)]
         except WeChatAPIError as exc:  # 45015 (window closed) or 45047 (quota): try the next
             attempts.append((channel, "failed", exc.errcode))

@@ -23,6 +23,7 @@ from bot.config import Config
 from bot.database import check_schema, create_engine, sessionmaker
 from bot.dialog.context import Services
 from bot.services import open_services
+from content import overrides
 from members.tier_recompute import recompute_all_tiers
 from scheduler.loop import CampaignScheduler
 from scheduler.sender import Sender
@@ -82,8 +83,13 @@ async def run_worker(config: Config, *, clock: Clock | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with open_services(config, sm, clock=clock) as services:
+            # Admins' published template versions, reloaded within a second of a publish.
+            _, published = await overrides.start(sm, services.renderer, services.template_messages)
             sender = Sender(sm, services)
             log.info("worker %s sending", sender.worker_id)
-            await sender.run(stop)
+            try:
+                await sender.run(stop)
+            finally:
+                published.cancel()
     finally:
         await engine.dispose()

@@ -356,6 +356,10 @@ class Sender:
                     await self.api.send_text(row.openid, text)
                 else:
                     data, url = self.messages.template_data(campaign, text)
+                    data, url = self.services.template_messages.data(
+                        campaign.kind, {"content": text, "title": campaign.params.get("title") or ""},
+                        data, url,
+                    )  # fmt: skip
                     await self.api.send_template(row.openid, campaign.template_id, data, url)
             except WeChatAPIError as exc:
                 code = exc.errcode

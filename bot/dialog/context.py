@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wechatpy.messages import BaseMessage
 
 from bot.models import Buyer
+from bot.wechat.template_messages import TemplateMessageBook
 
 if TYPE_CHECKING:
     import aiohttp
@@ -61,6 +62,13 @@ class Services:
     metrics: Metrics
     # The HTTP client session the API client talks over (None where nothing is sent).
     http: aiohttp.ClientSession | None = None
+    # Template-message ids and field layouts per purpose (config, overridden at runtime).
+    template_messages: TemplateMessageBook = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.template_messages is None:
+            wechat = getattr(self.config, "wechat", None)
+            self.template_messages = TemplateMessageBook(getattr(wechat, "template_ids", {}))
 
 
 @dataclass(init=False)

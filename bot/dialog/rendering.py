@@ -2,15 +2,17 @@
 
 Buyer-facing templates may later be edited by admins (stored in the database); the bounded
 sandbox (``bot/sandbox.py``) keeps an edited template from reaching Python internals and
-bounds what a render may cost, and ``overrides`` (checked before
-the files) is where those edits plug in. Message templates are plain text: no HTML escaping,
+bounds what a render may cost. Edits plug in two ways: ``overrides`` (checked before the
+files, for tests and tools) and ``override_source``, an object a feature package installs
+(``render(name, variables)`` returning the text, or None to use the file); this module does
+not know where overrides come from or how they are stored. Message templates are plain text: no HTML escaping,
 trailing whitespace trimmed so a template's final newline does not reach the buyer.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -29,9 +31,16 @@ def yuan(amount: float | int | None) -> str:
     return f"¥{amount:,.2f}"
 
 
+class OverrideSource(Protocol):
+    def render(self, name: str, variables: dict[str, Any]) -> str | None:
+        """The text of message template `name` from an edited version, or None to render
+        the file (no edit, or the edit failed for these variables)."""
+
+
 class Renderer:
     def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
         self.overrides: dict[str, str] = {}
+        self.override_source: OverrideSource | None = None
         loader = ChoiceLoader([DictLoader(self.overrides), FileSystemLoader(templates_dir)])
         # Text messages: no escaping; pages (*.html) are escaped. A template compiled from a
         # string (a campaign's message_source) is a text message too: no escaping.
@@ -52,6 +61,10 @@ class Renderer:
 
     def render(self, template: str, **variables: Any) -> str:
         """Render ``messages/<template>.j2`` (or a full template path) to text."""
+        if self.override_source is not None and "/" not in template:
+            text = self.override_source.render(template, variables)
+            if text is not None:
+                return text
         name = template if "/" in template else f"messages/{template}.j2"
         return self.env.get_template(name).render(**variables).strip()
 

@@ -22,6 +22,8 @@ from console.pages import (
     members,
     orders,
     segments,
+    template_messages,
+    templates,
     tiers,
     tokens,
     wechat_link,
@@ -46,6 +48,8 @@ PAGES: list[PageRoutes] = [
     tiers.page,
     segments.page,
     inbox.page,
+    templates.page,
+    template_messages.page,
 ]
 
 

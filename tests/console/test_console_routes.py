@@ -41,7 +41,7 @@ async def as_role(console):
              "send_at": (console.clock.now() + timedelta(days=1)).isoformat()},
             console.clock,
         )  # fmt: skip
-    ids = {"user_id": target.id, "token_id": token.id, "buyer_id": buyer.id}
+    ids = {"user_id": target.id, "token_id": token.id, "buyer_id": buyer.id, "template": "welcome"}
     return headers, ids | {"campaign_id": campaign.id}
 
 

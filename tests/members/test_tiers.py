@@ -439,3 +439,27 @@ async def test_without_tiers_configured_a_recompute_clears_old_tiers(sessions, m
     await add_orders(sessions, services, ("1", "tb_a", "20000", "2026-05-01 10:00", "交易成功"))
     result = await recompute_tiers(sessions, services.config.tiers, services.clock.now())
     assert (result.changes, (await buyer(sessions, "oA")).tier_key) == (1, None)
+
+
+async def test_a_template_message_layout_saved_in_the_console_overrides_the_config(
+    sessions, make_services, fake_wechat, clock
+):
+    from content import template_messages as tm
+    from content.overrides import PublishedTemplates, refresh
+
+    services = make_services(template_id="TPL_FROM_CONFIG")
+    async with sessions() as session, session.begin():
+        await tm.save(
+            session, "tier_change", "TPL_FROM_DB",
+            {"first": "{first}", "keyword1": "{tier_name}（{date}）", "remark": "{remark}"},
+            "https://shop.example.com/vip", "张三", clock.now(),
+        )  # fmt: skip
+    source = PublishedTemplates(services.renderer, services.template_messages)
+    async with sessions() as session, session.begin():
+        await refresh(session, source)
+    await upgrade_to_gold(sessions, services, last_interaction_at=clock.now() - timedelta(hours=49))
+    await recompute_all_tiers(sessions, services)
+    [sent] = fake_wechat.messages("oA")
+    assert sent["template_id"] == "TPL_FROM_DB"
+    assert sent["data"]["keyword1"]["value"] == "金卡会员（2026-05-18）"
+    assert "keyword2" not in sent["data"] and sent["url"] == "https://shop.example.com/vip"
