@@ -55,7 +55,7 @@ class WeChatAPITimeout(WeChatAPIError):
 
 
 class WeChatAPI:
-    """Customer-service and template messages, and the access_token they need."""
+    """Customer-service and template messages, the custom menu, and the access_token."""
 
     def __init__(
         self,
@@ -100,6 +100,17 @@ class WeChatAPI:
             payload["url"] = url
         return await self._post("cgi-bin/message/template/send", payload)
 
+    async def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
+        """Publish the custom menu (``{"button": [...]}``); it reaches clients within minutes."""
+        return await self._post("cgi-bin/menu/create", menu)
+
+    async def get_menu(self) -> dict[str, Any]:
+        """The menu in force (``get_current_selfmenu_info``: also one set in the MP backend)."""
+        return await self._call("GET", "cgi-bin/get_current_selfmenu_info", None)
+
+    async def delete_menu(self) -> dict[str, Any]:
+        return await self._call("GET", "cgi-bin/menu/delete", None)
+
     # --- plumbing -------------------------------------------------------------------------
     async def _fetch_token(self) -> tuple[str, int]:
         params = {
@@ -111,12 +122,15 @@ class WeChatAPI:
         return data["access_token"], int(data.get("expires_in", 7200))
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", path, payload)
+
+    async def _call(self, method: str, path: str, payload: dict[str, Any] | None) -> dict[str, Any]:
         token = await self.tokens.get()
         refreshed = False
         while True:
             try:
                 return await self._with_busy_retries(
-                    lambda t=token: self._request("POST", path, {"access_token": t}, payload)
+                    lambda t=token: self._request(method, path, {"access_token": t}, payload)
                 )
             except WeChatAPIError as exc:
                 # Refresh once per call: a second rejection means something else is wrong

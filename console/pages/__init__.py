@@ -8,11 +8,12 @@ placeholder automatically.
 
 from __future__ import annotations
 
-from console.pages import audit_log, login, members, tokens
+from console.pages import audit_log, autoreplies, login, members, menu, tokens
 from console.pages.placeholders import placeholder_routes
 from console.registry import PageRoute, PageRoutes
 
-PAGES: list[PageRoutes] = [login.page, members.page, tokens.page, audit_log.page]
+PAGES: list[PageRoutes] = [login.page, members.page, tokens.page, audit_log.page, autoreplies.page,
+                           menu.page]  # fmt: skip
 
 
 def all_routes(pages: list[PageRoutes] | None = None) -> list[PageRoute]:
