@@ -5,8 +5,9 @@ Each message goes to the real webhook exactly as WeChat sends it: signed, and en
 compat/safe mode, by ``demo/simulator/callback.py``. Before that the simulator tells the fake
 WeChat (``demo/simulator/fake_wechat.py``) of the interaction, so the 48-hour window opens as it
 would on WeChat. The passive reply shows at once; later pushes (customer-service and template
-messages the fake WeChat accepted for that buyer) are polled from the fake and shown too. Menu
-buttons send CLICK events; follow/unfollow send the subscribe/unsubscribe events.
+messages the fake WeChat accepted for that buyer) are polled from the fake and shown too. The
+menu is the one published to the fake WeChat (``menu/create``, from the console), else the
+built-in ``MENU``; its buttons send CLICK events (a link button a VIEW event, then opens it); follow/unfollow send the subscribe/unsubscribe events.
 
 It is an aiohttp application (``create_chat_app``) mounted by the demo under ``/chat``. It
 deliberately talks to the webhook and the fake over HTTP only, never calls handlers directly,
@@ -139,6 +140,12 @@ class ChatSimulator:
         async with self.http.get(
             self.fake_url + "_sim/messages", params={"openid": openid, "since": str(since)}
         ) as resp:
+            resp.raise_for_status()
+            return await resp.json()
+
+    async def published_menu(self) -> dict[str, Any]:
+        """The custom menu published to the fake WeChat (``{"button": []}`` when none)."""
+        async with self.http.get(self.fake_url + "_sim/menu") as resp:
             resp.raise_for_status()
             return await resp.json()
 
@@ -282,6 +289,13 @@ async def history(request: web.Request) -> web.Response:
     return web.json_response({"messages": await request.app[SIMULATOR].history(openid)})
 
 
+async def published_menu(request: web.Request) -> web.Response:
+    try:
+        return web.json_response(await request.app[SIMULATOR].published_menu())
+    except aiohttp.ClientError as exc:
+        return web.json_response({"button": [], "error": str(exc)})
+
+
 def create_chat_app(settings: ChatSettings, *, clock: Clock | None = None) -> web.Application:
     """The chat simulator as an aiohttp application (mount it with ``add_subapp``)."""
     app = web.Application()
@@ -306,4 +320,5 @@ def create_chat_app(settings: ChatSettings, *, clock: Clock | None = None) -> we
     app.router.add_post("/api/event", send_event)
     app.router.add_get("/api/pushes", pushes)
     app.router.add_get("/api/history", history)
+    app.router.add_get("/api/menu", published_menu)
     return app
