@@ -150,8 +150,18 @@ def parse_ruleset(data: dict[str, Any]) -> RuleSet:
         return RuleSet.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        msg = str(first.get("msg", "无效")).removeprefix("Value error, ")
-        raise ValueError(msg) from None
+        if first["type"] == "value_error":
+            raise ValueError(str(first["msg"]).removeprefix("Value error, ")) from None
+        names = [p for p in first["loc"] if isinstance(p, str) and p in _FIELDS]
+        label = _FIELDS[names[-1]] if names else "规则"
+        raise ValueError(f"{label}{_PROBLEMS.get(first['type'], '无效')}") from None
+
+
+_FIELDS = {"name": "规则名称", "keywords": "关键词", "text": "内容", "replies": "回复",
+           "priority": "优先级", "rules": "规则", "mode": "匹配方式"}  # fmt: skip
+_PROBLEMS = {"string_too_short": "不能为空", "string_too_long": "太长", "too_long": "太多",
+             "too_short": "至少需要一个", "greater_than_equal": "超出范围（0–100）",
+             "less_than_equal": "超出范围（0–100）", "literal_error": "无效"}  # fmt: skip
 
 
 # --- replies ------------------------------------------------------------------------------
