@@ -37,6 +37,7 @@ from bot.clock import Clock
 from bot.config import Config, parse_config
 from bot.database import upgrade
 from bot.models import Buyer
+from demo.autoreplies_demo import seed_demo_autoreplies
 from demo.demo_campaigns import seed_demo_campaigns
 from demo.orders_demo import seed_demo_orders
 from demo.simulator.chat import QR_SCENES
@@ -167,6 +168,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_demo_orders,
     seed_demo_campaigns,
     seed_demo_history,
+    seed_demo_autoreplies,
 ]
 DEMO_STARTERS: list[DemoStarter] = []
 
