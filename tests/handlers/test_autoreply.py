@@ -64,3 +64,16 @@ async def test_try_it_and_shadow_warnings_follow_the_dispatcher(wechat, clock):
 async def test_menu_click_for_a_person_hands_off(wechat):
     reply = await wechat.send_event("oC", "CLICK", key="HANDOFF")
     assert reply and reply == await wechat.send_text("oD", "转人工")
+
+
+async def test_menu_button_for_a_keyword_rule_sends_its_reply_and_counts_a_hit(wechat, clock):
+    from sqlalchemy import select
+
+    from content.autoreply_store import AutoReplyHit
+
+    await _save(wechat, RULES, clock)
+    reply = await wechat.send_event("oE", "CLICK", key="rule:r1")
+    assert "义乌国际商贸城" in reply
+    assert await wechat.send_event("oE", "CLICK", key="rule:r404") is None  # nothing to say
+    async with wechat.sessionmaker() as session:
+        assert (await session.scalars(select(AutoReplyHit.rule_id))).all() == ["r1"]
