@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -146,12 +147,15 @@ class RuleCache:
         self._checked = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def get(self, session: AsyncSession) -> Matcher:
-        """The current matcher; asks the database at most once every ``poll_s`` seconds."""
+    async def get(self, session: AsyncSession | Callable[[], AsyncSession]) -> Matcher:
+        """The current matcher; asks the database at most once every ``poll_s`` seconds
+        (`session` may be a callable opening one only then)."""
         if time.monotonic() - self._checked < self.poll_s:
             return self.matcher
         async with self._lock:
             if time.monotonic() - self._checked >= self.poll_s:
+                if callable(session):
+                    session = session()
                 newest = await session.scalar(select(func.max(AutoReplyVersion.id)))
                 if newest != self.version_id:
                     found = await get_version(session, newest) if newest else None

@@ -40,7 +40,7 @@ async def current_rules(ctx: Context) -> Matcher:
     cache = _caches.get(key)
     if cache is None:
         cache = _caches[key] = RuleCache(ctx.config.campaigns.timezone)
-    return await cache.get(ctx.session)
+    return await cache.get(lambda: ctx.session)  # opened only when the cache polls
 
 
 def _variables(ctx: Context) -> dict[str, str]:

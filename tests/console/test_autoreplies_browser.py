@@ -65,8 +65,8 @@ def test_published_menu_shows_in_chat_and_clicks_reach_the_bot(browser_page, dem
     page = browser_page
     base = _sign_in(page, demo)
     page.goto(base + "admin/menu")
-    page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="发布菜单").click()
+    page.get_by_role("button", name="发布到公众号").click()
     page.get_by_text("已发布。微信客户端").wait_for()
     page.screenshot(path=str(SHOTS / "menu.png"))
     _chat_as_first_buyer(page, base)
