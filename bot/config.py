@@ -247,8 +247,8 @@ class CampaignsConfig(Section):
 class FaqEntry(Section):
     """One ``[[faq]]`` entry: a buyer's message containing any of `keywords` gets `answer`.
 
-    The answer is plain text sent as written (not a template). These entries stand in for
-    the admin's keyword auto-replies until those exist; see ``handlers/faq.py``."""
+    The answer is plain text sent as written (not a template). The admin's keyword
+    auto-replies are tried before these entries; see ``handlers/faq.py``."""
 
     topic: str = Field(min_length=1, max_length=32)
     keywords: list[str] = Field(min_length=1)

@@ -38,6 +38,7 @@ from bot.config import Config, parse_config
 from bot.database import upgrade
 from bot.models import Buyer
 from content.demo_templates import seed_demo_templates
+from demo.autoreplies_demo import seed_demo_autoreplies
 from demo.buyer_book_demo import seed_buyer_notes
 from demo.demo_campaign_report import seed_demo_campaign_report
 from demo.demo_campaigns import seed_demo_campaigns
@@ -179,6 +180,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_demo_order_imports,
     seed_demo_segments,
     seed_demo_templates,
+    seed_demo_autoreplies,
 ]
 DEMO_STARTERS: list[DemoStarter] = []
 

@@ -3,7 +3,8 @@
 Order matters: global commands that work anywhere (even in the middle of a form) come
 before the form's own routers; what only makes sense outside a form (FAQ answers, a request
 for a person, courtesy) comes after them, so 好的 answering the card's consent notice is the
-card's. What nothing answers is handed off (``handlers/handoff.py``: the staff inbox). Natural phrasings reach the same handlers through the ``intent``
+card's. What nothing answers is handed off (``handlers/handoff.py``: the staff inbox; ``handlers/autoreply.py`` words it with the admin's 收到消息回复 when
+one is set). The admin's keyword rules come after every built-in command. Natural phrasings reach the same handlers through the ``intent``
 filter of ``handlers/intents.py``.
 """
 
@@ -12,7 +13,18 @@ from __future__ import annotations
 from bot.dialog.context import Services
 from bot.dialog.dispatch import Dispatcher
 from bot.dialog.forms.store import load_dialog_state
-from handlers import card, faq, handoff, live, membership, optout, smalltalk, staff_bind, welcome
+from handlers import (
+    autoreply,
+    card,
+    faq,
+    handoff,
+    live,
+    membership,
+    optout,
+    smalltalk,
+    staff_bind,
+    welcome,
+)
 from handlers import help as help_
 
 
@@ -22,6 +34,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
         # card.form_router (free text inside the card dialog) stays last: keyword commands
         # of every other router are answered first, even in the middle of the card.
         routers=[
+            autoreply.welcome_router,  # an enabled 被关注回复 replaces the welcome
             welcome.router,
             staff_bind.router,  # a staff member's one-time code (LK + 6 digits)
             optout.router,
@@ -30,11 +43,12 @@ def build_dispatcher(services: Services) -> Dispatcher:
             help_.router,
             card.router,
             card.form_router,
+            autoreply.router,  # the admin's keyword rules, after every built-in command
             faq.router,  # 发货 in a question beats 客服 in the same one
             handoff.router,  # a request for a person
             smalltalk.router,
         ],
-        fallback=handoff.fallback,
+        fallback=autoreply.fallback,  # 收到消息回复, else handoff.fallback's answer
         state_loader=load_dialog_state,
         reply_hooks=[
             card.offer_to_continue,

@@ -2,8 +2,8 @@
 
 A text containing one of an entry's keywords (compared after ``bot.dialog.routing.normalize``)
 gets that entry's answer, sent as written; the first entry in the file wins. The list is
-validated when the configuration is loaded (``bot/config.py`` ``FaqEntry``). This stands in
-for the admin's keyword auto-replies until those exist; it deliberately does no fuzzy
+validated when the configuration is loaded (``bot/config.py`` ``FaqEntry``). The admins'
+keyword rules (``handlers/autoreply.py``) are tried before these entries; this deliberately does no fuzzy
 matching (an operator's keyword means what it says) and renders no template (the answer
 is plain text, nothing in it is evaluated).
 """

@@ -10,6 +10,8 @@ import bot.inbound.events  # noqa: F401
 import bot.inbound.nonces  # noqa: F401
 import bot.models  # noqa: F401
 import console.models  # noqa: F401
+import content.autoreply_store  # noqa: F401
+import content.menu  # noqa: F401
 import content.models  # noqa: F401
 import inbox.models  # noqa: F401
 import members.buyer_notes  # noqa: F401

@@ -55,7 +55,7 @@ class WeChatAPITimeout(WeChatAPIError):
 
 
 class WeChatAPI:
-    """Customer-service and template messages, and the access_token they need."""
+    """Customer-service and template messages, the custom menu, and the access_token."""
 
     def __init__(
         self,
@@ -119,6 +119,17 @@ class WeChatAPI:
             payload["url"] = url
         return await self._post("cgi-bin/message/template/send", payload)
 
+    async def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
+        """Publish the custom menu (``{"button": [...]}``); it reaches clients within minutes."""
+        return await self._post("cgi-bin/menu/create", menu)
+
+    async def get_menu(self) -> dict[str, Any]:
+        """The menu in force (``get_current_selfmenu_info``: also one set in the MP backend)."""
+        return await self._call("GET", "cgi-bin/get_current_selfmenu_info", None)
+
+    async def delete_menu(self) -> dict[str, Any]:
+        return await self._call("GET", "cgi-bin/menu/delete", None)
+
     # --- plumbing -------------------------------------------------------------------------
     async def _fetch_token(self) -> tuple[str, int]:
         params = {
@@ -132,13 +143,18 @@ class WeChatAPI:
     async def _post(
         self, path: str, payload: dict[str, Any] | None, *, form=None, query=None
     ) -> dict[str, Any]:
+        return await self._call("POST", path, payload, form=form, query=query)
+
+    async def _call(
+        self, method: str, path: str, payload: dict[str, Any] | None, *, form=None, query=None
+    ) -> dict[str, Any]:
         token = await self.tokens.get()
         refreshed = False
         while True:
             try:
                 return await self._with_busy_retries(
                     lambda t=token: self._request(
-                        "POST", path, {"access_token": t, **(query or {})}, payload, form=form
+                        method, path, {"access_token": t, **(query or {})}, payload, form=form
                     )
                 )
             except WeChatAPIError as exc:

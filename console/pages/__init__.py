@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from console.pages import (
     audit_log,
+    autoreplies,
     buyer,
     buyers,
     calendar,
@@ -20,6 +21,7 @@ from console.pages import (
     inbox,
     login,
     members,
+    menu,
     orders,
     segments,
     template_messages,
@@ -50,6 +52,8 @@ PAGES: list[PageRoutes] = [
     inbox.page,
     templates.page,
     template_messages.page,
+    autoreplies.page,
+    menu.page,
 ]
 
 

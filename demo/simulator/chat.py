@@ -6,8 +6,10 @@ compat/safe mode, by ``demo/simulator/callback.py``. Before that the simulator t
 WeChat (``demo/simulator/fake_wechat.py``) of the interaction, so the 48-hour window opens as it
 would on WeChat. The passive reply shows at once; later pushes (customer-service and template
 messages the fake WeChat accepted for that buyer — staff replies from the 收件箱 included,
-images shown as images) are polled from the fake and shown too. Menu
-buttons send CLICK events; follow/unfollow send the subscribe/unsubscribe events.
+images shown as images) are polled from the fake and shown too. The menu is the one published
+to the fake WeChat (``menu/create``, from the console), else the built-in ``MENU``; its buttons
+send CLICK events (a link button a VIEW event, then opens it); follow/unfollow send the
+subscribe/unsubscribe events.
 
 It is an aiohttp application (``create_chat_app``) mounted by the demo under ``/chat``. It
 deliberately talks to the webhook and the fake over HTTP only, never calls handlers directly,
@@ -150,6 +152,12 @@ class ChatSimulator:
             if resp.status != 200:
                 return None
             return await resp.read(), resp.content_type
+
+    async def published_menu(self) -> dict[str, Any]:
+        """The custom menu published to the fake WeChat (``{"button": []}`` when none)."""
+        async with self.http.get(self.fake_url + "_sim/menu") as resp:
+            resp.raise_for_status()
+            return await resp.json()
 
     async def history(self, openid: str, limit: int = 30) -> list[dict[str, Any]]:
         """The buyer's last messages and events with the bot's replies, oldest first."""
@@ -301,6 +309,13 @@ async def history(request: web.Request) -> web.Response:
     return web.json_response({"messages": await request.app[SIMULATOR].history(openid)})
 
 
+async def published_menu(request: web.Request) -> web.Response:
+    try:
+        return web.json_response(await request.app[SIMULATOR].published_menu())
+    except aiohttp.ClientError as exc:
+        return web.json_response({"button": [], "error": str(exc)})
+
+
 def create_chat_app(settings: ChatSettings, *, clock: Clock | None = None) -> web.Application:
     """The chat simulator as an aiohttp application (mount it with ``add_subapp``)."""
     app = web.Application()
@@ -326,4 +341,5 @@ def create_chat_app(settings: ChatSettings, *, clock: Clock | None = None) -> we
     app.router.add_get("/api/pushes", pushes)
     app.router.add_get("/api/history", history)
     app.router.add_get("/api/media/{media_id}", media)
+    app.router.add_get("/api/menu", published_menu)
     return app

@@ -2,7 +2,7 @@
 
 Tokens (a refetch leaves the previous one valid 5 more minutes), customer-service windows
 (48 hours / 5 messages after a buyer's message, 1 minute / 3 after a follow, click or scan),
-the log of accepted messages, and faults waiting to be injected. No HTTP here; the endpoints
+the log of accepted messages, the custom menu (checked like WeChat's ``menu/create``), and faults waiting to be injected. No HTTP here; the endpoints
 are in ``demo/simulator/fake_wechat.py``. Every operation is O(1) (listing the log aside).
 """
 
@@ -45,7 +45,63 @@ ERRMSG = {
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
     47001: "data format error",
+    40016: "invalid button size",
+    40017: "invalid button type",
+    40018: "invalid button name size",
+    40019: "invalid button key size",
+    40023: "invalid sub button size",
+    40025: "invalid sub button name size",
+    40027: "invalid sub button key size",
+    40054: "invalid sub button url domain",
+    40055: "invalid button url domain",
+    46003: "menu no exist",
 }
+
+
+def _bytes(value: Any) -> int:
+    return len(str(value).encode("utf-8"))
+
+
+def _url_ok(url: Any) -> bool:
+    return isinstance(url, str) and url.startswith(("http://", "https://")) and _bytes(url) <= 1024
+
+
+def _check_action(item: dict[str, Any], sub: bool) -> int:
+    kind = item.get("type")
+    if kind == "click":
+        key = item.get("key")
+        return 0 if isinstance(key, str) and 0 < _bytes(key) <= 128 else (40027 if sub else 40019)
+    if kind == "view":
+        return 0 if _url_ok(item.get("url")) else (40054 if sub else 40055)
+    return 40017
+
+
+def check_menu(body: Any) -> int:
+    """The errcode WeChat's ``menu/create`` answers for `body` (0: accepted)."""
+    buttons = body.get("button") if isinstance(body, dict) else None
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        return 40016
+    for button in buttons:
+        if not isinstance(button, dict):
+            return 47001
+        name = button.get("name")
+        if not isinstance(name, str) or not 0 < _bytes(name) <= 16:
+            return 40018
+        subs = button.get("sub_button")
+        if subs:
+            if not isinstance(subs, list) or len(subs) > 5:
+                return 40023
+            for sub in subs:
+                if not isinstance(sub, dict):
+                    return 47001
+                sname = sub.get("name")
+                if not isinstance(sname, str) or not 0 < _bytes(sname) <= 60:
+                    return 40025
+                if code := _check_action(sub, True):
+                    return code
+        elif code := _check_action(button, False):
+            return code
+    return 0
 
 
 @dataclass
@@ -99,6 +155,7 @@ class FakeWeChat:
         self.faults = Faults()
         # Uploaded temporary media: media_id → (content type, bytes); the newest MEDIA_KEPT.
         self.media: dict[str, tuple[str, bytes]] = {}
+        self.menu: list[dict[str, Any]] | None = None  # the published custom menu
         self.token_fetches = 0
         self.calls = 0
         self._ids = itertools.count(1)

@@ -2,8 +2,11 @@
 
 It answers the endpoints Laoke calls, the way WeChat does: ``GET cgi-bin/token``,
 ``POST cgi-bin/stable_token``, ``POST cgi-bin/message/custom/send`` and
-``POST cgi-bin/message/template/send`` and ``POST cgi-bin/media/upload?type=image`` (kept in
-memory, served back at ``GET /_sim/media/{media_id}`` so the chat simulator can show it). It checks the access_token (40001 unknown, 42001
+``POST cgi-bin/message/template/send``, ``POST cgi-bin/media/upload?type=image`` (kept in
+memory, served back at ``GET /_sim/media/{media_id}`` so the chat simulator can show it), and
+the custom menu (``POST cgi-bin/menu/create`` with WeChat's validation errcodes, ``GET
+cgi-bin/menu/get``, ``get_current_selfmenu_info``, ``menu/delete``; ``GET /_sim/menu`` shows it
+to the chat simulator). It checks the access_token (40001 unknown, 42001
 expired; a refetch leaves the previous token valid for 5 more minutes), and for
 customer-service messages enforces the 48-hour window and its 5-message quota (45015 outside
 the window, 45047 over the quota). A follow, menu click or QR scan opens a 1-minute window of
@@ -18,7 +21,7 @@ now, add latency), ``GET /_sim/stats`` and ``POST /_sim/reset``.
 It is built to be fast (a campaign benchmark pushes 100k+ messages through it): every request
 is O(1) and the log lives in memory. The account's state and rules are in
 ``demo/simulator/fake_account.py``; this module is the HTTP face. It deliberately does not
-simulate mass send, menus, followers, permanent media or the template daily quota.
+simulate mass send, followers, permanent media or the template daily quota.
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
-from demo.simulator.fake_account import ERRMSG, MEDIA_MAX_BYTES, TOKEN_TTL_S, FakeWeChat
+from demo.simulator.fake_account import (
+    ERRMSG,
+    MEDIA_MAX_BYTES,
+    TOKEN_TTL_S,
+    FakeWeChat,
+    check_menu,
+)
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 
@@ -194,6 +203,67 @@ async def sim_media(request: web.Request) -> web.Response:
     return web.Response(body=found[1], content_type=found[0])
 
 
+# --- the custom menu --------------------------------------------------------------------
+async def _menu_request(request: web.Request) -> FakeWeChat | web.Response:
+    fake = request.app[FAKE]
+    if failed := await _faults(request, "send"):
+        return failed
+    if code := fake.check_token(request.query.get("access_token")):
+        return _error(code)
+    return fake
+
+
+async def menu_create(request: web.Request) -> web.Response:
+    fake = await _menu_request(request)
+    if isinstance(fake, web.Response):
+        return fake
+    body = await _json_body(request)
+    if body is None:
+        return _error(44002)
+    if code := check_menu(body):
+        return _error(code)
+    fake.menu = body["button"]
+    return _answer(_OK)
+
+
+async def menu_get(request: web.Request) -> web.Response:
+    fake = await _menu_request(request)
+    if isinstance(fake, web.Response):
+        return fake
+    if fake.menu is None:
+        return _error(46003)
+    return web.json_response({"menu": {"button": fake.menu}})
+
+
+def _selfmenu(button: dict[str, Any]) -> dict[str, Any]:
+    if button.get("sub_button"):
+        return {"name": button["name"], "sub_button": {"list": button["sub_button"]}}
+    return button
+
+
+async def selfmenu_info(request: web.Request) -> web.Response:
+    fake = await _menu_request(request)
+    if isinstance(fake, web.Response):
+        return fake
+    if fake.menu is None:
+        return web.json_response({"is_menu_open": 0})
+    buttons = [_selfmenu(b) for b in fake.menu]
+    return web.json_response({"is_menu_open": 1, "selfmenu_info": {"button": buttons}})
+
+
+async def menu_delete(request: web.Request) -> web.Response:
+    fake = await _menu_request(request)
+    if isinstance(fake, web.Response):
+        return fake
+    fake.menu = None
+    return _answer(_OK)
+
+
+async def sim_menu(request: web.Request) -> web.Response:
+    """The published menu as a buyer's client shows it (no token: the chat page asks)."""
+    return web.json_response({"button": request.app[FAKE].menu or []})
+
+
 # --- control endpoints ------------------------------------------------------------------
 def _parse_time(value: Any, fake: FakeWeChat) -> datetime:
     if value in (None, ""):
@@ -282,6 +352,11 @@ def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
     app.router.add_post("/cgi-bin/message/template/send", template_send)
     app.router.add_post("/cgi-bin/media/upload", media_upload)
     app.router.add_get("/_sim/media/{media_id}", sim_media)
+    app.router.add_post("/cgi-bin/menu/create", menu_create)
+    app.router.add_get("/cgi-bin/menu/get", menu_get)
+    app.router.add_get("/cgi-bin/get_current_selfmenu_info", selfmenu_info)
+    app.router.add_get("/cgi-bin/menu/delete", menu_delete)
+    app.router.add_get("/_sim/menu", sim_menu)
     app.router.add_post("/_sim/interaction", sim_interaction)
     app.router.add_get("/_sim/messages", sim_messages)
     app.router.add_post("/_sim/faults", sim_faults)

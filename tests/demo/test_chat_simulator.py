@@ -165,3 +165,15 @@ async def test_the_buyer_list_shows_a_tiers_name_not_its_key(chat, config):
         await engine.dispose()
     [listed] = (await (await chat.get("/api/buyers")).json())["buyers"]
     assert (listed["tier"], listed["tier_key"]) == ("金卡会员", "gold")
+
+
+async def test_the_published_menu_is_what_the_page_shows(chat, fake_wechat):
+    assert (await (await chat.get("/api/menu")).json())["button"] == []
+    fake_wechat.state.menu = [{"name": "联系客服", "type": "click", "key": "HANDOFF"}]
+    shown = await (await chat.get("/api/menu")).json()
+    assert shown["button"][0]["key"] == "HANDOFF"
+    openid = (await (await chat.post("/api/buyers", json={})).json())["openid"]
+    clicked = await chat.post(
+        "/api/event", json={"openid": openid, "event": "CLICK", "key": "HANDOFF"}
+    )
+    assert (await clicked.json())["reply"]  # answered as a request for a person

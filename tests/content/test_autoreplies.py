@@ -1,0 +1,91 @@
+"""Keyword rules as admins write them: how a message is matched (order, modes, hours), what
+the editor refuses, and that a hostile pattern cannot stall the bot."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from content.autoreplies import Matcher, duplicate_keywords, parse_ruleset, render_reply
+
+NOON_BEIJING = datetime(2026, 5, 18, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
+NIGHT_BEIJING = datetime(2026, 5, 18, 15, 0, tzinfo=UTC)  # 23:00
+
+
+def rule(rid, name, words, mode="contains", reply="好的", **extra):
+    kws = [{"text": w, "mode": mode} for w in words]
+    return {"id": rid, "name": name, "keywords": kws, "replies": [reply], **extra}
+
+
+def matcher(*rules, **extra):
+    return Matcher(parse_ruleset({"rules": list(rules), **extra}))
+
+
+def test_exact_contains_and_pattern_match_as_their_names_say():
+    m = matcher(
+        rule("r1", "地址", ["地址"], "exact"),
+        rule("r2", "发货", ["发货"], "contains"),
+        rule("r3", "单号", [r"单号\s*\d{6,}"], "regex"),
+    )
+    assert m.match("地址", NOON_BEIJING).id == "r1"
+    assert m.match(" 地址 ", NOON_BEIJING).id == "r1"  # normalised
+    assert m.match("你们地址在哪", NOON_BEIJING) is None  # 全匹配 only the whole message
+    assert m.match("什么时候发货呀", NOON_BEIJING).id == "r2"
+    assert m.match("单号 12345678 到哪了", NOON_BEIJING).id == "r3"
+    assert m.match("单号 12", NOON_BEIJING) is None
+
+
+def test_higher_priority_wins_then_list_order():
+    m = matcher(
+        rule("r1", "first", ["发货"]),
+        rule("r2", "second", ["发货"]),
+        rule("r3", "urgent", ["加急发货"], priority=10),
+    )
+    assert m.match("发货", NOON_BEIJING).id == "r1"
+    assert m.match("能加急发货吗", NOON_BEIJING).id == "r3"
+
+
+def test_disabled_rules_and_rules_outside_their_hours_do_not_answer():
+    m = matcher(
+        rule("r1", "day", ["在吗"], hours="09:00-18:00"),
+        rule("r2", "night", ["在吗"], hours="22:00-08:00"),
+        rule("r3", "off", ["价格"], enabled=False),
+    )
+    assert m.match("在吗", NOON_BEIJING).id == "r1"
+    assert m.match("在吗", NIGHT_BEIJING).id == "r2"  # overnight span in Beijing time
+    assert m.match("价格", NOON_BEIJING) is None
+
+
+def test_a_catastrophic_pattern_gives_up_instead_of_stalling():
+    m = matcher(rule("r1", "evil", [r"(\w+\s?)+\d$"], "regex"))
+    started = time.monotonic()
+    assert m.match("a" * 400 + "!", NOON_BEIJING) is None
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({"rules": [rule("r1", "x", ["("], "regex")]}, "正则"),
+        ({"rules": [rule("r1", "x", ["a" * 31])]}, "超过"),
+        ({"rules": [rule("r1", "x", ["a"], hours="9-18")]}, "09:00-18:00"),
+        ({"rules": [rule("r1", "x", ["a"], reply="{{ 9**9**9**9 }}")]}, "无法生成"),
+        ({"rules": [rule("r1", "x", ["a"], reply="{{ ''.__class__ }}")]}, "无法生成"),
+        ({"default": {"enabled": True, "text": " "}}, "不能为空"),
+    ],
+)
+def test_the_editor_refuses_bad_rules_with_a_reason(data, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_ruleset(data)
+
+
+def test_replies_fill_in_the_buyers_name_and_tier():
+    text = render_reply("{称呼}您好，您是{等级}", {"name": "王总", "company": "", "tier": "金卡"})
+    assert text == "王总您好，您是金卡"
+
+
+def test_duplicate_keywords_name_every_rule_using_them():
+    rs = parse_ruleset({"rules": [rule("r1", "甲", ["发货"]), rule("r2", "乙", ["发货 "])]})
+    assert duplicate_keywords(rs) == {"发货": ["甲", "乙"]}
