@@ -17,7 +17,8 @@ from content.menu import DRAFT, SUGGESTED, latest_menu, save_menu
 
 DEMO_RULES = {
     "rules": [
-        {"id": "r1", "name": "发货时间", "keywords": [{"text": "发货", "mode": "contains"},
+        # "几天发货", not "发货": 发货了吗 asks about the buyer's own order, which a person answers.
+        {"id": "r1", "name": "发货时间", "keywords": [{"text": "几天发货", "mode": "contains"},
                                                   {"text": "几天到", "mode": "contains"}],
          "replies": ["{称呼}您好，现货 48 小时内发货，定制款 7–15 天，物流单号会在发货后推送给您。"]},
         {"id": "r2", "name": "报价", "keywords": [{"text": "报价", "mode": "contains"},

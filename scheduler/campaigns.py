@@ -199,7 +199,20 @@ def _plan(spec: Any, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any], list[
     return params, steps
 
 
-plan_campaign = _plan  # editing a draft (scheduler/drafts.py) plans its steps the same way
+def plan_campaign(
+    spec: LivestreamSpec | RecallSpec | BroadcastSpec | dict[str, Any], clock: Clock, tz: str
+) -> tuple[LivestreamSpec | RecallSpec | BroadcastSpec, dict[str, Any], list[CampaignStep]]:
+    """The parsed spec with its segment checked, and the params and steps it plans to (one way
+    for creating a campaign and for editing a draft, ``scheduler/drafts.py``)."""
+    if isinstance(spec, dict):
+        spec = parse_campaign_spec(spec)
+    if spec.segment is not None:
+        try:
+            compile_segment(spec.segment, clock.now())
+        except SegmentError as exc:
+            raise CampaignError(f"segment: {exc}") from None
+    params, steps = _plan(spec, clock.now(), ZoneInfo(tz))
+    return spec, params, steps
 
 
 async def create_campaign(
@@ -211,15 +224,8 @@ async def create_campaign(
     messages: CampaignMessages | None = None,
 ) -> Campaign:
     """Store a draft campaign with its steps; nothing is sent until it is scheduled."""
-    if isinstance(spec, dict):
-        spec = parse_campaign_spec(spec)
-    if spec.segment is not None:
-        try:
-            compile_segment(spec.segment, clock.now())
-        except SegmentError as exc:
-            raise CampaignError(f"segment: {exc}") from None
+    spec, params, steps = plan_campaign(spec, clock, tz)
     now = clock.now()
-    params, steps = _plan(spec, now, ZoneInfo(tz))
     campaign = Campaign(
         name=spec.name,
         kind=spec.kind,

@@ -26,13 +26,11 @@ from scheduler.campaigns import (
     check_message,
     create_campaign,
     get_campaign,
-    parse_campaign_spec,
     plan_campaign,
 )
 from scheduler.errors import CampaignError
 from scheduler.messages import CampaignMessages
 from scheduler.models import BROADCAST, DRAFT, LIVESTREAM, Campaign, CampaignStep
-from scheduler.segments import SegmentError, compile_segment
 
 Spec = LivestreamSpec | RecallSpec | BroadcastSpec
 COPY_SUFFIX = "（副本）"
@@ -48,20 +46,13 @@ async def update_draft(
     messages: CampaignMessages | None = None,
 ) -> Campaign:
     """Replace a draft's description and steps; CampaignError unless it is still a draft."""
-    if isinstance(spec, dict):
-        spec = parse_campaign_spec(spec)
     campaign = await get_campaign(session, campaign_id)
     if campaign.status != DRAFT:
         raise CampaignError(
             f"campaign {campaign_id} is {campaign.status}: cannot edit (only a draft can)"
         )
-    if spec.segment is not None:
-        try:
-            compile_segment(spec.segment, clock.now())
-        except SegmentError as exc:
-            raise CampaignError(f"segment: {exc}") from None
+    spec, params, steps = plan_campaign(spec, clock, tz)
     now = clock.now()
-    params, steps = plan_campaign(spec, now, ZoneInfo(tz))
     candidate = Campaign(
         id=campaign.id,
         name=spec.name,
