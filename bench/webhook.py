@@ -55,7 +55,10 @@ TOKEN = "bench-token"
 APPID = "wxbench0000000000"
 ACCOUNT = "gh_bench"
 # Something the bot does not recognise: Laoke answers its help text, rendered from a template.
-CONTENT = "请问有新款吗"
+# 会员 (the tier card): a command every buyer uses, answered from the reply path alone. What the
+# bot does not understand now goes to the staff inbox, acknowledged once per conversation and
+# then answered by a person, so it no longer gets a reply per message to count.
+CONTENT = "会员"
 
 
 @dataclass

@@ -22,7 +22,13 @@ from bot.dialog.context import Context, Reply
 from bot.dialog.routing import Router
 from handlers.intents import intent
 from inbox import hours
-from inbox.conversations import append_if_open, hand_over, record_bot_reply
+from inbox.conversations import (
+    OPEN_CONVERSATIONS,
+    append_if_open,
+    hand_over,
+    open_buyer_ids,
+    record_bot_reply,
+)
 
 router = Router("handoff")
 
@@ -74,9 +80,16 @@ async def keep_in_thread(ctx: Context, reply: Reply) -> Reply:
     into the thread too (it does not make the buyer wait)."""
     if ctx.notes.get("transfer_to_kf"):  # last hook: nothing may change this reply after
         return Reply.transfer_to_kf()
-    if "handoff" in ctx.notes or ctx.msg_type == "event":
+    database = ctx.config.database.url
+    if "handoff" in ctx.notes:
+        OPEN_CONVERSATIONS.opened(database, ctx.buyer.id)
         return reply
-    await append_if_open(ctx.session, ctx.buyer, thread_line(ctx), reply.text, ctx.now())
+    if ctx.msg_type == "event":
+        return reply
+    if await OPEN_CONVERSATIONS.may_be_open(
+        database, ctx.buyer.id, lambda: open_buyer_ids(ctx.session)
+    ):
+        await append_if_open(ctx.session, ctx.buyer, thread_line(ctx), reply.text, ctx.now())
     return reply
 
 

@@ -19,7 +19,7 @@ from bot.dialog.routing import Router
 from handlers.intents import intent
 from members.tier_notices import mark_stored_notices_delivered
 from members.tier_refresh import refresh_buyer_tier
-from members.tiers import current_ladder
+from members.tiers import REPLY_LADDERS, Ladder, current_ladder
 
 router = Router("membership")
 
@@ -51,7 +51,7 @@ async def tier_card(ctx: Context) -> Reply:
     if buyer.tier_manual_until is not None and buyer.tier_manual_until <= now:
         # The operator's tier expired since the last recompute: settle it before showing.
         await refresh_buyer_tier(ctx.session, buyer, ctx.services, in_conversation=True)
-    ladder = await current_ladder(ctx.session, ctx.config.tiers)
+    ladder = await _ladder(ctx)
     tier = ladder.get(buyer.tier_key)
     next_tier = ladder.next_above(buyer.tier_key)
     orders, spend = buyer.orders_12m or 0, buyer.spend_12m or 0.0
@@ -92,7 +92,14 @@ async def badge_hook(ctx: Context, reply: Reply) -> Reply:
     """Members see their badge (【金卡会员】) at the head of every reply."""
     if reply.text is None or not ctx.buyer.tier_key or ctx.notes.get("badge_shown"):
         return reply
-    tier = (await current_ladder(ctx.session, ctx.config.tiers)).get(ctx.buyer.tier_key)
+    tier = (await _ladder(ctx)).get(ctx.buyer.tier_key)
     if tier is None or not tier.badge or reply.text.startswith(tier.badge):
         return reply
     return Reply(f"{tier.badge}{reply.text}")
+
+
+async def _ladder(ctx: Context) -> Ladder:
+    """The ladder in force, without a database read on most replies (``LadderCache``)."""
+    return await REPLY_LADDERS.get(
+        ctx.config.database.url, lambda: current_ladder(ctx.session, ctx.config.tiers)
+    )

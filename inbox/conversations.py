@@ -15,6 +15,8 @@ for the live feed. Sending is ``inbox/replies.py``'s job; reading lists is ``inb
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -201,3 +203,40 @@ async def erase_conversation(session: AsyncSession, buyer_id: int, now: datetime
     conv.status, conv.waiting_since, conv.requested_person = DONE, None, False
     conv.last_message = ""
     _touch(conv, now)
+
+
+async def open_buyer_ids(session: AsyncSession) -> set[int]:
+    """The buyers whose conversation is not done."""
+    rows = await session.scalars(select(Conversation.buyer_id).where(Conversation.status != DONE))
+    return set(rows)
+
+
+class OpenConversations:
+    """Which buyers may have an open conversation, per process and database, read at most
+    once a second: every answered message asks, and a query per message cost the webhook most
+    of its throughput (bench/webhook.py). Only a "no" is trusted: a "maybe" is checked
+    against the row (``append_if_open``). A conversation opened in this process counts at
+    once (``opened``); one opened in another process within ``FRESH_S``."""
+
+    FRESH_S = 1.0
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[float, set[int]]] = {}
+
+    async def may_be_open(
+        self, database: str, buyer_id: int, load: Callable[[], Awaitable[set[int]]]
+    ) -> bool:
+        now = time.monotonic()
+        held = self._held.get(database)
+        if held is None or now - held[0] >= self.FRESH_S:
+            held = (now, await load())
+            self._held[database] = held
+        return buyer_id in held[1]
+
+    def opened(self, database: str, buyer_id: int) -> None:
+        held = self._held.get(database)
+        if held is not None:
+            held[1].add(buyer_id)
+
+
+OPEN_CONVERSATIONS = OpenConversations()

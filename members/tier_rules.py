@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import TierConfig, TiersConfig
 from bot.models import Buyer
-from members.tiers import Ladder, TierRuleSet, current_tiers
+from members.tiers import REPLY_LADDERS, Ladder, TierRuleSet, current_tiers
 
 MAX_LEVELS = 10
 MAX_PERKS = 10
@@ -174,4 +174,5 @@ async def save_levels(
     else:
         stored.levels, stored.updated_by, stored.updated_at = after, actor[:64], now
     await session.flush()
+    REPLY_LADDERS.forget()
     return before, after
