@@ -59,6 +59,27 @@ class PublishedTemplates:
                 log.exception("published template %s v%s does not compile", name, version)
         self._live, self.generation = live, generation
 
+    def live(self, name: str) -> tuple[int, Template] | None:
+        """The published version of `name` and its compiled template, if one is live (campaign
+        messages render it themselves, ``scheduler/messages.py``)."""
+        return self._live.get(name)
+
+    def failed(self, name: str, version: int, exc: Exception, buyer_id: int | None) -> None:
+        """Keep a send-time failure of a published version for the template's console page."""
+        exc = exc if isinstance(exc, RenderError) else as_render_error(exc)
+        log.warning("template %s v%s failed, sending the default: %s", name, version, exc)
+        if len(self.pending) < MAX_PENDING:
+            self.pending.append(
+                TemplateFailure(
+                    name=name,
+                    version=version,
+                    buyer_id=buyer_id,
+                    line=exc.line,
+                    reason=exc.reason[:500],
+                    at=datetime.now(UTC),
+                )
+            )
+
     def render(self, name: str, variables: dict[str, Any]) -> str | None:
         entry = self._live.get(name)
         if entry is None:
@@ -71,20 +92,9 @@ class PublishedTemplates:
                 raise RenderError("渲染结果为空")
             return text
         except Exception as exc:  # whatever went wrong, the buyer gets the file's text
-            exc = exc if isinstance(exc, RenderError) else as_render_error(exc)
             buyer = variables.get("buyer")
-            log.warning("template %s v%s failed, sending the default: %s", name, version, exc)
-            if len(self.pending) < MAX_PENDING:
-                self.pending.append(
-                    TemplateFailure(
-                        name=name,
-                        version=version,
-                        buyer_id=vars(buyer).get("id") if hasattr(buyer, "__dict__") else None,
-                        line=exc.line,
-                        reason=exc.reason[:500],
-                        at=datetime.now(UTC),
-                    )
-                )
+            buyer_id = vars(buyer).get("id") if hasattr(buyer, "__dict__") else None
+            self.failed(name, version, exc, buyer_id)
             return None
 
 

@@ -66,7 +66,7 @@ def editable(name: str) -> TemplateInfo:
     info = CATALOGUE.get(name)
     if info is None:
         raise VersionError("没有这个话术模板")
-    if info.partial or info.topic == "活动":
+    if info.partial:
         raise VersionError("这个模板不能在这里修改")
     return info
 

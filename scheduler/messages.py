@@ -49,6 +49,7 @@ from bot.sandbox import (
     render_checked,
     render_within,
 )
+from content.overrides import PublishedTemplates
 from scheduler.models import (
     ANNOUNCE,
     BROADCAST,
@@ -117,8 +118,17 @@ def _duration(seconds: int | None) -> str:
 class CampaignMessages:
     """Renders campaign messages; one instance per process (it caches compiled templates)."""
 
-    def __init__(self, env: BoundedEnvironment, timezone: str, tiers: list[TierConfig]) -> None:
+    def __init__(
+        self,
+        env: BoundedEnvironment,
+        timezone: str,
+        tiers: list[TierConfig],
+        published: PublishedTemplates | None = None,
+    ) -> None:
         self.env = env
+        # Admins' published versions of the campaign_* defaults (the 话术模板 page): used for a
+        # campaign without its own message; a version failing for a buyer falls back to the file.
+        self.published = published
         self.tz = ZoneInfo(timezone)
         self.tiers: dict[str, TierView] = {t.key: _tier_view(t) for t in tiers}
         self._templates: dict[tuple[int, str | None], Template] = {}
@@ -129,7 +139,9 @@ class CampaignMessages:
     @classmethod
     def from_services(cls, services: Services) -> CampaignMessages:
         config = services.config
-        return cls(services.renderer.env, config.campaigns.timezone, config.tiers.levels)
+        source = services.renderer.override_source
+        published = source if isinstance(source, PublishedTemplates) else None
+        return cls(services.renderer.env, config.campaigns.timezone, config.tiers.levels, published)
 
     @classmethod
     def from_config(cls, config: Config) -> CampaignMessages:
@@ -166,6 +178,14 @@ class CampaignMessages:
             render_checked(
                 partial(render_within, template, left, shared, **variables, rsvped=rsvped)
             )
+
+    def _published(self, campaign: Campaign) -> tuple[str, int, Template] | None:
+        """The live published version of the default this campaign uses, if any."""
+        if campaign.message_source is not None or self.published is None:
+            return None
+        name = campaign.message_template or f"campaign_{campaign.kind}"
+        entry = self.published.live(name)
+        return None if entry is None else (name, *entry)
 
     def _template(self, campaign: Campaign) -> Template:
         key = (campaign.id, campaign.message_source)
@@ -213,7 +233,9 @@ class CampaignMessages:
 
         Raises RenderError (naming the line) when the template fails for this buyer."""
         interests = tuple(buyer.interests or ())
-        key = (campaign.id, step.id, buyer.tier_key, buyer.display_name, interests, rsvped)
+        published = self._published(campaign)
+        version = published[1] if published else None
+        key = (campaign.id, step.id, version, buyer.tier_key, buyer.display_name, interests, rsvped)
         key += tuple(getattr(buyer, f, None) for f in MEMO_FIELDS)
         text = self._memo.get(key)
         if text is not None:
@@ -223,7 +245,33 @@ class CampaignMessages:
             interests,
         )  # fmt: skip
         tier = self.tiers.get(buyer.tier_key) if buyer.tier_key else None
-        template, slow = self._template(campaign), (campaign.id, campaign.message_source)
+        text = None
+        if published is not None:
+            name, version, template = published
+            try:
+                text = self._render_one(campaign, step, view, tier, template, rsvped)
+                if not text:
+                    raise RenderError("渲染结果为空")
+            except RenderError as exc:  # the buyer gets the file's text; the page shows why
+                self.published.failed(name, version, exc, getattr(buyer, "id", None))
+                text = None
+        if text is None:
+            text = self._render_one(campaign, step, view, tier, self._template(campaign), rsvped)
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = text
+        return text
+
+    def _render_one(
+        self,
+        campaign: Campaign,
+        step: CampaignStep,
+        view: BuyerView,
+        tier: TierView | None,
+        template: Template,
+        rsvped: bool,
+    ) -> str:
+        slow = (campaign.id, campaign.message_source)
         shared, variables = self._step_context(campaign, step), _buyer_vars(view, tier)
         if slow in self._slow:
             render = partial(render_within, template, SLOW_TIME_S, shared, **variables)
@@ -235,9 +283,6 @@ class CampaignMessages:
             if exc.limit:
                 self._slow.add(slow)
             raise
-        if len(self._memo) >= MEMO_SIZE:
-            self._memo.clear()
-        self._memo[key] = text
         return text
 
     def template_data(self, campaign: Campaign, text: str) -> tuple[dict[str, Any], str | None]:

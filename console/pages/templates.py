@@ -99,7 +99,7 @@ async def _page(request: web.Request, name: str, *, status: int = 200, **extra) 
         "tab": q.get("tab", "edit"),
         "diffs": diffs,
         "samples": samples,
-        "editable": _is_admin(request) and not info.partial and info.topic != "活动",
+        "editable": _is_admin(request) and not info.partial,
         "error": None,
         "notice": NOTICES.get(q.get("done", "")),
         "text_warn": tv.TEXT_WARN,

@@ -161,3 +161,37 @@ async def test_the_save_check_has_one_deadline_for_all_sample_contexts(api, cloc
     )
     assert time.monotonic() - started < 4
     assert data["error"].startswith("message_source: ") and "took longer than" in data["error"]
+
+
+def test_a_published_campaign_default_reaches_campaigns_and_a_failing_one_falls_back(
+    make_config,
+):
+    """Admins edit the campaign_* defaults on the 话术模板 page: a campaign with no message of
+    its own sends the published version; when that fails for a buyer, the buyer gets the
+    file's text and the failure is kept for the template's page."""
+    from types import SimpleNamespace
+
+    from bot.dialog.rendering import Renderer
+    from content.overrides import PublishedTemplates
+    from scheduler.messages import MEMO_FIELDS, CampaignMessages
+    from scheduler.models import BROADCAST, SEND, Campaign, CampaignStep
+
+    config = make_config()
+    renderer = Renderer()
+    published = PublishedTemplates(renderer)
+    messages = CampaignMessages(
+        renderer.env, config.campaigns.timezone, config.tiers.levels, published
+    )
+    campaign = Campaign(id=7, name="内部名", kind=BROADCAST, params={"text": "新款到货"})
+    step = CampaignStep(id=70, campaign_id=7, kind=SEND, seq=0, offset_s=0)
+    fields = {f: None for f in MEMO_FIELDS}
+    buyer = SimpleNamespace(id=1, display_name="张姐", tier_key=None, interests=[], **fields)
+    default = messages.render(campaign, step, buyer)
+    assert "新款到货" in default
+
+    published.load(1, {"campaign_broadcast": (2, "【店铺通知】{{ name }}：{{ text }}")})
+    assert messages.render(campaign, step, buyer) == "【店铺通知】张姐：新款到货"
+
+    published.load(2, {"campaign_broadcast": (3, "{{ text.no_such_method() }}")})
+    assert messages.render(campaign, step, buyer) == default
+    assert [(f.name, f.version) for f in published.pending] == [("campaign_broadcast", 3)]
