@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from live_server import PASSWORD, LiveApp, LiveDemo
 
 from bot.appkeys import SESSIONMAKER
-from bot.clock import Clock
 from console.accounts import create_user
 from console.auth import SESSION_COOKIE
-from console.roles import Role
 from console.sessions import start_session
 from laoke.app import create_app
 
@@ -39,7 +37,6 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-PASSWORD = "correct-horse-9"
 
 
 @dataclass
@@ -79,56 +76,9 @@ async def console(aiohttp_client, make_config, clock) -> ConsoleClient:
     return ConsoleClient(client, app, clock)
 
 
-class LiveConsole:
-    """create_app on a real port, in its own thread and event loop."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
-        self.loop = asyncio.new_event_loop()
-        self.url = ""
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        self.run(self._serve())
-
-    async def _serve(self) -> None:
-        self.runner = web.AppRunner(self.app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    def run(self, coro: Awaitable[Any]) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def add_user(self, name: str, role: str, password: str = PASSWORD) -> None:
-        async def add() -> None:
-            async with self.app[SESSIONMAKER]() as session, session.begin():
-                await create_user(session, name, Role.parse(role), password, Clock().now())
-
-        self.run(add())
-
-    def query(self, work: Callable[[Any], Awaitable[Any]]) -> Any:
-        """Run ``work(session)`` on the server's database, in its loop."""
-
-        async def go() -> Any:
-            async with self.app[SESSIONMAKER]() as session, session.begin():
-                return await work(session)
-
-        return self.run(go())
-
-    def stop(self) -> None:
-        self.run(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.loop.close()
-
-
 @pytest.fixture
-def live_console(make_config) -> Iterator[LiveConsole]:
-    live = LiveConsole(create_app(make_config(api={"token": "service-token-1"})))
+def live_console(make_config) -> Iterator[LiveApp]:
+    live = LiveApp(create_app(make_config(api={"token": "service-token-1"})))
     live.start()
     yield live
     live.stop()
@@ -192,3 +142,11 @@ def csrf_from(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "no CSRF field in the page"
     return found.group(1)
+
+
+@pytest.fixture
+def live_demo(tmp_path) -> Iterator[Any]:
+    """The whole ``laoke demo`` on a free port; yields its ``RunningDemo``."""
+    running = LiveDemo(tmp_path / "demo")
+    yield running.demo
+    running.stop()

@@ -4,29 +4,19 @@ chat simulator; a published menu shows in the chat simulator and 我的会员 ge
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 
 import pytest
 
 from console.roles import Role
-from laoke.demo import start_demo
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
-def demo(tmp_path):
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    running = asyncio.run_coroutine_threadsafe(start_demo(tmp_path, port=0), loop).result(120)
-    yield running
-    asyncio.run_coroutine_threadsafe(running.stop(), loop).result(30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
+def demo(live_demo):
+    return live_demo
 
 
 def _sign_in(page, demo):

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from live_server import LiveApp
 from sqlalchemy import select
 
 from bot.models import Buyer, InboundMessage, OutboundMessage
 from laoke.app import create_app
-from tests.console.conftest import LiveConsole
 from tests.console.test_console_browser import PASSWORD, sign_in
 from tests.tiers_fixture import GOLD, SILVER
 
@@ -33,7 +33,7 @@ PEOPLE = [
 
 @pytest.fixture
 def live_book(make_config):
-    live = LiveConsole(create_app(make_config(api={"token": SERVICE_TOKEN},
+    live = LiveApp(create_app(make_config(api={"token": SERVICE_TOKEN},
                                               tiers={"levels": [SILVER, GOLD]})))  # fmt: skip
     live.start()
     now = datetime.now(UTC)

@@ -5,24 +5,19 @@ and read the report. Takes the operator's guide screenshots."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import web
+from live_server import PASSWORD, LiveApp
 from sqlalchemy import select
 from tiers_fixture import GOLD, SILVER
 
-from bot.appkeys import SESSIONMAKER
 from bot.models import Buyer
-from console.accounts import create_user
 from console.models import AuditEntry
-from console.roles import Role
 from demo.simulator.callback import CallbackSigner
 from demo.simulator.fake_wechat import FakeWeChatHandle, create_fake_wechat
 from laoke.app import create_app
@@ -32,49 +27,7 @@ from scheduler.models import SENT, SKIPPED, Campaign, Delivery
 pytestmark = pytest.mark.browser
 
 
-class LiveApp:
-    """An aiohttp application on a real loopback port, in its own thread and event loop."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.app, self.loop, self.url = app, asyncio.new_event_loop(), ""
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        self.run(self._serve())
-
-    async def _serve(self) -> None:
-        self.runner = web.AppRunner(self.app, access_log=None)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-
-    def run(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def add_user(self, name: str, role: str) -> None:
-        async def add(session):
-            await create_user(session, name, Role.parse(role), PASSWORD, datetime.now(UTC))
-
-        self.query(add)
-
-    def query(self, work):
-        async def go():
-            async with self.app[SESSIONMAKER]() as session, session.begin():
-                return await work(session)
-
-        return self.run(go())
-
-    def stop(self) -> None:
-        self.run(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.loop.close()
-
-
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-PASSWORD = "correct-horse-9"
 
 
 @pytest.fixture

@@ -5,43 +5,18 @@ window has closed offers the template instead of a composer."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from laoke.demo import start_demo
-
 pytestmark = pytest.mark.browser
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "inbox.png"
 
 
-class DemoThread:
-    """``laoke demo`` on a free port, in its own thread and event loop."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.demo = self.run(start_demo(data_dir, "127.0.0.1", 0))
-
-    def run(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)
-
-    def stop(self) -> None:
-        self.run(self.demo.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
-
-
 @pytest.fixture
-def demo(tmp_path):
-    running = DemoThread(tmp_path / "demo")
-    yield running.demo
-    running.stop()
+def demo(live_demo):
+    return live_demo
 
 
 def _staff_page(browser, demo, role_name: str):

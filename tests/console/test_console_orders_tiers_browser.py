@@ -8,13 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from live_server import LiveApp
 from sqlalchemy import func, select
 
 from bot.clock import Clock
 from bot.models import Buyer
 from laoke.app import create_app
 from members.orders import Order
-from tests.console.conftest import LiveConsole
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ EXPORT = (
 
 @pytest.fixture
 def live(make_config):
-    live = LiveConsole(create_app(make_config(tiers=TIERS)))
+    live = LiveApp(create_app(make_config(tiers=TIERS)))
     live.start()
     now = Clock().now()
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import LiveConsole
+from live_server import LiveApp
 from tiers_fixture import GOLD as GOLD_TIER
 from tiers_fixture import SILVER
 
@@ -70,7 +70,7 @@ def settled(page) -> None:
 @pytest.fixture
 def live(make_config):
     app = create_app(make_config(tiers={"levels": [SILVER, GOLD_TIER]}))
-    live = LiveConsole(app)
+    live = LiveApp(app)
     live.start()
     live.query(seed)
     live.add_user("amy", "operator")

@@ -4,40 +4,16 @@ text; a broken version is refused with its line."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 
 import pytest
 
-from laoke.demo import start_demo
-
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "templates.png"
 
 
-class DemoThread:
-    """The whole demo (console, webhook, chat simulator) in its own thread and loop."""
-
-    def __init__(self, data: Path) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.demo = self.run(start_demo(data, "127.0.0.1", 0), timeout=120)
-
-    def run(self, coro, timeout=30):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)
-
-    def stop(self) -> None:
-        self.run(self.demo.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
-def demo(tmp_path):
-    running = DemoThread(tmp_path / "demo")
-    yield running.demo
-    running.stop()
+def demo(live_demo):
+    return live_demo
 
 
 def _publish(page, text: str) -> None:
