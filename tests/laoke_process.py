@@ -1,11 +1,14 @@
-"""Starting ``laoke`` commands as real processes, for the tests that kill them."""
+"""Starting ``laoke`` commands as real processes, for the tests that kill them or run two."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,3 +26,52 @@ async def start_laoke(*args: str, log: Path) -> asyncio.subprocess.Process:
             stderr=stderr,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_serve_config(
+    path: Path, port: int, db_url: str, *, appid: str, token: str, spool_dir: Path, **server: object
+) -> Path:
+    """A ``laoke serve`` configuration on `port` with no scheduler or senders, WeChat's API
+    unreachable, and extra ``[server]`` keys from `server`."""
+    extra = "".join(f"{key} = {value}\n" for key, value in server.items())
+    path.write_text(
+        f"""[server]
+port = {port}
+spool_dir = "{spool_dir}"
+{extra}run_scheduler = false
+run_senders = false
+[wechat]
+appid = "{appid}"
+secret = "s"
+token = "{token}"
+api_base_url = "http://127.0.0.1:9/"
+[database]
+url = "{db_url}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def start_serve(config: Path, log: Path, url: str) -> asyncio.subprocess.Process:
+    """``laoke serve -c CONFIG``, returned once `url`/healthz answers (at most 30 s)."""
+    proc = await start_laoke("serve", "-c", str(config), log=log)
+    async with aiohttp.ClientSession() as http:
+        for _ in range(1500):
+            try:
+                async with http.get(url + "/healthz") as resp:
+                    if resp.status == 200:
+                        return proc
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.02)
+    proc.kill()
+    output = await asyncio.to_thread(log.read_text)
+    raise AssertionError(f"laoke serve did not start: {output[-2000:]}")

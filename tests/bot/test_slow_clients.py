@@ -8,14 +8,13 @@ them open for minutes otherwise), while an ordinary callback is still answered."
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from laoke_process import start_laoke
+from laoke_process import free_port, start_serve, write_serve_config
 
 from demo.simulator.callback import CallbackSigner
 
@@ -24,49 +23,16 @@ LIMIT_S = 1.0
 CLOSED_WITHIN_S = 4.0  # the limit, plus scheduling slack on a busy machine
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 async def server(tmp_path: Path, sqlite_url: str):
     port = free_port()
-    config = tmp_path / "serve.toml"
-    config.write_text(
-        f"""[server]
-port = {port}
-spool_dir = "{tmp_path / "spool"}"
-header_timeout_s = {LIMIT_S}
-body_timeout_s = {LIMIT_S}
-run_scheduler = false
-run_senders = false
-[wechat]
-appid = "{APPID}"
-secret = "s"
-token = "{TOKEN}"
-api_base_url = "http://127.0.0.1:9/"
-[database]
-url = "{sqlite_url}"
-""",
-        encoding="utf-8",
-    )
+    config = write_serve_config(
+        tmp_path / "serve.toml", port, sqlite_url, appid=APPID, token=TOKEN,
+        spool_dir=tmp_path / "spool", header_timeout_s=LIMIT_S, body_timeout_s=LIMIT_S,
+    )  # fmt: skip
     log = tmp_path / "serve.log"
-    proc = await start_laoke("serve", "-c", str(config), log=log)
-    url = f"http://127.0.0.1:{port}"
+    proc = await start_serve(config, log, f"http://127.0.0.1:{port}")
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(1500):
-                try:
-                    async with http.get(url + "/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.02)
-            else:
-                raise AssertionError(f"laoke serve did not start: {log.read_text()[-2000:]}")
         yield port
     finally:
         proc.terminate()

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
-from pathlib import Path
 
 import aiohttp
-from laoke_process import start_laoke
+from laoke_process import free_port, start_serve, write_serve_config
 from sqlalchemy import func, select
 
 from bot.database import create_engine, sessionmaker
@@ -27,60 +25,20 @@ TOKEN, APPID = "crashtoken", "wxcrashserve00001"
 BUYERS = 30
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_config(path: Path, port: int, db_url: str) -> Path:
-    path.write_text(
-        f"""[server]
-port = {port}
-spool_dir = "{path.parent / "spool"}"
-reply_budget_s = 0.5
-run_scheduler = false
-run_senders = false
-[wechat]
-appid = "{APPID}"
-secret = "s"
-token = "{TOKEN}"
-api_base_url = "http://127.0.0.1:9/"
-[database]
-url = "{db_url}"
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-async def start_server(config: Path, log: Path, url: str) -> asyncio.subprocess.Process:
-    proc = await start_laoke("serve", "-c", str(config), log=log)
-    async with aiohttp.ClientSession() as http:
-        for _ in range(1500):  # 30 s
-            try:
-                async with http.get(url + "/healthz") as resp:
-                    if resp.status == 200:
-                        return proc
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.02)
-    proc.kill()
-    output = await asyncio.to_thread(log.read_text)
-    raise AssertionError(f"laoke serve did not start: {output[-2000:]}")
-
-
 async def test_serve_killed_under_load_handles_every_message_once_after_restart(db_url, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    config = write_config(tmp_path / "serve.toml", port, db_url)
+    config = write_serve_config(
+        tmp_path / "serve.toml", port, db_url, appid=APPID, token=TOKEN,
+        spool_dir=tmp_path / "spool", reply_budget_s=0.5,
+    )  # fmt: skip
     log = tmp_path / "serve.log"
     signer = CallbackSigner(TOKEN, APPID)
     sent: list[tuple[dict, bytes]] = []  # every message WeChat delivered, as sent
     answered: dict[int, bytes] = {}  # index in `sent` → the reply before the crash
     under_load = asyncio.Event()
 
-    server = await start_server(config, log, url)
+    server = await start_serve(config, log, url)
     async with aiohttp.ClientSession() as http:
 
         async def post(params: dict, body: bytes) -> bytes:
@@ -109,7 +67,7 @@ async def test_serve_killed_under_load_handles_every_message_once_after_restart(
         cut_off = set(range(len(sent))) - answered.keys()
         assert cut_off  # the kill caught messages in flight
 
-        server = await start_server(config, log, url)
+        server = await start_serve(config, log, url)
         try:
             # A claim whose handler died is taken over once it is older than the budget allows.
             await asyncio.sleep(0.5 + 1.0 + 0.2)
