@@ -299,6 +299,21 @@ async def publish(
 ) -> tuple[dict, dict]:
     """Make `version` live after checking it (VersionError names line and reason).
     Returns (before, after) for the audit entry."""
+    row = await _checked_version(session, renderer, config, name, version, "不能发布：")
+    before = await _make_live(session, row, by, now)
+    return before, {"version": row.version, "source": row.source}
+
+
+async def _checked_version(
+    session: AsyncSession,
+    renderer: Renderer,
+    config: Config,
+    name: str,
+    version: int,
+    refusal: str,
+) -> TemplateVersion:
+    """Version `version` of an editable template, its text checked against every sample
+    context (VersionError: `refusal` followed by the first problem's line and reason)."""
     editable(name)
     row = await session.scalar(
         select(TemplateVersion).where(
@@ -310,9 +325,8 @@ async def publish(
     if row.source is not None:
         problems = await check_off_loop(renderer, config, name, row.source)
         if problems:
-            raise VersionError("不能发布：" + problems[0].message())
-    before = await _make_live(session, row, by, now)
-    return before, {"version": row.version, "source": row.source}
+            raise VersionError(refusal + problems[0].message())
+    return row
 
 
 async def rollback(
@@ -325,18 +339,9 @@ async def rollback(
     now: datetime,
 ) -> tuple[dict, dict]:
     """A new version with `to_version`'s text, checked and published."""
-    editable(name)
-    old = await session.scalar(
-        select(TemplateVersion).where(
-            TemplateVersion.name == name, TemplateVersion.version == to_version
-        )
+    old = await _checked_version(
+        session, renderer, config, name, to_version, "不能回滚到这个版本："
     )
-    if old is None:
-        raise VersionError("没有这个版本")
-    if old.source is not None:
-        problems = await check_off_loop(renderer, config, name, old.source)
-        if problems:
-            raise VersionError("不能回滚到这个版本：" + problems[0].message())
     kind = ROLLBACK if old.source is not None else RESET
     row = await _add(session, name, old.source, kind, author, now, from_version=to_version)
     before = await _make_live(session, row, author[1], now)
