@@ -8,7 +8,7 @@ checking the connection, not for copying credentials. It changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,11 +65,8 @@ async def wechat_status(session: AsyncSession, config: Config, now: datetime) ->
         replay_window_s=config.wechat.replay_window_s,
         api_base_url=config.wechat.api_base_url,
         last_callback_at=last,
-        callback_quiet=last is None or now - _aware(last) > QUIET_AFTER,
+        callback_quiet=last is None or now - last > QUIET_AFTER,
         access_token_expires_at=token.expires_at if token else None,
-        access_token_fresh=token is not None and _aware(token.expires_at) > now,
+        access_token_fresh=token is not None and token.expires_at > now,
     )
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
