@@ -23,10 +23,10 @@ from bot.dialog.routing import Router
 from handlers.intents import intent
 from inbox import hours
 from inbox.conversations import (
-    OPEN_CONVERSATIONS,
     append_if_open,
     hand_over,
-    open_buyer_ids,
+    may_be_open,
+    opened,
     record_bot_reply,
 )
 
@@ -82,13 +82,11 @@ async def keep_in_thread(ctx: Context, reply: Reply) -> Reply:
         return Reply.transfer_to_kf()
     database = ctx.config.database.url
     if "handoff" in ctx.notes:
-        OPEN_CONVERSATIONS.opened(database, ctx.buyer.id)
+        opened(database, ctx.buyer.id)
         return reply
     if ctx.msg_type == "event":
         return reply
-    if await OPEN_CONVERSATIONS.may_be_open(
-        database, ctx.buyer.id, lambda: open_buyer_ids(ctx.session)
-    ):
+    if await may_be_open(database, ctx.buyer.id, lambda: ctx.session):
         await append_if_open(ctx.session, ctx.buyer, thread_line(ctx), reply.text, ctx.now())
     return reply
 

@@ -99,7 +99,7 @@ async def badge_hook(ctx: Context, reply: Reply) -> Reply:
 
 
 async def _ladder(ctx: Context) -> Ladder:
-    """The ladder in force, without a database read on most replies (``LadderCache``)."""
+    """The ladder in force, without a database read on most replies (``REPLY_LADDERS``)."""
     return await REPLY_LADDERS.get(
         ctx.config.database.url, lambda: current_ladder(ctx.session, ctx.config.tiers)
     )

@@ -15,8 +15,7 @@ for the live feed. Sending is ``inbox/replies.py``'s job; reading lists is ``inb
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Buyer
+from bot.recent import Recent
 from inbox.models import BOT, BUYER, DONE, OPEN, STAFF, WAITING, Conversation, InboxMessage
 
 PREVIEW = 200
@@ -211,32 +211,22 @@ async def open_buyer_ids(session: AsyncSession) -> set[int]:
     return set(rows)
 
 
-class OpenConversations:
-    """Which buyers may have an open conversation, per process and database, read at most
-    once a second: every answered message asks, and a query per message cost the webhook most
-    of its throughput (bench/webhook.py). Only a "no" is trusted: a "maybe" is checked
-    against the row (``append_if_open``). A conversation opened in this process counts at
-    once (``opened``); one opened in another process within ``FRESH_S``."""
-
-    FRESH_S = 1.0
-
-    def __init__(self) -> None:
-        self._held: dict[str, tuple[float, set[int]]] = {}
-
-    async def may_be_open(
-        self, database: str, buyer_id: int, load: Callable[[], Awaitable[set[int]]]
-    ) -> bool:
-        now = time.monotonic()
-        held = self._held.get(database)
-        if held is None or now - held[0] >= self.FRESH_S:
-            held = (now, await load())
-            self._held[database] = held
-        return buyer_id in held[1]
-
-    def opened(self, database: str, buyer_id: int) -> None:
-        held = self._held.get(database)
-        if held is not None:
-            held[1].add(buyer_id)
+# Which buyers may have an open conversation: every answered message asks, and a query per
+# message cost the webhook most of its throughput (bench/webhook.py), so the set is read at
+# most once a second per process. Only a "no" is trusted: a "maybe" is checked against the
+# row (``append_if_open``); a conversation opened in this process is added at once (opened).
+OPEN_CONVERSATIONS: Recent[set[int]] = Recent(fresh_s=1.0)
 
 
-OPEN_CONVERSATIONS = OpenConversations()
+async def may_be_open(database: str, buyer_id: int, session: Callable[[], AsyncSession]) -> bool:
+    """False when `buyer_id` surely has no open conversation. `session` is asked for only
+    when the set is reloaded, so most calls open no session at all."""
+    ids = await OPEN_CONVERSATIONS.get(database, lambda: open_buyer_ids(session()))
+    return buyer_id in ids
+
+
+def opened(database: str, buyer_id: int) -> None:
+    """A conversation of `buyer_id` was just opened in this process."""
+    held = OPEN_CONVERSATIONS.peek(database)
+    if held is not None:
+        held.add(buyer_id)

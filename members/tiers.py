@@ -16,8 +16,6 @@ Recomputing everyone at once (set-based) is ``members/tier_recompute.py`` (its
 from __future__ import annotations
 
 import calendar
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -40,6 +38,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.config import TierConfig, TiersConfig
 from bot.models import Base, Buyer
+from bot.recent import Recent
 
 if TYPE_CHECKING:
     from bot.dialog.context import Services
@@ -113,36 +112,11 @@ async def current_ladder(session: AsyncSession, config: TiersConfig) -> Ladder:
     return Ladder(await current_tiers(session, config))
 
 
-class LadderCache:
-    """The ladder in force, read from the database at most once a second per process and
-    database, for the replies: the member badge heads every reply, and one more database
-    read per message cost the webhook five sixths of its throughput (bench/webhook.py).
-
-    A ladder saved in this process is seen at once (:func:`save` callers call ``forget``);
-    one saved in another process within ``FRESH_S``. Recomputes and notices read the table
-    itself (``current_ladder``)."""
-
-    FRESH_S = 1.0
-
-    def __init__(self) -> None:
-        self._ladders: dict[str, tuple[float, Ladder]] = {}
-
-    async def get(self, database: str, load: Callable[[], Awaitable[Ladder]]) -> Ladder:
-        """The ladder of `database` (its URL), calling `load` only when the one held is older
-        than ``FRESH_S`` — so a reply that needs no other database work opens no session."""
-        now = time.monotonic()
-        held = self._ladders.get(database)
-        if held is not None and now - held[0] < self.FRESH_S:
-            return held[1]
-        ladder = await load()
-        self._ladders[database] = (now, ladder)
-        return ladder
-
-    def forget(self) -> None:
-        self._ladders.clear()
-
-
-REPLY_LADDERS = LadderCache()
+# The ladder for the replies (the member badge heads every reply of a member): one database
+# read per message cost the webhook five sixths of its throughput (bench/webhook.py), so the
+# replies read it at most once a second per process. Saving a ladder here forgets it at once
+# (``members/tier_rules.py``); recomputes and notices read the table itself (current_ladder).
+REPLY_LADDERS: Recent[Ladder] = Recent(fresh_s=1.0)
 
 
 class Ladder:
