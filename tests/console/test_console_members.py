@@ -41,11 +41,11 @@ async def test_admin_adds_with_a_typed_password_and_disables_a_member(console):
     admin = await console.login_as("admin", name="boss")
     resp = await console.client.post(
         "/admin/settings/members", headers=admin,
-        data={"name": "amy", "role": "operator", "password": "amys-own-pass",
+        data={"name": "amy", "role": "operator", "password": "violet-kettle-38",
               "my_password": MINE},
     )  # fmt: skip
     page = await resp.text()
-    assert resp.status == 200 and "已添加成员" in page and "amys-own-pass" not in page
+    assert resp.status == 200 and "已添加成员" in page and "violet-kettle-38" not in page
     amy = await _user(console, "amy")
     resp = await console.client.post(
         f"/admin/settings/members/{amy.id}/disable", headers=admin, allow_redirects=False
@@ -97,3 +97,15 @@ async def test_new_token_needs_the_password_and_is_shown_once(console):
     assert resp.headers["Cache-Control"] == "no-store"
     again = await (await console.client.get("/admin/settings/tokens", headers=amy)).text()
     assert "lk_" in again and 'id="new-token"' not in again  # the prefix only
+
+
+async def test_the_members_page_refuses_a_common_or_guessable_password(console):
+    admin = await console.login_as("admin", name="boss")
+    for weak, reason in (("12345678", "密码太常见"), ("password1", "密码太常见"),
+                         ("wangfang1", "不能包含用户名")):  # fmt: skip
+        resp = await console.client.post(
+            "/admin/settings/members", headers=admin,
+            data={"name": "wangfang", "role": "viewer", "password": weak, "my_password": MINE},
+        )  # fmt: skip
+        assert resp.status == 400 and reason in await resp.text()
+    assert await _user(console, "wangfang") is None

@@ -1,0 +1,77 @@
+"""Password hashing off the event loop: a bounded thread pool with a cheap admission check.
+
+argon2 costs about 0.1 s of CPU per hash or verification. On the event loop that stalls every
+request of the process (the webhook included) for as long; 120 concurrent sign-ins held the
+webhook's round trip at 9 s. Here it runs in ``[console] password_workers`` threads
+(argon2-cffi releases the GIL while hashing), and at most ``password_queue`` more requests
+may wait for a thread. ``admit()`` is a plain counter checked and taken without awaiting,
+so a request beyond that is refused at once, before its form is looked at further and
+without any hash; the page says "登录请求过多，请稍后再试".
+
+The pool protects the process's latency, not the accounts: guessing is the throttle's
+(``throttle.py``). It does not decide what a strong password is (``password_policy.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+from aiohttp import web
+
+T = TypeVar("T")
+
+BUSY_MESSAGE = "登录请求过多，请稍后再试。"
+
+
+class PoolBusy(Exception):
+    """Every worker is busy and the queue is full: refuse without hashing."""
+
+
+class PasswordPool:
+    """argon2 work in `workers` threads, with at most `queue` more requests waiting."""
+
+    def __init__(self, workers: int, queue: int) -> None:
+        self.limit = workers + queue
+        self.in_flight = 0
+        self.refused = 0  # requests turned away since start (for the benchmark and tests)
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="argon2")
+
+    @contextmanager
+    def admit(self) -> Iterator[None]:
+        """Hold a place for one request's password work; ``PoolBusy`` when none is free.
+
+        Synchronous on purpose: check and take happen with no await between them, so
+        concurrent requests on the loop cannot all pass the check."""
+        if self.in_flight >= self.limit:
+            self.refused += 1
+            raise PoolBusy()
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        """`work(*args)` in a worker thread (call inside ``admit()``)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+PASSWORD_POOL = web.AppKey("console_password_pool", PasswordPool)
+
+
+def pool_ctx(workers: int, queue: int):
+    """A cleanup_ctx that opens the app's pool and shuts its threads down with the app."""
+
+    async def ctx(app: web.Application):
+        app[PASSWORD_POOL] = pool = PasswordPool(workers, queue)
+        yield
+        pool.close()
+
+    return ctx
