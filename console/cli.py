@@ -33,6 +33,7 @@ from console.accounts import (
 from console.models import ROLES, User
 from console.password_policy import weakness
 from console.roles import Role
+from console.tokens import fit_tokens_to_owner
 
 T = TypeVar("T")
 
@@ -151,6 +152,7 @@ def _set_disabled(name: str, disabled: bool, config_path: Path) -> None:
             session, _actor(), "user.disable" if disabled else "user.enable", ("user", found.id),
             before, user_snapshot(found), at=clock.now(),
         )  # fmt: skip
+        await fit_tokens_to_owner(session, found, _actor(), clock.now())
 
     _run(config_path, work)
     click.echo(f"{name} {'disabled' if disabled else 'enabled'}")

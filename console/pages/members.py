@@ -31,6 +31,7 @@ from console.registry import PageRoutes
 from console.rendering import render
 from console.roles import Role
 from console.sign_in import confirm_password
+from console.tokens import fit_tokens_to_owner
 
 page = PageRoutes()
 PATH = "/admin/settings/members"
@@ -104,10 +105,13 @@ async def _change(request: web.Request, action: str, change) -> web.StreamRespon
                 raise web.HTTPNotFound()
             before = user_snapshot(user)
             await change(session, user)
+            now = request.config_dict[CLOCK].now()
             audit.record(
                 session, actor_of(request), action, ("user", user.id), before,
-                user_snapshot(user), at=request.config_dict[CLOCK].now(),
+                user_snapshot(user), at=now,
             )  # fmt: skip
+            # A demoted or disabled owner's API tokens lose what the owner lost, at once.
+            await fit_tokens_to_owner(session, user, actor_of(request), now)
     except (AccountError, ValueError) as exc:
         return await _page(request, status=400, error=str(exc))
     return redirect(request, PATH)
