@@ -15,7 +15,7 @@ from console.models import User
 from console.sessions import SignedIn
 
 SIGNED_IN = web.RequestKey("console_signed_in", SignedIn)
-# The sign-in form's double-submit CSRF value (no session exists yet).
+# The sign-in form's CSRF token, bound to the pre-session cookie (no session exists yet).
 LOGIN_CSRF = web.RequestKey("console_login_csrf", str)
 
 

@@ -12,6 +12,7 @@ from console.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from console.models import ConsoleSession, User
 from console.sessions import resume_session, start_session
 from laoke.app import create_app
+from tests.console.conftest import csrf_from
 
 CONFIG = ConsoleConfig(session_idle_minutes=30, session_absolute_hours=8)
 
@@ -110,11 +111,12 @@ async def test_session_cookie_is_httponly_lax_and_secure_behind_https(
             await create_user(session, f"amy{int(secure)}", "viewer", "river-lamp-71", clock.now())
         form = await client.get("/admin/login")
         csrf = form.cookies[LOGIN_CSRF_COOKIE]
-        assert bool(csrf["secure"]) is secure
+        assert bool(csrf["secure"]) is secure and csrf["samesite"] == "Strict"
+        field = csrf_from(await form.text())
         # Sent by hand: the test client keeps no Secure cookie over plain http.
         resp = await client.post(
             "/admin/login",
-            data={"name": f"amy{int(secure)}", "password": "river-lamp-71", "csrf_token": csrf.value},
+            data={"name": f"amy{int(secure)}", "password": "river-lamp-71", "csrf_token": field},
             headers={"Cookie": f"{LOGIN_CSRF_COOKIE}={csrf.value}"},
             allow_redirects=False,
         )

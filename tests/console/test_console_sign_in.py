@@ -18,10 +18,13 @@ PASSWORD = "correct-horse-9"  # what conftest gives every account
 
 
 async def _login_form(client) -> tuple[str, str]:
-    """The sign-in page's CSRF field and the pre-session cookie that goes with it."""
+    """The sign-in page's CSRF field and the pre-session cookie that goes with it: a fresh
+    pre-session each time (the client's cookie jar is emptied; requests send it by hand)."""
+    client.session.cookie_jar.clear()
     resp = await client.get("/admin/login")
     field = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text()).group(1)
     cookie = "; ".join(f"{k}={v.value}" for k, v in resp.cookies.items())
+    client.session.cookie_jar.clear()
     return field, cookie
 
 
@@ -166,3 +169,18 @@ def test_the_client_is_the_right_most_untrusted_hop_and_only_a_trusted_peer_is_b
     assert address_of("127.0.0.1", [], trusted) == "127.0.0.1"
     assert address_of("::ffff:127.0.0.1", ["203.0.113.9"], trusted) == "203.0.113.9"
     assert address_of("127.0.0.1", ["203.0.113.9"], ()) == "127.0.0.1"  # none configured
+
+
+async def test_the_sign_in_token_of_another_pre_session_is_refused(console):
+    await console.add_user("boss", "admin")
+    mine = await _login_form(console.client)
+    attackers = await _login_form(console.client)  # what an attacker gets for themselves
+    assert mine != attackers
+    forged = (attackers[0], mine[1])  # the attacker's token with the victim's cookie
+    resp = await _sign_in(console.client, "boss", PASSWORD, forged)
+    assert resp.status == 403 and await _sessions_of(console) == 0
+    # The pre-session value itself is no token either (it was, with a double-submit cookie).
+    presession = mine[1].split("=", 1)[1]
+    resp = await _sign_in(console.client, "boss", PASSWORD, (presession, mine[1]))
+    assert resp.status == 403
+    assert (await _sign_in(console.client, "boss", PASSWORD, mine)).status == 303
