@@ -8,6 +8,12 @@ may wait for a thread. ``admit()`` is a plain counter checked and taken without 
 so a request beyond that is refused at once, before its form is looked at further and
 without any hash; the page says "登录请求过多，请稍后再试".
 
+A thread off the loop is not enough on a small machine: argon2 keeps whole cores busy
+(argon2-cffi's defaults use 4 lanes, in threads of their own), and the event loop's thread
+then waits for a core like any other. So the workers lower their own scheduling priority
+(``nice`` ``WORKER_NICENESS``, on Linux per thread, inherited by argon2's lane threads): the
+loop, and with it the webhook, runs first and sign-ins take what is left.
+
 The pool protects the process's latency, not the accounts: guessing is the throttle's
 (``throttle.py``). It does not decide what a strong password is (``password_policy.py``).
 """
@@ -15,6 +21,8 @@ The pool protects the process's latency, not the accounts: guessing is the throt
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,6 +33,15 @@ from aiohttp import web
 T = TypeVar("T")
 
 BUSY_MESSAGE = "登录请求过多，请稍后再试。"
+WORKER_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """In each worker thread: yield the CPU to the event loop (Linux: per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: hashing still works
+        pass
 
 
 class PoolBusy(Exception):
@@ -38,7 +55,9 @@ class PasswordPool:
         self.limit = workers + queue
         self.in_flight = 0
         self.refused = 0  # requests turned away since start (for the benchmark and tests)
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="argon2")
+        self._executor = ThreadPoolExecutor(
+            workers, thread_name_prefix="argon2", initializer=_lower_priority
+        )
 
     @contextmanager
     def admit(self) -> Iterator[None]:
