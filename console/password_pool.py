@@ -5,8 +5,9 @@ request of the process (the webhook included) for as long; 120 concurrent sign-i
 webhook's round trip at 9 s. Here it runs in ``[console] password_workers`` threads
 (argon2-cffi releases the GIL while hashing), and at most ``password_queue`` more requests
 may wait for a thread. ``admit()`` is a plain counter checked and taken without awaiting,
-so a request beyond that is refused at once, before its form is looked at further and
-without any hash; the page says "登录请求过多，请稍后再试".
+so a request beyond that is refused at once, without any hash; the sign-in page checks
+``full`` before anything else and answers with fixed bytes (``busy_response``, no template
+rendered): "登录请求过多，请稍后再试".
 
 A thread off the loop is not enough on a small machine: argon2 keeps whole cores busy
 (argon2-cffi's defaults use 4 lanes, in threads of their own), and the event loop's thread
@@ -33,6 +34,15 @@ from aiohttp import web
 T = TypeVar("T")
 
 BUSY_MESSAGE = "登录请求过多，请稍后再试。"
+# The answer to a sign-in refused because the pool is full: fixed bytes, no template rendered,
+# since a flood is exactly when the event loop has no time to spare.
+BUSY_PAGE = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+    "<title>登录请求过多 · 老客</title></head><body><main><h1>老客 · 员工登录</h1>"
+    f'<p role="alert">{BUSY_MESSAGE}</p><p><a href="/admin/login">返回登录</a></p>'
+    "</main></body></html>"
+).encode()
+RETRY_AFTER_S = 5
 WORKER_NICENESS = 10
 
 
@@ -59,13 +69,18 @@ class PasswordPool:
             workers, thread_name_prefix="argon2", initializer=_lower_priority
         )
 
+    @property
+    def full(self) -> bool:
+        """No place left: a new request would be refused (checked before reading anything)."""
+        return self.in_flight >= self.limit
+
     @contextmanager
     def admit(self) -> Iterator[None]:
         """Hold a place for one request's password work; ``PoolBusy`` when none is free.
 
         Synchronous on purpose: check and take happen with no await between them, so
         concurrent requests on the loop cannot all pass the check."""
-        if self.in_flight >= self.limit:
+        if self.full:
             self.refused += 1
             raise PoolBusy()
         self.in_flight += 1
@@ -83,6 +98,15 @@ class PasswordPool:
 
 
 PASSWORD_POOL = web.AppKey("console_password_pool", PasswordPool)
+
+
+def busy_response(pool: PasswordPool) -> web.Response:
+    """The refusal of a request that found the pool full (counted as refused)."""
+    pool.refused += 1
+    return web.Response(
+        body=BUSY_PAGE, status=429, content_type="text/html", charset="utf-8",
+        headers={"Retry-After": str(RETRY_AFTER_S), "Cache-Control": "no-store"},
+    )  # fmt: skip
 
 
 def pool_ctx(workers: int, queue: int):

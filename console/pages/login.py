@@ -14,7 +14,7 @@ from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from console import audit
 from console.auth import SESSION_COOKIE, clear_cookie, redirect, set_cookie
 from console.current import actor_of, client_address, signed_in_user
-from console.password_pool import PASSWORD_POOL
+from console.password_pool import PASSWORD_POOL, busy_response
 from console.registry import PageRoutes
 from console.rendering import render
 from console.sessions import end_session
@@ -39,12 +39,15 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 @page.post("/admin/login", role=None)
 async def login(request: web.Request) -> web.StreamResponse:
+    pool = request.config_dict[PASSWORD_POOL]
+    if pool.full:  # a flood: refused before anything else is done for it
+        return busy_response(pool)
     form = await request.post()
     name = str(form.get("name", "")).strip()[:64]
     target = _next(form.get("next"))
     address = client_address(request)
     result = await sign_in(
-        request.config_dict[SESSIONMAKER], request.config_dict[PASSWORD_POOL], name,
+        request.config_dict[SESSIONMAKER], pool, name,
         str(form.get("password", "")), address, request.config_dict[CLOCK].now(),
         request.config_dict[CONFIG].console,
     )  # fmt: skip
