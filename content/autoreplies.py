@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import random
 import re
-import time as timer
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
+from time import perf_counter
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -289,7 +289,7 @@ class Matcher:
         timezone: str = "Asia/Shanghai",
         *,
         budget_s: float = MATCH_BUDGET_S,
-        timer: Callable[[], float] = timer.perf_counter,
+        timer: Callable[[], float] = perf_counter,
     ) -> None:
         self.ruleset = ruleset
         self.tz = ZoneInfo(timezone)
