@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 
 from sqlalchemy import select
 
+from console.accounts import password_matches
 from console.client_address import address_of, networks
 from console.models import AuditEntry, ConsoleSession, LoginFailure
 from console.password_pool import PASSWORD_POOL
@@ -67,27 +69,39 @@ async def test_thirty_concurrent_guesses_with_the_right_one_at_26_do_not_sign_in
 
 
 async def test_a_sign_in_flood_is_refused_before_hashing_and_the_webhook_keeps_answering(
-    make_wechat,
+    make_wechat, monkeypatch
 ):
     wechat = await make_wechat(console={"password_workers": 1, "password_queue": 2})
-    client = wechat.http
-    csrf = await _login_form(client)
     pool = wechat.app[PASSWORD_POOL]
-    logins = [
-        asyncio.create_task(_sign_in(client, f"stranger{i}", "river-lamp-71", csrf))
+    started, gate, verified = threading.Event(), threading.Event(), []
+
+    def held_verification(stored: str, password: str) -> bool:
+        """argon2 as it is, held in its worker thread until the test lets it finish."""
+        verified.append(password)
+        started.set()
+        gate.wait(timeout=10)
+        return password_matches(stored, password)
+
+    monkeypatch.setattr("console.sign_in.password_matches", held_verification)
+    csrf = await _login_form(wechat.http)
+    pending = {
+        asyncio.create_task(_sign_in(wechat.http, f"stranger{i}", "river-lamp-71", csrf))
         for i in range(12)
-    ]
-    await asyncio.sleep(0)  # let them reach the pool
-    reply = await wechat.send_text("oBuyer", "你好")
-    # The webhook answered while sign-ins were still waiting for the one argon2 thread: the
-    # hashing no longer runs on the event loop.
-    assert reply and not all(t.done() for t in logins)
-    answers = await asyncio.gather(*logins)
-    busy = [a for a in answers if a.status == 429]
-    # Beyond 1 worker + 2 waiting, refused at once without a hash (most of the 12 arrive
-    # while the first three are still being verified).
-    assert len(busy) == pool.refused >= 6
-    assert "登录请求过多，请稍后再试" in await busy[0].text()
+    }
+    refused = []
+    while len(refused) < 9:  # 1 worker + 2 waiting hold the pool; the other 9 answer at once
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        refused += [t.result() for t in done]
+    assert all(r.status == 429 for r in refused)
+    assert "登录请求过多，请稍后再试" in await refused[0].text()
+    assert await asyncio.to_thread(started.wait, 10)  # the first admitted one is verifying
+    assert pool.refused == 9 and len(verified) == 1  # no hash for the refused ones
+    # While a password is being verified, the webhook answers: hashing is off the event loop.
+    assert await wechat.send_text("oBuyer", "你好")
+    assert pool.in_flight == 3 and len(pending) == 3
+    gate.set()
+    checked = await asyncio.gather(*pending)
+    assert [a.status for a in checked] == [401, 401, 401] and len(verified) == 3
     assert pool.in_flight == 0
 
 
