@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/webhook.py [--duration 10] [--concurrency 16]
     .venv/bin/python bench/webhook.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/webhook.py --only laoke --login-flood 120
 
 With ``--postgres`` it also runs `laoke serve` on a fresh database created on that server
 (and dropped afterwards): the scale-out path, same load.
@@ -14,6 +15,13 @@ and a freshly signed query each (one signed query carries one body only),
 for `--duration` seconds after a one-second warm-up. It prints messages/s, p50 and p99
 latency, errors, whether every answered message was persisted (inbound rows for Laoke,
 session counters for WeRoBot), and the idle RSS of `laoke serve` before the load.
+
+With ``--login-flood N``, N anonymous clients sign in to the console of the same `laoke
+serve` as fast as it answers, with unknown names and wrong passwords, for the whole run, while
+the buyers are measured: the webhook's latency must not move. The sign-in throttle is opened
+wide for it (every attempt reaches the password check, the worst case for the process), and
+the flood's own figures are printed: attempts per second, how many were refused at once as
+"too many" (429, no hash) and how many had their password checked (401).
 
 The load generator is one asyncio process (uvloop) speaking just enough HTTP/1.1 over one
 keep-alive connection per buyer, with requests assembled from precomputed bytes around a fresh
@@ -72,6 +80,7 @@ class Result:
     error_kinds: Counter[str] = field(default_factory=Counter)
     cpu_s: float = 0.0  # the server's CPU time during the run (user + system)
     client_cpu_s: float = 0.0  # the load generator's own CPU time during the run
+    flood: Flood | None = None  # the sign-in flood run beside it (--login-flood)
 
     def row(self) -> str:
         lat = sorted(self.latencies)
@@ -271,10 +280,75 @@ async def drive(name: str, url: str, duration: float, concurrency: int, expect: 
     return result
 
 
-def write_config(folder: Path, port: int, db_url: str) -> Path:
+@dataclass
+class Flood:
+    """What the sign-in flood did: attempts by answer."""
+
+    clients: int
+    answers: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def row(self) -> str:
+        sent = sum(self.answers.values())
+        rate = sent / self.seconds if self.seconds else 0.0
+        busy, checked = self.answers["busy"], self.answers["checked"]
+        other = {k: v for k, v in self.answers.items() if k not in ("busy", "checked")}
+        return (
+            f"login flood: {self.clients} clients, {rate:.0f} attempts/s; "
+            f"{checked} passwords checked (401), {busy} refused at once as too many (429)"
+            + (f", other: {other}" if other else "")
+        )
+
+
+async def login_flood(base_url: str, clients: int, until: float) -> Flood:
+    """`clients` anonymous sign-ins in closed loops until the loop time `until`."""
+    flood = Flood(clients)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def client(i: int) -> None:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            async with http.get(base_url + "/admin/login") as resp:
+                page = await resp.text()
+            marker = 'name="csrf_token" value="'
+            start = page.index(marker) + len(marker)
+            csrf = page[start : page.index('"', start)]
+            n = 0
+            while loop.time() < until:
+                n += 1
+                form = {"name": f"flood{i}-{n}", "password": "wrong-password-1", "csrf_token": csrf}
+                try:
+                    async with http.post(
+                        base_url + "/admin/login", data=form, allow_redirects=False
+                    ) as resp:
+                        text = await resp.text()
+                except aiohttp.ClientError as exc:
+                    flood.answers[type(exc).__name__] += 1
+                    continue
+                if resp.status == 401:
+                    flood.answers["checked"] += 1
+                elif resp.status in (429, 503) and "登录请求过多" in text:
+                    flood.answers["busy"] += 1
+                else:
+                    flood.answers[f"HTTP {resp.status}"] += 1
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    flood.seconds = loop.time() - started
+    return flood
+
+
+def write_config(folder: Path, port: int, db_url: str, *, login_flood: bool = False) -> Path:
     path = folder / "laoke.toml"
+    # Flooding: every attempt reaches the password check (the throttle would stop most).
+    console = (
+        "[console]\nlogin_failures_per_account = 1000000\nlogin_failures_per_address = 1000000\n"
+        if login_flood
+        else ""
+    )
     path.write_text(
-        f"""
+        console
+        + f"""
 [server]
 host = "127.0.0.1"
 port = {port}
@@ -322,12 +396,18 @@ async def stored_counts(db_url: str) -> tuple[int, int]:
 
 
 async def bench_laoke(
-    folder: Path, duration: float, concurrency: int, db_url: str | None = None
+    folder: Path,
+    duration: float,
+    concurrency: int,
+    db_url: str | None = None,
+    flood_clients: int = 0,
 ) -> tuple[Result, float]:
     port = free_port()
     label = "laoke serve (PostgreSQL)" if db_url else "laoke serve (SQLite)"
+    if flood_clients:
+        label += " +login flood"
     db_url = db_url or f"sqlite+aiosqlite:///{folder}/laoke.db"
-    config = write_config(folder, port, db_url)
+    config = write_config(folder, port, db_url, login_flood=bool(flood_clients))
     upgrade = await asyncio.create_subprocess_exec(
         *laoke_command(), "db", "upgrade", "-c", str(config), stdout=asyncio.subprocess.DEVNULL
     )
@@ -343,6 +423,13 @@ async def bench_laoke(
         server = psutil.Process(proc.pid)
         idle_rss = server.memory_info().rss / 2**20
         cpu_before = sum(server.cpu_times()[:2])
+        flood = None
+        if flood_clients:  # started first, so the whole measured run is under the flood
+            until = asyncio.get_running_loop().time() + 1.5 + duration
+            flood = asyncio.create_task(
+                login_flood(f"http://127.0.0.1:{port}", flood_clients, until)
+            )
+            await asyncio.sleep(0.5)
         result = await drive(
             label,
             f"http://127.0.0.1:{port}/wechat",
@@ -351,6 +438,8 @@ async def bench_laoke(
             b"<Content>",
         )
         result.cpu_s = sum(server.cpu_times()[:2]) - cpu_before
+        if flood is not None:
+            result.flood = await flood
     finally:
         proc.terminate()
         await proc.wait()
@@ -413,6 +502,13 @@ async def main() -> None:
         metavar="URL",
         help="also run laoke on a fresh database on this PostgreSQL server (postgresql+asyncpg://…)",
     )
+    parser.add_argument(
+        "--login-flood",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N concurrent anonymous console sign-ins during laoke's run (docs: the module)",
+    )
     args = parser.parse_args()
     print(
         f"{args.concurrency} buyers, closed loop, {args.duration:.0f} s each, "
@@ -422,7 +518,9 @@ async def main() -> None:
         folder = Path(tmp)
         results, idle_rss = [], None
         if args.only != "werobot":
-            laoke, idle_rss = await bench_laoke(folder, args.duration, args.concurrency)
+            laoke, idle_rss = await bench_laoke(
+                folder, args.duration, args.concurrency, flood_clients=args.login_flood
+            )
             results.append(laoke)
             if args.postgres:
                 async with fresh_postgres(args.postgres) as pg_url:
@@ -442,6 +540,8 @@ async def main() -> None:
     for result in results:
         if result.error_kinds:
             print(f"{result.name} errors: {dict(result.error_kinds)}")
+        if result.flood is not None:
+            print(result.flood.row())
     if idle_rss is not None:
         print(f"laoke serve idle RSS: {idle_rss:.0f} MB")
     werobot = [r for r in results if r.name.startswith("WeRoBot")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 import tomllib
@@ -142,6 +143,25 @@ class ConsoleConfig(Section):
     login_window_minutes: int = Field(15, ge=1)
     login_failures_per_account: int = Field(5, ge=1)
     login_failures_per_address: int = Field(20, ge=1)
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client; empty:
+    # the peer of the connection is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Password hashing (argon2, ~0.1 s each) runs in this many threads; at most
+    # password_queue more requests wait for one, and any beyond are refused without hashing.
+    password_workers: int = Field(2, ge=1, le=64)
+    password_queue: int = Field(8, ge=0, le=1000)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: list[str]) -> list[str]:
+        out = []
+        for entry in v:
+            try:
+                out.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+            except ValueError:
+                reason = f"{entry!r} is not an IP address or CIDR (e.g. 10.0.0.0/8)"
+                raise ValueError(reason) from None
+        return out
 
 
 class CardConfig(Section):

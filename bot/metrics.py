@@ -52,6 +52,11 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.autoreply_budget_spent = Counter(
+            "laoke_autoreply_budget_spent_total",
+            "Messages whose auto-reply matching ran out of its time budget (later rules skipped)",
+            registry=self.registry,
+        )
         self.deliveries = Counter(
             "laoke_deliveries_total",
             "Campaign deliveries by result and channel",

@@ -18,10 +18,13 @@ def setup(app: web.Application) -> None:
     """Mount the console on `app` (after the database cleanup_ctx has been added)."""
     # Imported here, not at the top: laoke/schema.py imports console.models, and that must
     # not pull in the pages, aiohttp-jinja2 and the API hooks.
+    from bot.appkeys import CONFIG
     from console.api_access import HOOKS
     from console.auth import guard
+    from console.headers import add_security_headers
     from console.pages import all_routes
     from console.pages import inbox as inbox_page
+    from console.password_pool import pool_ctx
     from console.rendering import ConsoleState, serve_static, setup_jinja, static_hashes
 
     routes = all_routes()
@@ -32,6 +35,9 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/admin", _to_home)
     app.router.add_get("/admin/static/{hash}/{name:.+}", serve_static)
     app[API_HOOKS] = HOOKS
+    app.on_response_prepare.append(add_security_headers)
+    settings = app[CONFIG].console
+    app.cleanup_ctx.append(pool_ctx(settings.password_workers, settings.password_queue))
     inbox_page.mount(app)  # the inbox's live-update feed
 
 

@@ -1,9 +1,11 @@
 """Staff accounts: create, authenticate, change password or role, disable.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, which follow RFC 9106's
-recommendations); a hash made with older parameters is upgraded at the next sign-in. A
-sign-in for an unknown name still spends one hash verification, so response time does not
-tell which names exist. Throttling is ``throttle.py``'s; sessions are ``sessions.py``'s.
+recommendations); a new password must pass ``password_policy.weakness`` (not common, not
+guessable, not containing the name). The functions here hash where they are called: the
+console calls the hashing ones through its worker pool (``password_pool.py``) and signs in
+through ``sign_in.py``; the CLI calls them directly. Throttling is ``throttle.py``'s;
+sessions are ``sessions.py``'s.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from console.models import User
+from console.password_policy import weakness
 from console.roles import Role
 from console.sessions import end_sessions_of
 
 HASHER = PasswordHasher()
 # Verified against when the name is unknown, so that case costs the same time.
-_DUMMY_HASH = HASHER.hash("laoke-no-such-user")
-MIN_PASSWORD = 8
+DUMMY_HASH = HASHER.hash("laoke-no-such-user")
 MAX_NAME = 64
 
 
@@ -31,11 +33,17 @@ class AccountError(Exception):
     """A request about accounts that cannot be done; the message is shown to staff."""
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash of `password`, refusing passwords too short to be worth hashing."""
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"密码至少 {MIN_PASSWORD} 位")
+def hash_password(name: str, password: str) -> str:
+    """An argon2id hash of a new `password` for account `name`, refusing a weak one."""
+    problem = weakness(name, password)
+    if problem is not None:
+        raise AccountError(problem)
     return HASHER.hash(password)
+
+
+def rehashed(password_hash: str, password: str) -> str | None:
+    """A fresh hash of a verified `password` when its hash used older parameters, else None."""
+    return HASHER.hash(password) if HASHER.check_needs_rehash(password_hash) else None
 
 
 def password_matches(password_hash: str, password: str) -> bool:
@@ -46,9 +54,13 @@ def password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def generate_password() -> str:
-    """A random password staff can type: 16 URL-safe characters (96 bits)."""
-    return secrets.token_urlsafe(12)
+def generate_password(name: str = "") -> str:
+    """A random password staff can type: 16 URL-safe characters (96 bits), never one the
+    policy would refuse for account `name` (which could only happen by containing the name)."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        if weakness(name, password) is None:
+            return password
 
 
 def _check_name(name: str) -> str:
@@ -59,17 +71,25 @@ def _check_name(name: str) -> str:
 
 
 async def create_user(
-    session: AsyncSession, name: str, role: Role | str, password: str, now: datetime
+    session: AsyncSession,
+    name: str,
+    role: Role | str,
+    password: str | None,
+    now: datetime,
+    *,
+    password_hash: str | None = None,
 ) -> User:
-    """A new enabled account; refuses a name already taken."""
+    """A new enabled account; refuses a name already taken. Pass `password`, or a
+    `password_hash` already made by ``hash_password`` (the console makes it off the loop)."""
     name = _check_name(name)
     role = Role.parse(role)
     if await get_user_by_name(session, name) is not None:
         raise AccountError(f"用户名 {name} 已存在")
+    if password_hash is None:
+        password_hash = hash_password(name, password or "")
     user = User(
-        name=name, role=role.name, password_hash=hash_password(password), created_at=now,
-        disabled=False,
-    )  # fmt: skip
+        name=name, role=role.name, password_hash=password_hash, created_at=now, disabled=False
+    )
     session.add(user)
     await session.flush()
     return user
@@ -88,25 +108,9 @@ async def list_users(session: AsyncSession) -> list[User]:
     return list(await session.scalars(select(User).order_by(User.name)))
 
 
-async def authenticate(
-    session: AsyncSession, name: str, password: str, now: datetime
-) -> User | None:
-    """The enabled account with this name and password (last sign-in stamped), else None."""
-    user = await get_user_by_name(session, name.strip())
-    if user is None:
-        password_matches(_DUMMY_HASH, password)
-        return None
-    if not password_matches(user.password_hash, password) or user.disabled:
-        return None
-    if HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = HASHER.hash(password)
-    user.last_login_at = now
-    return user
-
-
 async def set_password(session: AsyncSession, user: User, password: str) -> None:
     """Replace the password and end the account's sessions (they were signed in with the old)."""
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(user.name, password)
     await end_sessions_of(session, user.id)
 
 

@@ -5,12 +5,17 @@ the cookie (``sessions.resume_session``), sends an anonymous visitor to the sign
 a role below the route's with a 403 page naming the role needed, and refuses a state-changing
 request without the session's CSRF token (form field ``csrf_token`` or header
 ``X-CSRF-Token``, which htmx sends from ``hx-headers`` on ``<body>``). The sign-in form, which
-has no session yet, is protected by a double-submit cookie instead. Cookies are HttpOnly,
-SameSite=Lax, and Secure when ``[server] public_url`` is https.
+has no session yet, is bound to a pre-session instead: a random value in an HttpOnly,
+SameSite=Strict cookie, and the form's token is its HMAC under a key derived from the
+server's secrets (``login_token``). A token taken from another pre-session (the attacker's
+own) does not match the victim's cookie, and the cookie cannot be read to compute one.
+Cookies are HttpOnly, SameSite=Lax (the pre-session: Strict), and Secure when ``[server]
+public_url`` is https.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from urllib.parse import quote
@@ -34,10 +39,18 @@ def secure_cookies(request: web.Request) -> bool:
     return request.config_dict[CONFIG].server.public_url.startswith("https://")
 
 
-def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str) -> None:
+def set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    *,
+    samesite: str = "Lax",
+) -> None:
     response.set_cookie(
-        name, value, path="/admin", httponly=True, samesite="Lax", secure=secure_cookies(request)
-    )
+        name, value, path="/admin", httponly=True, samesite=samesite,
+        secure=secure_cookies(request),
+    )  # fmt: skip
 
 
 def clear_cookie(response: web.StreamResponse, name: str) -> None:
@@ -134,14 +147,28 @@ def guard(route: PageRoute) -> Handler:
     return handle
 
 
+def login_token(request: web.Request, presession: str) -> str:
+    """The sign-in form's CSRF token for a pre-session: an HMAC only the server can make.
+
+    The key is derived from the WeChat app secret, which every ``serve`` process shares and
+    nobody outside has; its use here is separated by the label, so nothing computed here says
+    anything about the secret or about its other uses."""
+    secret = request.config_dict[CONFIG].wechat.secret.encode()
+    key = hmac.new(secret, b"laoke console sign-in csrf", hashlib.sha256).digest()
+    return hmac.new(key, presession.encode(), hashlib.sha256).hexdigest()
+
+
 async def _public(route: PageRoute, request: web.Request) -> web.StreamResponse:
-    """The sign-in page: its form carries a double-submit CSRF token (cookie = field)."""
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if request.method not in SAFE_METHODS and not _same(await sent_csrf(request), cookie):
+    """The sign-in page: its form's CSRF token is bound to the pre-session cookie."""
+    presession = request.cookies.get(LOGIN_CSRF_COOKIE, "")[:64]
+    if request.method not in SAFE_METHODS and not (
+        presession and _same(await sent_csrf(request), login_token(request, presession))
+    ):
         return csrf_refused(request)
-    fresh = not cookie
-    request[LOGIN_CSRF] = cookie or secrets.token_urlsafe(32)
+    fresh = not presession
+    presession = presession or secrets.token_urlsafe(32)
+    request[LOGIN_CSRF] = login_token(request, presession)
     response = await route.handler(request)
     if fresh:
-        set_cookie(request, response, LOGIN_CSRF_COOKIE, request[LOGIN_CSRF])
+        set_cookie(request, response, LOGIN_CSRF_COOKIE, presession, samesite="Strict")
     return response

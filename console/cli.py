@@ -2,8 +2,9 @@
 
 The first admin is made here (``laoke user add NAME --role admin``); later ones can be added
 in the console too. A password is prompted for (twice, hidden) or, with ``--generate``,
-generated and printed once. Every change is audited as ``命令行:<OS user>``. The group is
-added to ``laoke`` with one ``main.add_command(user)`` line in ``laoke/cli.py``.
+generated and printed once; a common or guessable password, or one containing the account
+name, is refused (``password_policy.py``). Every change is audited as ``命令行:<OS user>``.
+The group is added to ``laoke`` with one ``main.add_command(user)`` line in ``laoke/cli.py``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from console.accounts import (
     user_snapshot,
 )
 from console.models import ROLES, User
+from console.password_policy import weakness
 from console.roles import Role
+from console.tokens import fit_tokens_to_owner
 
 T = TypeVar("T")
 
@@ -53,10 +56,16 @@ def _actor() -> audit.Actor:
     return audit.Actor(None, f"命令行:{who}")
 
 
-def _password(generate: bool) -> tuple[str, bool]:
+def _password(name: str, generate: bool) -> tuple[str, bool]:
+    """The new password (generated, or typed twice and checked against the policy at once, so
+    a weak one is refused before anything else happens) and whether to print it."""
     if generate:
-        return generate_password(), True
-    return click.prompt("Password", hide_input=True, confirmation_prompt=True), False
+        return generate_password(name), True
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = weakness(name, password)
+    if problem is not None:
+        raise click.ClickException(problem)
+    return password, False
 
 
 def _run(config_path: Path, work: Callable[[AsyncSession, Clock], Awaitable[T]]) -> T:
@@ -83,7 +92,7 @@ async def _existing(session: AsyncSession, name: str) -> User:
 @config_option
 def add(name: str, role: str, generate: bool, config_path: Path) -> None:
     """Create an account."""
-    password, show = _password(generate)
+    password, show = _password(name, generate)
 
     async def work(session: AsyncSession, clock: Clock) -> User:
         created = await create_user(session, name, role, password, clock.now())
@@ -119,7 +128,7 @@ def list_(config_path: Path) -> None:
 @config_option
 def passwd(name: str, generate: bool, config_path: Path) -> None:
     """Set an account's password (its open sessions end)."""
-    password, show = _password(generate)
+    password, show = _password(name, generate)
 
     async def work(session: AsyncSession, clock: Clock) -> None:
         found = await _existing(session, name)
@@ -143,6 +152,7 @@ def _set_disabled(name: str, disabled: bool, config_path: Path) -> None:
             session, _actor(), "user.disable" if disabled else "user.enable", ("user", found.id),
             before, user_snapshot(found), at=clock.now(),
         )  # fmt: skip
+        await fit_tokens_to_owner(session, found, _actor(), clock.now())
 
     _run(config_path, work)
     click.echo(f"{name} {'disabled' if disabled else 'enabled'}")

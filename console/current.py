@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.appkeys import CONFIG
 from console.audit import Actor
+from console.client_address import address_of, networks
 from console.models import User
 from console.sessions import SignedIn
 
 SIGNED_IN = web.RequestKey("console_signed_in", SignedIn)
-# The sign-in form's double-submit CSRF value (no session exists yet).
+# The sign-in form's CSRF token, bound to the pre-session cookie (no session exists yet).
 LOGIN_CSRF = web.RequestKey("console_login_csrf", str)
 
 
@@ -34,7 +36,13 @@ def csrf_of(request: web.Request) -> str:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address, through trusted reverse proxies (``console/client_address.py``)."""
+    proxies = request.config_dict[CONFIG].console.trusted_proxies
+    return address_of(
+        request.remote,
+        request.headers.getall("X-Forwarded-For", ()),
+        networks(tuple(proxies)),
+    )
 
 
 def actor_of(request: web.Request) -> Actor:

@@ -26,7 +26,7 @@ async def demo_logins(
     logins = []
     async with sessions() as session, session.begin():
         for name, role in DEMO_LOGINS:
-            password = generate_password()
+            password = generate_password(name)
             user = await get_user_by_name(session, name)
             if user is None:
                 user = await create_user(session, name, role, password, clock.now())

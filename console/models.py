@@ -46,6 +46,9 @@ class ConsoleSession(Base):
 
 
 class LoginFailure(Base):
+    """A password attempt, written before the password is checked and kept if it was wrong
+    (``throttle.py``); `purpose` is ``login`` or ``confirm`` (a "confirm your password")."""
+
     __tablename__ = "login_failures"
     __table_args__ = (
         Index("ix_login_failures_account_at", "account", "at"),
@@ -53,6 +56,7 @@ class LoginFailure(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), server_default="login")
     account: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]

@@ -2,7 +2,11 @@
 
 A token is ``lk_`` plus 256 random bits; the table keeps its SHA-256 and a short prefix to
 recognise it by. A read-only token (scope ``read``) may only GET. A token acts as its
-owner: a disabled owner, a revoked or an expired token is refused. ``verify_token`` is what
+owner and never with more rights than the owner has *now*: checked on every request, a
+viewer's token reads only, and a disabled owner, a revoked or an expired token is refused.
+When an owner is demoted to viewer or disabled, ``fit_tokens_to_owner`` also writes that
+down (read-write tokens become read-only; a disabled owner's tokens are revoked), audited,
+so the token list says what the tokens can do. ``verify_token`` is what
 the ``/api`` bearer check calls (through the hook ``console.setup`` installs); the ``[api]
 token`` from the configuration is checked by ``bot/api.py`` itself, not here.
 """
@@ -17,8 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from console import audit
 from console.accounts import AccountError
 from console.models import SCOPES, ApiToken, User
+from console.roles import Role
 
 PREFIX = "lk_"
 # How long a new token lives; None: until revoked.
@@ -79,7 +85,35 @@ async def verify_token(session: AsyncSession, secret: str, now: datetime) -> Tok
         return None
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         row.last_used_at = now
-    return TokenCaller(row.id, user.id, user.name, read_only=row.scope != "write")
+    may_write = row.scope == "write" and Role.parse(user.role) >= Role.operator
+    return TokenCaller(row.id, user.id, user.name, read_only=not may_write)
+
+
+async def fit_tokens_to_owner(
+    session: AsyncSession, user: User, actor: audit.Actor, now: datetime
+) -> int:
+    """After `user`'s role or state changed: revoke a disabled owner's live tokens, make a
+    viewer's read-write tokens read-only; each change audited. Returns how many changed."""
+    rows = await session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    )
+    changed = 0
+    for token in rows:
+        before = token_snapshot(token)
+        if user.disabled:
+            token.revoked_at = now
+            action, reason = "token.revoke", "所属成员已停用，令牌随之撤销"
+        elif token.scope == "write" and Role.parse(user.role) < Role.operator:
+            token.scope = "read"
+            action, reason = "token.narrow", "所属成员降为查看者，读写令牌改为只读"
+        else:
+            continue
+        audit.record(
+            session, actor, action, ("api_token", token.id), before,
+            token_snapshot(token) | {"reason": reason}, at=now,
+        )  # fmt: skip
+        changed += 1
+    return changed
 
 
 async def tokens_of(session: AsyncSession, user: User | None) -> list[tuple[ApiToken, str]]:

@@ -63,7 +63,10 @@ class Version:
 
 
 def _version(row: AutoReplyVersion) -> Version:
-    return Version(row.id, parse_ruleset(row.data), row.note, row.created_by, row.created_at)
+    # stored=True: a pattern saved before RE2 (or refused by a newer check) stops its rule
+    # instead of making the whole set, and with it the bot's replies, fail to load.
+    ruleset = parse_ruleset(row.data, stored=True)
+    return Version(row.id, ruleset, row.note, row.created_by, row.created_at)
 
 
 async def current_version(session: AsyncSession) -> Version | None:

@@ -12,7 +12,9 @@ built-in welcome: an enabled 被关注回复 replaces the welcome text.
 The rule set comes from a per-process cache (``content/autoreply_store.py``, refreshed within
 about a second of a save). A reply that fails to render is not sent: the message goes on to
 the next handler, so a buyer never gets a broken reply. Each answered message records a hit
-for the rule (7日命中).
+for the rule (7日命中). Matching one message has one time budget for all the rules
+(``content/autoreplies.py``); a message that spends it is counted in
+``laoke_autoreply_budget_spent_total``.
 """
 
 from __future__ import annotations
@@ -76,8 +78,10 @@ async def keyword_reply(ctx: Context) -> Reply | None:
     rules = await current_rules(ctx)
     if not rules.compiled:
         return None
-    rule = rules.match(ctx.text or "", ctx.now())
-    return await _answer_with(ctx, rule) if rule is not None else None
+    found = rules.match_within(ctx.text or "", ctx.now())
+    if found.budget_spent:
+        ctx.services.metrics.autoreply_budget_spent.inc()
+    return await _answer_with(ctx, found.rule) if found.rule is not None else None
 
 
 @router.event("click")

@@ -126,7 +126,11 @@ async def _save(
         async with request.config_dict[SESSIONMAKER]() as session, session.begin():
             version = await current_version(session)
             before = version.ruleset if version is not None else RuleSet()
-            after = parse_ruleset(change(before))
+            # Stored leniently, like the bot loads it, so an old rule whose pattern RE2
+            # refuses does not block every other save; but nothing new may add one.
+            after = parse_ruleset(change(before), stored=True)
+            if added := sorted(after.refused_patterns() - before.refused_patterns()):
+                raise ValueError(_refusal(after, added[0]))
             saved = await save_ruleset(
                 session, after, by=signed_in_user(request).name, note=note, at=now
             )
@@ -138,6 +142,14 @@ async def _save(
     except ValueError as exc:
         return await _page(request, status=400, error=str(exc), form=dict(await request.post()))
     return redirect(request, back)
+
+
+def _refusal(ruleset: RuleSet, pattern: str) -> str:
+    """The editor's reason for refusing `pattern` (as RE2 refused it)."""
+    reason = next(
+        k.refused for r in ruleset.rules for k in r.keywords if k.text == pattern and k.refused
+    )
+    return reason if pattern in reason else f"正则「{pattern}」：{reason}"
 
 
 @page.post(PATH + "/rules", role="admin")

@@ -1,8 +1,9 @@
 """登录 and 退出: the sign-in form (throttled, audited) and sign-out.
 
-A sign-in is refused, before any password is checked, while ``throttle.login_wait`` says the
-account or the address must wait; the page says for how long. A wrong name and a wrong
-password get the same message. ``next`` only ever leads back into ``/admin``.
+The sign-in itself is ``sign_in.sign_in`` (hashing pool, throttle counted before the password
+is checked, session, audit); this page renders what it came to: the wait or "too many
+requests" (429), a wrong name or password (one message for both, 401), or the redirect with
+the session cookie. ``next`` only ever leads back into ``/admin``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
-from console import audit, throttle
-from console.accounts import authenticate
+from console import audit
 from console.auth import SESSION_COOKIE, clear_cookie, redirect, set_cookie
 from console.current import actor_of, client_address, signed_in_user
+from console.password_pool import PASSWORD_POOL, busy_response
 from console.registry import PageRoutes
 from console.rendering import render
-from console.sessions import end_session, purge_expired, start_session
+from console.sessions import end_session
+from console.sign_in import sign_in
 
 page = PageRoutes()
 
@@ -37,37 +39,23 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 @page.post("/admin/login", role=None)
 async def login(request: web.Request) -> web.StreamResponse:
+    pool = request.config_dict[PASSWORD_POOL]
+    if pool.full:  # a flood: refused before anything else is done for it
+        return busy_response(pool)
     form = await request.post()
     name = str(form.get("name", "")).strip()[:64]
-    password = str(form.get("password", ""))
     target = _next(form.get("next"))
-    now = request.config_dict[CLOCK].now()
-    config = request.config_dict[CONFIG].console
     address = client_address(request)
-    context = {"name": name, "next": target}
-    async with request.config_dict[SESSIONMAKER]() as session, session.begin():
-        wait = await throttle.login_wait(session, name, address, now, config)
-        if wait is not None:
-            return render(
-                request, "login.html", context | {"error": throttle.wait_message(wait)}, status=429
-            )
-        user = await authenticate(session, name, password, now) if name and password else None
-        if user is None:
-            await throttle.record_failure(session, name, address, now)
-            error = "用户名或密码错误，或账号已停用。"
-            return render(request, "login.html", context | {"error": error}, status=401)
-        await throttle.clear_failures(session, name)
-        # Housekeeping rides on sign-ins: rare enough to be free, frequent enough to keep
-        # both tables small.
-        await throttle.purge_old(session, now, config)
-        await purge_expired(session, now, config)
-        token = await start_session(session, user, now, address)
-        audit.record(
-            session, audit.Actor(user.id, user.name, address), "login", ("user", user.id),
-            None, None, at=now,
-        )  # fmt: skip
+    result = await sign_in(
+        request.config_dict[SESSIONMAKER], pool, name,
+        str(form.get("password", "")), address, request.config_dict[CLOCK].now(),
+        request.config_dict[CONFIG].console,
+    )  # fmt: skip
+    if result.token is None:
+        context = {"name": name, "next": target, "error": result.error}
+        return render(request, "login.html", context, status=result.status)
     response = redirect(request, target)
-    set_cookie(request, response, SESSION_COOKIE, token)
+    set_cookie(request, response, SESSION_COOKIE, result.token)
     return response
 
 

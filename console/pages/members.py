@@ -1,6 +1,8 @@
 """设置 → 成员与角色: admins add staff, change roles, disable and re-enable accounts.
 
-Adding an account or changing a role grants rights, so it re-asks the admin's own password.
+Adding an account or changing a role grants rights, so it re-asks the admin's own password
+(throttled per account like the sign-in, ``sign_in.confirm_password``); a new password must
+pass the policy (``password_policy.py``), and is hashed in the worker pool.
 A new account's password is typed, or generated and shown once on the answer page (never
 stored or shown again). Every change is audited with before and after.
 """
@@ -9,24 +11,27 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.appkeys import CLOCK, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from console import audit
 from console.accounts import (
     AccountError,
     create_user,
     generate_password,
     get_user,
+    hash_password,
     list_users,
-    password_matches,
     set_disabled,
     set_role,
     user_snapshot,
 )
 from console.auth import redirect
-from console.current import actor_of, signed_in_user
+from console.current import actor_of, client_address, signed_in_user
+from console.password_pool import BUSY_MESSAGE, PASSWORD_POOL, PoolBusy
 from console.registry import PageRoutes
 from console.rendering import render
 from console.roles import Role
+from console.sign_in import confirm_password
+from console.tokens import fit_tokens_to_owner
 
 page = PageRoutes()
 PATH = "/admin/settings/members"
@@ -43,10 +48,16 @@ async def _page(request: web.Request, *, status: int = 200, **context) -> web.Re
     )
 
 
-def _confirm_password(request: web.Request, password: str) -> None:
-    me = signed_in_user(request)
-    if me is None or not password_matches(me.password_hash, password):
-        raise AccountError("你的登录密码不正确，操作未执行")
+async def _confirm_password(request: web.Request, password: str) -> None:
+    """Raise AccountError unless `password` is the admin's own (throttled: ``sign_in.py``)."""
+    refused = await confirm_password(
+        request.config_dict[SESSIONMAKER], request.config_dict[PASSWORD_POOL],
+        signed_in_user(request), password, client_address(request),
+        request.config_dict[CLOCK].now(), request.config_dict[CONFIG].console,
+        wrong="你的登录密码不正确，操作未执行",
+    )  # fmt: skip
+    if refused is not None:
+        raise AccountError(refused)
 
 
 @page.get(PATH, role="admin")
@@ -57,20 +68,27 @@ async def members(request: web.Request) -> web.StreamResponse:
 @page.post(PATH, role="admin")
 async def add_member(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    password = str(form.get("password", "")) or generate_password()
+    name = str(form.get("name", "")).strip()
+    password = str(form.get("password", "")) or generate_password(name)
+    pool = request.config_dict[PASSWORD_POOL]
     try:
-        _confirm_password(request, str(form.get("my_password", "")))
+        await _confirm_password(request, str(form.get("my_password", "")))
         role = Role.parse(str(form.get("role", "")))
+        with pool.admit():  # the new password's hash, off the event loop
+            password_hash = await pool.run(hash_password, name, password)
         async with request.config_dict[SESSIONMAKER]() as session, session.begin():
             user = await create_user(
-                session, str(form.get("name", "")), role, password, request.config_dict[CLOCK].now()
-            )
+                session, name, role, None, request.config_dict[CLOCK].now(),
+                password_hash=password_hash,
+            )  # fmt: skip
             audit.record(
                 session, actor_of(request), "user.create", ("user", user.id), None,
                 user_snapshot(user), at=request.config_dict[CLOCK].now(),
             )  # fmt: skip
     except (AccountError, ValueError) as exc:
         return await _page(request, status=400, error=str(exc))
+    except PoolBusy:
+        return await _page(request, status=429, error=BUSY_MESSAGE)
     shown = password if not form.get("password") else None
     return await _page(request, created={"name": user.name, "password": shown})
 
@@ -87,10 +105,13 @@ async def _change(request: web.Request, action: str, change) -> web.StreamRespon
                 raise web.HTTPNotFound()
             before = user_snapshot(user)
             await change(session, user)
+            now = request.config_dict[CLOCK].now()
             audit.record(
                 session, actor_of(request), action, ("user", user.id), before,
-                user_snapshot(user), at=request.config_dict[CLOCK].now(),
+                user_snapshot(user), at=now,
             )  # fmt: skip
+            # A demoted or disabled owner's API tokens lose what the owner lost, at once.
+            await fit_tokens_to_owner(session, user, actor_of(request), now)
     except (AccountError, ValueError) as exc:
         return await _page(request, status=400, error=str(exc))
     return redirect(request, PATH)
@@ -100,7 +121,7 @@ async def _change(request: web.Request, action: str, change) -> web.StreamRespon
 async def change_role(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
-        _confirm_password(request, str(form.get("my_password", "")))
+        await _confirm_password(request, str(form.get("my_password", "")))
     except AccountError as exc:
         return await _page(request, status=400, error=str(exc))
     role = str(form.get("role", ""))

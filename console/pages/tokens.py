@@ -2,22 +2,24 @@
 used, and revoke them by typing the token's name.
 
 Operators manage their own tokens; admins see and may revoke everyone's. Creating a token
-re-asks the creator's password. Viewers have no tokens (the API is for tools that change
-things or read in bulk).
+re-asks the creator's password (throttled per account, ``sign_in.confirm_password``).
+Viewers have no tokens (the API is for tools that change things or read in bulk).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot.appkeys import CLOCK, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from console import audit
-from console.accounts import AccountError, password_matches
+from console.accounts import AccountError
 from console.auth import redirect
-from console.current import actor_of, signed_in_user
+from console.current import actor_of, client_address, signed_in_user
+from console.password_pool import PASSWORD_POOL
 from console.registry import PageRoutes
 from console.rendering import render
 from console.roles import Role
+from console.sign_in import confirm_password
 from console.tokens import EXPIRY_CHOICES, create_token, get_token, token_snapshot, tokens_of
 
 page = PageRoutes()
@@ -50,8 +52,13 @@ async def new_token(request: web.Request) -> web.StreamResponse:
     now = request.config_dict[CLOCK].now()
     expiry = str(form.get("expiry", "90"))
     try:
-        if not password_matches(me.password_hash, str(form.get("my_password", ""))):
-            raise AccountError("你的登录密码不正确，令牌未创建")
+        refused = await confirm_password(
+            request.config_dict[SESSIONMAKER], request.config_dict[PASSWORD_POOL], me,
+            str(form.get("my_password", "")), client_address(request), now,
+            request.config_dict[CONFIG].console, wrong="你的登录密码不正确，令牌未创建",
+        )  # fmt: skip
+        if refused is not None:
+            raise AccountError(refused)
         if expiry not in EXPIRY_CHOICES:
             raise AccountError("有效期无效")
         async with request.config_dict[SESSIONMAKER]() as session, session.begin():

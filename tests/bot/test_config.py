@@ -271,3 +271,10 @@ def _missing_keys(model: type[BaseModel], data: dict, prefix: str) -> list[str]:
 def test_example_configuration_documents_every_key():
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     assert _missing_keys(Config, data, "") == []
+
+
+def test_trusted_proxies_take_addresses_and_cidrs_and_name_the_key_when_wrong(make_config):
+    config = make_config(console={"trusted_proxies": ["127.0.0.1", "10.0.0.0/8", "::1"]})
+    assert config.console.trusted_proxies == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    with pytest.raises(ConfigError, match="console.trusted_proxies"):
+        make_config(console={"trusted_proxies": ["nginx.local"]})

@@ -128,3 +128,29 @@ async def test_a_rule_hit_is_counted_for_its_row(console):
     async with console.sessionmaker() as session:
         assert (await current_version(session)).id == 1
     assert '<td class="num">1</td>' in page
+
+
+async def test_the_editor_refuses_a_backreference_and_the_old_rules_stay_live(console):
+    admin = await console.login_as("admin")
+    assert (await _post(console, "/admin/autoreplies/rules", admin, RULE)).status == 303
+    bad = {**RULE, "name": "重复字", "mode": "regex", "keywords": r"(a)\1"}
+    resp = await _post(console, "/admin/autoreplies/rules", admin, bad)
+    assert resp.status == 400
+    assert "正则不支持反向引用或环视，请改写" in await resp.text()
+    async with console.sessionmaker() as session:
+        current = await current_version(session)
+    assert current.id == 1 and [r.name for r in current.ruleset.rules] == ["地址"]
+
+
+async def test_a_stored_rule_with_a_refused_pattern_is_shown_stopped_with_its_reason(console):
+    from content.autoreply_store import AutoReplyVersion
+
+    admin = await console.login_as("admin")
+    stored = {"rules": [{"id": "r1", "name": "叠字", "replies": ["好"],
+                         "keywords": [{"text": r"(好)\1", "mode": "regex"}]}]}  # fmt: skip
+    async with console.sessionmaker() as session, session.begin():
+        session.add(AutoReplyVersion(data=stored, created_at=console.clock.now()))
+    page = await (await console.client.get("/admin/autoreplies", headers=admin)).text()
+    assert "叠字" in page and "正则不支持反向引用或环视，请改写" in page
+    # Other rules can still be saved beside it.
+    assert (await _post(console, "/admin/autoreplies/rules", admin, RULE)).status == 303

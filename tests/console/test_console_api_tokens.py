@@ -29,7 +29,7 @@ async def api(aiohttp_client, make_config, clock):
             user = await session.scalar(select(User).where(
                 User.name == name))  # fmt: skip
             if user is None:
-                user = await create_user(session, name, "operator", "password-1", clock.now())
+                user = await create_user(session, name, "operator", "river-lamp-71", clock.now())
             _row, secret = await create_token(session, user, "t", scope, days, clock.now())
         return secret
 

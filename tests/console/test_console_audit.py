@@ -15,7 +15,7 @@ from console.models import User
 
 async def test_entry_keeps_the_actors_name_after_the_account_is_deleted(sessions, clock):
     async with sessions() as session, session.begin():
-        amy = await create_user(session, "amy", "admin", "password-1", clock.now())
+        amy = await create_user(session, "amy", "admin", "river-lamp-71", clock.now())
         audit.record(
             session, audit.Actor(amy.id, amy.name, "10.0.0.1"), "user.role", ("user", 7),
             {"role": "viewer"}, {"role": "operator"}, at=clock.now(),

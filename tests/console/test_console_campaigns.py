@@ -258,7 +258,7 @@ async def test_report_polls_only_while_sending(console, clock):
     viewer = await console.login_as("viewer")
     cid = await _with_deliveries(console, clock, ["甲", "乙"])
     html = await (await console.client.get(f"/admin/campaigns/{cid}", headers=viewer)).text()
-    assert 'hx-trigger="every 5s' in html and "目标" in html and "7天内下单" in html
+    assert 'data-poll-seconds="5"' in html and "目标" in html and "7天内下单" in html
     part = await console.client.get(f"/admin/campaigns/{cid}/progress",
                                     headers=viewer | {"HX-Request": "true"})  # fmt: skip
     assert (await part.text()).lstrip().startswith('<section id="progress"')
@@ -266,7 +266,7 @@ async def test_report_polls_only_while_sending(console, clock):
         (await get_campaign(session, cid)).status = "done"
     part = await console.client.get(f"/admin/campaigns/{cid}/progress",
                                     headers=viewer | {"HX-Request": "true"})  # fmt: skip
-    assert "every 5s" not in await part.text()
+    assert "data-poll-seconds" not in await part.text()
 
 
 async def test_preview_shows_the_template_card_or_the_skip_outside_the_window(console, clock):

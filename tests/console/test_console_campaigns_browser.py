@@ -92,7 +92,7 @@ def test_create_preview_test_send_schedule_pause_resume_report(browser_page, liv
     for step in ("公告", "提前1天", "提前1小时", "开播"):
         assert preview.get_by_role("link", name=step).is_visible()
     preview.get_by_role("link", name="开播").click()
-    page.wait_for_function("document.querySelector('#preview').innerText.includes('正在直播') "
+    page.wait_for_function("() => document.querySelector('#preview').innerText.includes('正在直播') "
                            "|| document.querySelector('#preview [aria-current]')")  # fmt: skip
     # Autosave: a change is saved without pressing 保存.
     page.get_by_label("直播标题（买家可见）").fill("夏季新品直播")

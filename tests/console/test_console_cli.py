@@ -52,17 +52,17 @@ def test_add_prompts_twice_and_list_passwd_disable(config_file, sqlite_url):
     runner = CliRunner()
     result = runner.invoke(
         main, ["user", "add", "amy", "--role", "viewer", "-c", config_file],
-        input="password-1\npassword-1\n",
+        input="river-lamp-71\nriver-lamp-71\n",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "password-1" not in result.output
+    assert "river-lamp-71" not in result.output
     result = runner.invoke(main, ["user", "list", "-c", config_file])
     assert "amy" in result.output and "viewer" in result.output and "never" in result.output
     result = runner.invoke(
-        main, ["user", "passwd", "amy", "-c", config_file], input="password-2\npassword-2\n"
+        main, ["user", "passwd", "amy", "-c", config_file], input="cedar-moon-52\ncedar-moon-52\n"
     )
     assert result.exit_code == 0, result.output
-    assert password_matches(_rows(sqlite_url, User)[0].password_hash, "password-2")
+    assert password_matches(_rows(sqlite_url, User)[0].password_hash, "cedar-moon-52")
     assert runner.invoke(main, ["user", "disable", "amy", "-c", config_file]).exit_code == 0
     assert _rows(sqlite_url, User)[0].disabled
     actions = [e.action for e in _rows(sqlite_url, AuditEntry)]
@@ -78,3 +78,20 @@ def test_errors_are_one_line_and_exit_1(config_file):
         main, ["user", "add", "x", "--role", "admin", "-c", config_file], input="short\nshort\n"
     )
     assert result.exit_code == 1 and "至少 8 位" in result.output
+
+
+def test_add_and_passwd_refuse_common_and_guessable_passwords(config_file, sqlite_url):
+    runner = CliRunner()
+    for weak, reason in (("12345678", "密码太常见"), ("password1", "密码太常见"),
+                         ("amy1-amy1", "不能包含用户名")):  # fmt: skip
+        result = runner.invoke(
+            main, ["user", "add", "amy", "--role", "viewer", "-c", config_file],
+            input=f"{weak}\n{weak}\n",
+        )  # fmt: skip
+        assert result.exit_code != 0 and reason in result.output, result.output
+    assert _rows(sqlite_url, User) == []
+    runner.invoke(main, ["user", "add", "amy", "--role", "viewer", "--generate", "-c", config_file])
+    result = runner.invoke(
+        main, ["user", "passwd", "amy", "-c", config_file], input="amy12345\namy12345\n"
+    )
+    assert result.exit_code != 0 and "不能包含用户名" in result.output

@@ -39,7 +39,7 @@ def test_a_buyer_message_reaches_staff_live_and_the_reply_reaches_the_buyer(brow
     chat = buyer_ctx.new_page()
     chat.set_default_timeout(10_000)
     try:
-        staff_a.wait_for_function("document.querySelector('.inbox') !== null")
+        staff_a.wait_for_function("() => document.querySelector('.inbox') !== null")
         time.sleep(1.0)  # both event streams are connected and have their baseline
         chat.goto(demo.urls["chat simulator"])
         chat.click("#new-buyer")

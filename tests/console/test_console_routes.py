@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+import console
 from bot.models import Buyer
 from console.pages import all_routes
 from console.roles import Role
@@ -135,3 +137,33 @@ async def test_a_malformed_form_body_is_a_400_not_a_server_error(console):
                 path, headers=admin | {"Content-Type": content_type}, data=body
             )
             assert resp.status == 400, (path, content_type)
+
+
+async def test_every_console_response_sends_the_strict_security_headers(console):
+    viewer = await console.login_as("viewer")
+    answers = [
+        await console.client.get("/admin/login"),
+        await console.client.get("/admin/buyers", headers=viewer),
+        await console.client.get("/admin/settings/members", headers=viewer),  # 403 page
+        await console.client.get("/admin/buyers", allow_redirects=False),  # to the sign-in
+        await console.client.get("/admin/no-such-page", headers=viewer),
+        await console.client.get("/admin/static/x/console.js"),
+    ]
+    for resp in answers:
+        csp = resp.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, resp.url
+        script_src = csp.split("script-src")[1].split(";")[0]
+        assert script_src.strip() == "'self'"
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"] == "same-origin"
+    assert "Content-Security-Policy" not in (await console.client.get("/healthz")).headers
+
+
+def test_no_console_template_carries_script_the_policy_would_block():
+    templates = Path(console.__file__).parent / "templates"
+    for path in templates.rglob("*.html"):
+        text = path.read_text()
+        scripts = re.findall(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", text)
+        assert not scripts, path
+        assert not re.search(r"\son[a-z]+=", text), path

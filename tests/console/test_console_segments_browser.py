@@ -63,7 +63,9 @@ def settled(page) -> None:
     """Wait until htmx has swapped and wired up new content (a select changed before htmx
     processes it would not re-render the builder)."""
     page.wait_for_function(
-        "window.htmx && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        # A function, not a bare expression: Playwright evals a bare one in the page, which
+        # the console's Content-Security-Policy refuses.
+        "() => window.htmx && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
     )
 
 

@@ -12,13 +12,14 @@ from console.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from console.models import ConsoleSession, User
 from console.sessions import resume_session, start_session
 from laoke.app import create_app
+from tests.console.conftest import csrf_from
 
 CONFIG = ConsoleConfig(session_idle_minutes=30, session_absolute_hours=8)
 
 
 async def _signed_in(sessions, clock, role="viewer"):
     async with sessions() as session, session.begin():
-        user = await create_user(session, "amy", role, "password-1", clock.now())
+        user = await create_user(session, "amy", role, "river-lamp-71", clock.now())
         token = await start_session(session, user, clock.now(), "10.0.0.1")
     return user, token
 
@@ -60,8 +61,8 @@ async def test_only_a_hash_of_the_cookie_is_stored(sessions, clock):
 async def test_password_change_and_disabling_end_the_sessions(sessions, clock):
     user, token = await _signed_in(sessions, clock, role="admin")
     async with sessions() as session, session.begin():
-        await create_user(session, "bob", "admin", "password-2", clock.now())
-        await set_password(session, await session.get(type(user), user.id), "password-3")
+        await create_user(session, "bob", "admin", "cedar-moon-52", clock.now())
+        await set_password(session, await session.get(type(user), user.id), "quiet-ferry-93")
     assert await _resume(sessions, token, clock) is None
     async with sessions() as session, session.begin():
         token = await start_session(
@@ -107,14 +108,15 @@ async def test_session_cookie_is_httponly_lax_and_secure_behind_https(
         config = make_config(server={"public_url": public_url})
         client = await aiohttp_client(create_app(config, clock=clock))
         async with client.app[SESSIONMAKER]() as session, session.begin():
-            await create_user(session, f"amy{int(secure)}", "viewer", "password-1", clock.now())
+            await create_user(session, f"amy{int(secure)}", "viewer", "river-lamp-71", clock.now())
         form = await client.get("/admin/login")
         csrf = form.cookies[LOGIN_CSRF_COOKIE]
-        assert bool(csrf["secure"]) is secure
+        assert bool(csrf["secure"]) is secure and csrf["samesite"] == "Strict"
+        field = csrf_from(await form.text())
         # Sent by hand: the test client keeps no Secure cookie over plain http.
         resp = await client.post(
             "/admin/login",
-            data={"name": f"amy{int(secure)}", "password": "password-1", "csrf_token": csrf.value},
+            data={"name": f"amy{int(secure)}", "password": "river-lamp-71", "csrf_token": field},
             headers={"Cookie": f"{LOGIN_CSRF_COOKIE}={csrf.value}"},
             allow_redirects=False,
         )

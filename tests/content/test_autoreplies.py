@@ -89,3 +89,32 @@ def test_replies_fill_in_the_buyers_name_and_tier():
 def test_duplicate_keywords_name_every_rule_using_them():
     rs = parse_ruleset({"rules": [rule("r1", "甲", ["发货"]), rule("r2", "乙", ["发货 "])]})
     assert duplicate_keywords(rs) == {"发货": ["甲", "乙"]}
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"价格(?=多少)", r"(?<!不)要", r"(?!x)y"])
+def test_the_editor_refuses_backreferences_and_lookaround_in_chinese(pattern):
+    with pytest.raises(ValueError, match="正则不支持反向引用或环视，请改写"):
+        parse_ruleset({"rules": [rule("r1", "x", [pattern], "regex")]})
+
+
+def test_a_stored_rule_with_a_now_refused_pattern_loads_disabled_with_its_reason():
+    stored = {"rules": [rule("r1", "旧规则", [r"(好)\1"], "regex"), rule("r2", "发货", ["发货"])]}
+    rs = parse_ruleset(stored, stored=True)
+    assert rs.rules[0].problem == "正则不支持反向引用或环视，请改写"
+    assert rs.rules[1].problem is None
+    m = Matcher(rs)
+    assert m.match("好好", NOON_BEIJING) is None  # the refused rule never answers
+    assert m.match("发货了吗", NOON_BEIJING).id == "r2"  # the others still do
+    # What was typed is kept, so the admin sees and fixes the pattern.
+    assert rs.model_dump(mode="json")["rules"][0]["keywords"][0]["text"] == r"(好)\1"
+
+
+def test_one_time_budget_per_message_skips_the_remaining_rules_once_spent():
+    ticks = iter(range(1000))  # each look at the timer costs one "second"
+    rules = [rule(f"r{i}", f"规则{i}", [f"词{i}"]) for i in range(1, 11)]
+    m = Matcher(parse_ruleset({"rules": rules}), budget_s=3, timer=lambda: next(ticks))
+    found = m.match_within("词9", NOON_BEIJING)
+    assert found.rule is None and found.budget_spent  # rule 9 was never reached
+    assert 0 < found.tried < 9
+    roomy = Matcher(parse_ruleset({"rules": rules}), budget_s=1000, timer=lambda: next(ticks))
+    assert roomy.match_within("词9", NOON_BEIJING).rule.id == "r9"

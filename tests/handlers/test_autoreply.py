@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.appkeys import DISPATCHER, SERVICES
+from bot.appkeys import DISPATCHER, METRICS, SERVICES
 from content.autoreplies import parse_ruleset
 from content.autoreply_store import current_version, save_ruleset
 from content.autoreply_trial import shadowing_command, who_answers
@@ -77,3 +77,32 @@ async def test_menu_button_for_a_keyword_rule_sends_its_reply_and_counts_a_hit(w
     assert await wechat.send_event("oE", "CLICK", key="rule:r404") is None  # nothing to say
     async with wechat.sessionmaker() as session:
         assert (await session.scalars(select(AutoReplyHit.rule_id))).all() == ["r1"]
+
+
+async def test_a_hundred_catastrophic_patterns_leave_webhook_and_healthz_answering(wechat, clock):
+    # (a+)+$ against "a"*499+"b" backtracks exponentially in a backtracking engine: with the
+    # old per-pattern timeout on the event loop, 100 such rules froze the process for ~47 s.
+    evil = {
+        "rules": [
+            {"id": f"r{i}", "name": f"规则{i}", "keywords": [{"text": "(a+)+$", "mode": "regex"}],
+             "replies": ["不该出现"]}
+            for i in range(1, 101)
+        ],
+        "default": {"enabled": True, "text": "已收到，稍后人工回复您"},
+    }  # fmt: skip
+    async with wechat.sessionmaker() as session, session.begin():
+        await save_ruleset(session, parse_ruleset(evil), by="admin", note="", at=clock.now())
+    await wechat.send_text("oWarm", "你好")  # loads the rule set into the per-process cache
+
+    async def healthz() -> int:
+        async with wechat.http.get("/healthz") as resp:
+            return resp.status
+
+    # Generous bounds: a blocked event loop would hold both for tens of seconds.
+    reply, health = await asyncio.wait_for(
+        asyncio.gather(wechat.send_text("oEvil", "a" * 499 + "b"), healthz()), timeout=10
+    )
+    assert reply == "已收到，稍后人工回复您"  # every rule was tried and none matched
+    assert health == 200
+    spent = wechat.app[METRICS].autoreply_budget_spent._value.get()
+    assert spent == 0  # linear-time matching: the per-message budget was never needed
