@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, bindparam
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, bindparam, false
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,6 +38,9 @@ class BuyerEvent(Base):
     buyer_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+    # Written by the follower sync (followers/), not seen happen: a pre-Laoke follower's
+    # follow dated at WeChat's subscribe_time, or a leave noticed at the sync.
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         # Per-bucket counts: a range of one kind, the buyer ids read from the index alone.

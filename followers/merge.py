@@ -1,0 +1,218 @@
+"""What the follower sync writes: WeChat's followers merged into the buyer book.
+
+:func:`merge_followers` takes one ``user/info/batchget`` answer (up to 100 followers):
+
+- a follower Laoke never met becomes a buyer who never wrote: following since WeChat's
+  ``subscribe_time`` (also their ``first_seen_at``), **no interaction time** (so nobody
+  mistakes them for someone inside the 48-hour window), ``imported_at`` set, and a follow
+  event dated at ``subscribe_time`` flagged ``imported`` (the dashboard's 粉丝增长);
+- a known buyer keeps everything the bot learnt (card, last interaction, opt-out, tags,
+  first seen): only the platform's own fields are refreshed (unionid, remark, WeChat tag
+  ids, subscribe scene), and a missing follow time or QR scene filled in. A buyer marked
+  unsubscribed who follows again according to WeChat (a follow the webhook missed) follows
+  again, with an imported follow event. A row is only written when something changed, so a
+  second sync changes nothing.
+
+:func:`mark_leavers` marks, a chunk at a time, the buyers who follow according to Laoke but
+were not in a *complete* listing: unsubscribed now, with an imported unfollow event. Anyone
+who followed or wrote after the listing began is left alone (the listing may predate them).
+
+Each function works in the caller's transaction; the job (``followers/sync.py``) commits a
+batch together with its checkpoint. This module does not call WeChat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.database import dialect_insert
+from bot.inbound.events import FOLLOW, UNFOLLOW, BuyerEvent
+from bot.models import Buyer
+from bot.wechat.followers import FollowerInfo
+from followers.models import ListedFollower
+
+BUYERS = Buyer.__table__
+LEAVERS_CHUNK = 1000
+
+
+@dataclass
+class MergeResult:
+    created: int = 0
+    updated: int = 0
+    # Openids WeChat says no longer follow (batchget's subscribe 0).
+    not_following: list[str] = field(default_factory=list)
+    earliest_event: datetime | None = None
+
+    def dated(self, at: datetime) -> None:
+        if self.earliest_event is None or at < self.earliest_event:
+            self.earliest_event = at
+
+
+# Refreshed from WeChat on every sync; the statement's parameters are prefixed (a bindparam
+# named like a column of the SET clause is reserved by SQLAlchemy).
+_PROFILE = ("unionid", "wechat_remark", "wechat_tag_ids", "subscribe_scene", "qr_scene")
+_REFRESH = (
+    update(BUYERS)
+    .where(BUYERS.c.id == bindparam("v_id"))
+    .values(
+        {name: bindparam(f"v_{name}", type_=BUYERS.c[name].type) for name in _PROFILE}
+        | {"subscribed_at": bindparam("v_subscribed_at", type_=BUYERS.c.subscribed_at.type)}
+    )
+)
+_REFOLLOW = _REFRESH.values(subscribed=True).where(BUYERS.c.subscribed.is_(False))
+
+
+def _profile(info: FollowerInfo) -> dict[str, Any]:
+    return {
+        "unionid": info.unionid,
+        "wechat_remark": info.remark,
+        "wechat_tag_ids": list(info.tag_ids),
+        "subscribe_scene": info.subscribe_scene,
+    }
+
+
+def _event(buyer_id: int, kind: str, at: datetime) -> dict[str, Any]:
+    return {"buyer_id": buyer_id, "kind": kind, "at": at, "imported": True}
+
+
+async def merge_followers(
+    session: AsyncSession,
+    infos: Sequence[FollowerInfo],
+    *,
+    now: datetime,
+    listing_started: datetime,
+) -> MergeResult:
+    """Create or refresh the buyers of one batch of follower details (see the module doc)."""
+    result = MergeResult()
+    following = {i.openid: i for i in infos if i.subscribed}
+    result.not_following = [i.openid for i in infos if not i.subscribed]
+    if not following:
+        return result
+    c = BUYERS.c
+    known = {
+        row.openid: row
+        for row in await session.execute(
+            select(
+                c.id, c.openid, c.subscribed, c.subscribed_at, c.unsubscribed_at, c.qr_scene,
+                *(c[name] for name in _PROFILE if name != "qr_scene"),
+            ).where(c.openid.in_(list(following)))
+        )
+    }  # fmt: skip
+    events: list[dict[str, Any]] = []
+    fresh = [info for openid, info in following.items() if openid not in known]
+    if fresh:
+        rows = [
+            {
+                "openid": info.openid,
+                "subscribed": True,
+                "subscribed_at": info.subscribe_time or now,
+                "first_seen_at": info.subscribe_time or now,
+                "last_interaction_at": None,
+                "qr_scene": info.qr_scene,
+                "imported_at": now,
+                **_profile(info),
+            }
+            for info in fresh
+        ]
+        # The webhook may create one of them meanwhile: that row wins, the next sync refreshes it.
+        stmt = dialect_insert(session, Buyer).on_conflict_do_nothing(index_elements=["openid"])
+        created = await session.execute(stmt.returning(Buyer.id, Buyer.openid), rows)
+        for buyer_id, openid in created:
+            at = following[openid].subscribe_time or now
+            events.append(_event(buyer_id, FOLLOW, at))
+            result.dated(at)
+            result.created += 1
+    refresh, refollow = [], []
+    known_rows = list(known.values())
+    with_history = await _with_follow_history(session, [row.id for row in known_rows])
+    for row in known_rows:
+        info = following[row.openid]
+        wanted = _profile(info) | {
+            "qr_scene": row.qr_scene or info.qr_scene,
+            "subscribed_at": row.subscribed_at or info.subscribe_time,
+        }
+        if not row.subscribed:
+            if row.unsubscribed_at is not None and row.unsubscribed_at >= listing_started:
+                continue  # left during this sync: the webhook's word is newer than the listing
+            # Followed again without the webhook hearing of it: dated after the recorded leave.
+            at = info.subscribe_time or now
+            if row.unsubscribed_at is not None and at <= row.unsubscribed_at:
+                at = row.unsubscribed_at + timedelta(seconds=1)
+            wanted["subscribed_at"] = at
+            refollow.append({"v_id": row.id, **{f"v_{k}": v for k, v in wanted.items()}})
+            events.append(_event(row.id, FOLLOW, at))
+            result.dated(at)
+            continue
+        if row.id not in with_history and wanted["subscribed_at"] is not None:
+            # A follower from before Laoke's history: their follow dated as WeChat dates it.
+            events.append(_event(row.id, FOLLOW, wanted["subscribed_at"]))
+            result.dated(wanted["subscribed_at"])
+        if any(getattr(row, k) != v for k, v in wanted.items()):
+            refresh.append({"v_id": row.id, **{f"v_{k}": v for k, v in wanted.items()}})
+    if refresh:
+        await session.execute(_REFRESH, refresh)
+    if refollow:
+        await session.execute(_REFOLLOW, refollow)
+    if events:
+        await session.execute(insert(BuyerEvent), events)
+    result.updated = len(refresh) + len(refollow)
+    return result
+
+
+async def _with_follow_history(session: AsyncSession, buyer_ids: list[int]) -> set[int]:
+    """Those of `buyer_ids` with any follow or unfollow event."""
+    if not buyer_ids:
+        return set()
+    e = BuyerEvent
+    rows = await session.scalars(
+        select(e.buyer_id)
+        .where(e.buyer_id.in_(buyer_ids), e.kind.in_((FOLLOW, UNFOLLOW)))
+        .distinct()
+    )
+    return set(rows)
+
+
+def _leaver_condition(job_id: int, listing_started: datetime):
+    listed = exists().where(ListedFollower.job_id == job_id, ListedFollower.openid == Buyer.openid)
+    return (
+        Buyer.subscribed.is_(True),
+        ~listed,
+        func.coalesce(Buyer.subscribed_at, Buyer.first_seen_at) < listing_started,
+        or_(Buyer.last_interaction_at.is_(None), Buyer.last_interaction_at < listing_started),
+    )
+
+
+async def mark_leavers(
+    session: AsyncSession,
+    job_id: int,
+    *,
+    listing_started: datetime,
+    now: datetime,
+    limit: int = LEAVERS_CHUNK,
+) -> int:
+    """Mark up to `limit` buyers missing from job `job_id`'s complete listing as unsubscribed
+    (with an imported unfollow event); how many. Call until it returns 0."""
+    ids = list(
+        await session.scalars(
+            select(Buyer.id)
+            .where(*_leaver_condition(job_id, listing_started))
+            .order_by(Buyer.id)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return 0
+    await session.execute(
+        update(Buyer)
+        .where(Buyer.id.in_(ids), Buyer.subscribed.is_(True))
+        .values(subscribed=False, unsubscribed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(insert(BuyerEvent), [_event(i, UNFOLLOW, now) for i in ids])
+    return len(ids)
