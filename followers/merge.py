@@ -120,9 +120,15 @@ async def merge_followers(
             }
             for info in fresh
         ]
-        # The webhook may create one of them meanwhile: that row wins, the next sync refreshes it.
-        stmt = dialect_insert(session, Buyer).on_conflict_do_nothing(index_elements=["openid"])
-        created = await session.execute(stmt.returning(Buyer.id, Buyer.openid), rows)
+        # Core's executemany (SQLAlchemy batches it into multi-row statements compiled once;
+        # the ORM's bulk insert with RETURNING goes row by row on SQLite). The webhook may
+        # create one of them meanwhile: that row wins, and the next sync refreshes it.
+        stmt = (
+            dialect_insert(session, BUYERS)
+            .on_conflict_do_nothing(index_elements=["openid"])
+            .returning(BUYERS.c.id, BUYERS.c.openid)
+        )
+        created = await session.execute(stmt, rows)
         for buyer_id, openid in created:
             at = following[openid].subscribe_time or now
             events.append(_event(buyer_id, FOLLOW, at))

@@ -2,8 +2,9 @@
 
 1. **listing** — ``user/get`` page after page (10,000 openids each) into the job's listing,
    from the ``next_openid`` checkpoint; the empty page after the last ends it.
-2. **detailing** — the listed openids in openid order, 100 per ``user/info/batchget``,
-   merged into the buyer book (``followers/merge.py``) from the ``detail_after`` checkpoint. A
+2. **detailing** — the listed openids in openid order, 100 per ``user/info/batchget`` (a few
+   calls in flight at once, their answers committed together), merged into the buyer book
+   (``followers/merge.py``) from the ``detail_after`` checkpoint. A
    batch WeChat refuses for a bad openid (40003) is split until the bad ones are found; those
    count as ``errors`` and are left as they are.
 3. **leavers** — only now that the listing is complete: buyers missing from it are marked
@@ -17,14 +18,15 @@ batch writes nothing twice. The job ends ``done``; or ``paused`` when the day's 
 process stops (resumed), ``failed`` when WeChat refuses the calls (resumed only when someone
 starts a sync again) — each with a Chinese reason for staff.
 
-It never slows the webhook: each transaction is short (100 buyers), and the loop yields to the
-event loop between calls. This module does not decide when syncs run (``followers/runner.py``).
+It never slows the webhook: each transaction is short (a few hundred buyers), and the loop
+yields to the event loop between them. This module does not decide when syncs run (``followers/runner.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -60,7 +62,9 @@ from followers.models import (
 log = logging.getLogger(__name__)
 
 USER_GET, BATCHGET = "user/get", "user/info/batchget"
-READ_AHEAD = 1000  # listed openids read per query in the details phase
+READ_AHEAD = 2000  # listed openids read per query in the details phase
+# batchget calls in flight at once; their answers are merged and committed together.
+CALLS_IN_FLIGHT = 4
 BAD_OPENID = 40003
 # What staff are told when WeChat refuses (errcode → reason); others name the code.
 REFUSALS = {
@@ -71,6 +75,7 @@ REFUSALS = {
     50001: "公众号未获得该接口的授权",
 }
 
+# Told of every checkpoint (the CLI prints it); may be a coroutine function.
 Progress = Callable[[FollowerSyncJob], Any]
 
 
@@ -180,13 +185,15 @@ class FollowerSync:
                 async with self._checkpoint(job):
                     job.phase = LEAVERS
                 return
-            for start in range(0, len(ahead), INFO_BATCH):
-                batch = ahead[start : start + INFO_BATCH]
-                infos, bad = await self._details(batch)
+            step = INFO_BATCH * CALLS_IN_FLIGHT
+            for start in range(0, len(ahead), step):
+                group = ahead[start : start + step]
+                batches = [group[i : i + INFO_BATCH] for i in range(0, len(group), INFO_BATCH)]
+                answers = await asyncio.gather(*(self._details(job, b) for b in batches))
+                infos = [info for found, _ in answers for info in found]
                 async with self._checkpoint(job) as session:
-                    now = self.clock.now()
                     merged = await merge_followers(
-                        session, infos, now=now, listing_started=job.created_at
+                        session, infos, now=self.clock.now(), listing_started=job.created_at
                     )
                     if merged.not_following:  # left since the listing: not in it any more
                         await session.execute(
@@ -195,11 +202,11 @@ class FollowerSync:
                                 ListedFollower.openid.in_(merged.not_following),
                             )
                         )
-                    job.detailed += len(batch)
+                    job.detailed += len(group)
                     job.created += merged.created
                     job.updated += merged.updated
-                    job.errors += bad
-                    job.detail_after = batch[-1]
+                    job.errors += sum(bad for _, bad in answers)
+                    job.detail_after = group[-1]
                     if merged.earliest_event is not None and (
                         job.earliest_event_at is None
                         or merged.earliest_event < job.earliest_event_at
@@ -207,10 +214,13 @@ class FollowerSync:
                         job.earliest_event_at = merged.earliest_event
                 await asyncio.sleep(self.pause_s)
 
-    async def _details(self, openids: Sequence[str]) -> tuple[list[FollowerInfo], int]:
+    async def _details(
+        self, job: FollowerSyncJob, openids: Sequence[str]
+    ) -> tuple[list[FollowerInfo], int]:
         """Details of `openids`, and how many WeChat refused as bad openids (found by halving
         the batch, a few calls more, rather than losing 99 good followers with one bad one)."""
         self.calls.take(BATCHGET, self.clock.now())
+        job.calls_detail += 1  # stored with the batch's checkpoint
         try:
             return await followers_info(self.api, openids), 0
         except WeChatAPIError as exc:
@@ -220,8 +230,8 @@ class FollowerSync:
                 log.warning("follower sync: WeChat refuses an openid as invalid")
                 return [], 1
         half = len(openids) // 2
-        first, bad_first = await self._details(openids[:half])
-        second, bad_second = await self._details(openids[half:])
+        first, bad_first = await self._details(job, openids[:half])
+        second, bad_second = await self._details(job, openids[half:])
         return first + second, bad_first + bad_second
 
     async def _leavers(self, job: FollowerSyncJob) -> None:
@@ -251,8 +261,8 @@ class FollowerSync:
                 .where(Lease.name == LEASE, Lease.holder == self.holder)
                 .values(expires_at=now + STALE_AFTER)
             )
-        if self.progress is not None:
-            self.progress(job)
+        if self.progress is not None and inspect.isawaitable(shown := self.progress(job)):
+            await shown
 
     async def _save(self, session: AsyncSession, job: FollowerSyncJob) -> None:
         result = await session.execute(
