@@ -374,7 +374,7 @@ class CampaignScheduler:
                 coalesce=True,
             )
         for job in self.leader_jobs:
-            aps.add_job(self._leader_job, job.trigger, args=[job], max_instances=1, coalesce=True)
+            aps.add_job(self.run_leader_job, job.trigger, args=[job], max_instances=1, coalesce=True)
         aps.start()
         self._aps = aps
 
@@ -387,8 +387,10 @@ class CampaignScheduler:
             except Exception:
                 log.exception("nightly job failed")
 
-    async def _leader_job(self, job: LeaderJob) -> None:
-        if not self.is_leader or self._aps is None:
+    async def run_leader_job(self, job: LeaderJob) -> None:
+        """Run `job` if this process is the leader (APScheduler calls it when it is due; a
+        stopping scheduler is paused first, so it calls nothing more)."""
+        if not self.is_leader:
             return
         with self._job():
             try:
