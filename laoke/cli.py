@@ -37,7 +37,7 @@ from laoke.app import create_app
 from laoke.demo import run_demo
 from members import cli as members_cli
 from scheduler import cli as scheduler_cli
-from scheduler import segment_commands
+from scheduler import segment_commands, segment_tag_commands
 from scheduler.engine import run_worker, worker_runner
 
 
@@ -200,6 +200,7 @@ main.add_command(scheduler_cli.campaign)
 main.add_command(segment_commands.segment)
 main.add_command(user)
 main.add_command(followers_cli.followers)
+segment_commands.segment.add_command(segment_tag_commands.segment_wechat_tag)
 
 if __name__ == "__main__":
     main()

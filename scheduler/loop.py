@@ -374,7 +374,9 @@ class CampaignScheduler:
                 coalesce=True,
             )
         for job in self.leader_jobs:
-            aps.add_job(self.run_leader_job, job.trigger, args=[job], max_instances=1, coalesce=True)
+            aps.add_job(
+                self.run_leader_job, job.trigger, args=[job], max_instances=1, coalesce=True
+            )
         aps.start()
         self._aps = aps
 

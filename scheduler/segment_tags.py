@@ -81,7 +81,7 @@ class TagRefused(Exception):
     stable key for the API, ``english`` for the API's error."""
 
     def __init__(self, reason: str, message: str, english: str) -> None:
-        super().__init__(message)
+        super().__init__(f"{english} ({message})")
         self.reason, self.message, self.english = reason, message, english
 
 

@@ -5,7 +5,7 @@ default) makes sure the tag exists — refusals come back at once: 400 for a nam
 characters, 409 for a 101st tag, a name another tag has, a mirror already running — then
 tags the followers in the background and answers 202 with the mirror's state;
 ``GET /api/segments/{name}/wechat-tag`` shows it (members, added, removed, skipped with why).
-Refusals carry ``reason`` (a stable key) and ``message`` (what the console shows, Chinese).
+Refusals carry ``reason`` (a stable key) and ``staff_message`` (what the console shows).
 
 :func:`start_mirror` is what the console's button calls too; the tasks belong to the
 application (``tag_mirrors_ctx``) and are cancelled at shutdown (the mirror is then marked
@@ -80,7 +80,7 @@ async def start_mirror(
 def refusal(exc: TagRefused) -> ApiError:
     status = 400 if exc.reason in BAD_REQUEST else 409
     extra = {"field": "tag_name"} if status == 400 else {}
-    return ApiError(status, exc.english, reason=exc.reason, message=exc.message, **extra)
+    return ApiError(status, exc.english, reason=exc.reason, staff_message=exc.message, **extra)
 
 
 @routes.route(
@@ -101,7 +101,7 @@ async def mirror_segment_endpoint(request: web.Request, body: TagBody) -> web.Re
     except MirrorRunning:
         raise ApiError(
             409, "this segment's tag is being synced now", reason="running",
-            message="此分群正在同步为公众号标签，请等待完成",
+            staff_message="此分群正在同步为公众号标签，请等待完成",
         ) from None  # fmt: skip
     return json_response(state, status=202)
 

@@ -41,7 +41,12 @@ async def test_the_daily_sync_runs_at_sync_at_in_the_scheduler_leader_only(
     await app[FOLLOWER_SYNCS].wait()
     async with maker() as session:
         job = await latest_job(session)
-    assert (job.status, job.trigger, job.actor, job.created) == ("done", "daily", "每日自动同步", 40)
+    assert (job.status, job.trigger, job.actor, job.created) == (
+        "done",
+        "daily",
+        "每日自动同步",
+        40,
+    )
     assert (await counts(maker))["imported"] == 40
     await leader.stop()
 

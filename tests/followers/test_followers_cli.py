@@ -58,3 +58,28 @@ async def test_sync_prints_progress_and_a_summary_and_status_shows_it(
         )  # fmt: skip
     code, _, err = await laoke("followers", "sync", "-c", str(config))
     assert code == 1 and "a follower sync is already running" in err
+
+
+async def test_segment_wechat_tag_mirrors_and_refuses_in_one_line(
+    fake_wechat, clock, sqlite_url, tmp_path
+):
+    seed(fake_wechat, 12, clock.now())
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[wechat]\nappid = "{fake_wechat.state.appid}"\nsecret = "{fake_wechat.state.secret}"\n'
+        f'token = "t"\napi_base_url = "{fake_wechat.url}"\n[database]\nurl = "{sqlite_url}"\n',
+        encoding="utf-8",
+    )
+    assert (await laoke("followers", "sync", "-c", str(config)))[0] == 0
+    spec = '{"field": "subscribed", "op": "eq", "value": true}'
+    assert (await laoke("segment", "save", "全部粉丝", spec, "-c", str(config)))[0] == 0
+    code, _, err = await laoke(
+        "segment", "wechat-tag", "全部粉丝", "--tag-name", "长" * 31, "-c", str(config)
+    )
+    assert code == 1
+    assert "laoke: tag_name: at most 30 characters (this one has 31)" in err
+    assert "公众号标签名最多 30 个字" in err
+    code, out, err = await laoke("segment", "wechat-tag", "全部粉丝", "-c", str(config))
+    assert code == 0, err
+    assert "segment 全部粉丝 → WeChat tag '全部粉丝'" in out and ": done" in out
+    assert "12 followers carry it; 12 added, 0 removed, 0 skipped" in out
