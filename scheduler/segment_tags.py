@@ -23,7 +23,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, delete, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.models import Base
+from bot.models import Base, Buyer
 from bot.wechat.tags import MAX_NAME, MAX_TAGS
 from scheduler.saved_segments import Segment, get_segment
 
@@ -190,6 +190,29 @@ async def claim_mirror(
 async def forget_members(session: AsyncSession, row_id: int) -> None:
     """The tag is gone from the platform: nobody carries it any more."""
     await session.execute(delete(SegmentTagMember).where(SegmentTagMember.tag_row_id == row_id))
+
+
+async def skipped_buyers(
+    session: AsyncSession, sample: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """The skipped followers of a sample as staff see them: buyer id, name, reason."""
+    openids = [s["openid"] for s in sample]
+    rows = await session.execute(
+        select(Buyer.openid, Buyer.id, Buyer.display_name, Buyer.company).where(
+            Buyer.openid.in_(openids)
+        )
+    )
+    found = {r.openid: r for r in rows}
+    return [
+        {
+            "buyer_id": found[s["openid"]].id if s["openid"] in found else None,
+            "name": (found[s["openid"]].display_name or found[s["openid"]].company)
+            if s["openid"] in found
+            else None,
+            "reason": SKIP_REASONS.get(s["reason"], ""),
+        }
+        for s in sample
+    ]
 
 
 def mirror_to_dict(segment_name: str, row: SegmentTag | None) -> dict[str, Any]:
