@@ -4,7 +4,8 @@ The buyer row says whether someone follows *now* and when the card was confirmed
 dashboard needs the follows and unfollows of every day and the card's steps over time.
 Each is one ``buyer_events`` row (buyer, kind, time), written in the same transaction as the
 change it records: follows and unfollows by the webhook's claim (``bot/inbound/buyers.py``), card
-steps by the card dialog (``handlers/card.py``). Rows hold no personal data, so erasing a
+steps by the card dialog (``handlers/card.py``), and follows and unfollows the webhook never saw
+by the follower sync (``followers/merge.py``), flagged ``imported``. Rows hold no personal data, so erasing a
 buyer's data keeps them (the counts of past days do not change).
 
 This module only declares the table and writes rows; ``insights/`` reads them.
