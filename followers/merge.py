@@ -1,6 +1,7 @@
 """What the follower sync writes: WeChat's followers merged into the buyer book.
 
-:func:`merge_followers` takes one ``user/info/batchget`` answer (up to 100 followers):
+:func:`read_known` and :func:`merge_followers` take one ``user/info/batchget`` answer (up to
+100 followers):
 
 - a follower Laoke never met becomes a buyer who never wrote: following since WeChat's
   ``subscribe_time`` (also their ``first_seen_at``), **no interaction time** (so nobody
@@ -17,8 +18,10 @@
 were not in a *complete* listing: unsubscribed now, with an imported unfollow event. Anyone
 who followed or wrote after the listing began is left alone (the listing may predate them).
 
-Each function works in the caller's transaction; the job (``followers/sync.py``) commits a
-batch together with its checkpoint. This module does not call WeChat.
+The reads are async and take no lock; the writes are functions of a synchronous
+``Connection`` run in the caller's transaction — the sync runs them through a group-commit
+writer (``bot/inbound/groupcommit.py``), so on SQLite a batch's writes hold the database's one
+write lock for milliseconds, not for a round of thread hops. This module does not call WeChat.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.database import dialect_insert
 from bot.inbound.events import FOLLOW, UNFOLLOW, BuyerEvent
 from bot.models import Buyer
 from bot.wechat.followers import FollowerInfo
@@ -54,6 +58,14 @@ class MergeResult:
             self.earliest_event = at
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the buyer book already holds of a batch's followers (read before writing)."""
+
+    rows: dict[str, Row]  # openid → the fields a merge compares
+    with_history: frozenset[int]  # buyer ids with a follow or unfollow event
+
+
 # Refreshed from WeChat on every sync; the statement's parameters are prefixed (a bindparam
 # named like a column of the SET clause is reserved by SQLAlchemy).
 _PROFILE = ("unionid", "wechat_remark", "wechat_tag_ids", "subscribe_scene", "qr_scene")
@@ -66,6 +78,7 @@ _REFRESH = (
     )
 )
 _REFOLLOW = _REFRESH.values(subscribed=True).where(BUYERS.c.subscribed.is_(False))
+INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def _profile(info: FollowerInfo) -> dict[str, Any]:
@@ -81,9 +94,39 @@ def _event(buyer_id: int, kind: str, at: datetime) -> dict[str, Any]:
     return {"buyer_id": buyer_id, "kind": kind, "at": at, "imported": True}
 
 
-async def merge_followers(
-    session: AsyncSession,
+async def read_known(session: AsyncSession, infos: Sequence[FollowerInfo]) -> Known:
+    """The buyers behind a batch's followers, and which of them have follow history."""
+    openids = [i.openid for i in infos if i.subscribed]
+    if not openids:
+        return Known({}, frozenset())
+    c = BUYERS.c
+    rows = await session.execute(
+        select(
+            c.id, c.openid, c.subscribed, c.subscribed_at, c.unsubscribed_at,
+            *(c[name] for name in _PROFILE),
+        ).where(c.openid.in_(openids))
+    )  # fmt: skip
+    known = {row.openid: row for row in rows}
+    history: set[int] = set()
+    if known:
+        e = BuyerEvent
+        history = set(
+            await session.scalars(
+                select(e.buyer_id)
+                .where(
+                    e.buyer_id.in_([r.id for r in known.values()]),
+                    e.kind.in_((FOLLOW, UNFOLLOW)),
+                )
+                .distinct()
+            )
+        )
+    return Known(known, frozenset(history))
+
+
+def merge_followers(
+    conn: Connection,
     infos: Sequence[FollowerInfo],
+    known: Known,
     *,
     now: datetime,
     listing_started: datetime,
@@ -92,20 +135,8 @@ async def merge_followers(
     result = MergeResult()
     following = {i.openid: i for i in infos if i.subscribed}
     result.not_following = [i.openid for i in infos if not i.subscribed]
-    if not following:
-        return result
-    c = BUYERS.c
-    known = {
-        row.openid: row
-        for row in await session.execute(
-            select(
-                c.id, c.openid, c.subscribed, c.subscribed_at, c.unsubscribed_at, c.qr_scene,
-                *(c[name] for name in _PROFILE if name != "qr_scene"),
-            ).where(c.openid.in_(list(following)))
-        )
-    }  # fmt: skip
     events: list[dict[str, Any]] = []
-    fresh = [info for openid, info in following.items() if openid not in known]
+    fresh = [info for openid, info in following.items() if openid not in known.rows]
     if fresh:
         rows = [
             {
@@ -124,21 +155,18 @@ async def merge_followers(
         # the ORM's bulk insert with RETURNING goes row by row on SQLite). The webhook may
         # create one of them meanwhile: that row wins, and the next sync refreshes it.
         stmt = (
-            dialect_insert(session, BUYERS)
+            INSERTS[conn.dialect.name](BUYERS)
             .on_conflict_do_nothing(index_elements=["openid"])
             .returning(BUYERS.c.id, BUYERS.c.openid)
         )
-        created = await session.execute(stmt, rows)
-        for buyer_id, openid in created:
+        for buyer_id, openid in conn.execute(stmt, rows):
             at = following[openid].subscribe_time or now
             events.append(_event(buyer_id, FOLLOW, at))
             result.dated(at)
             result.created += 1
     refresh, refollow = [], []
-    known_rows = list(known.values())
-    with_history = await _with_follow_history(session, [row.id for row in known_rows])
-    for row in known_rows:
-        info = following[row.openid]
+    for openid, row in known.rows.items():
+        info = following[openid]
         wanted = _profile(info) | {
             "qr_scene": row.qr_scene or info.qr_scene,
             "subscribed_at": row.subscribed_at or info.subscribe_time,
@@ -155,33 +183,30 @@ async def merge_followers(
             events.append(_event(row.id, FOLLOW, at))
             result.dated(at)
             continue
-        if row.id not in with_history and wanted["subscribed_at"] is not None:
+        if row.id not in known.with_history and wanted["subscribed_at"] is not None:
             # A follower from before Laoke's history: their follow dated as WeChat dates it.
             events.append(_event(row.id, FOLLOW, wanted["subscribed_at"]))
             result.dated(wanted["subscribed_at"])
         if any(getattr(row, k) != v for k, v in wanted.items()):
             refresh.append({"v_id": row.id, **{f"v_{k}": v for k, v in wanted.items()}})
     if refresh:
-        await session.execute(_REFRESH, refresh)
+        conn.execute(_REFRESH, refresh)
     if refollow:
-        await session.execute(_REFOLLOW, refollow)
+        conn.execute(_REFOLLOW, refollow)
     if events:
-        await session.execute(insert(BuyerEvent), events)
+        conn.execute(insert(BuyerEvent), events)
     result.updated = len(refresh) + len(refollow)
     return result
 
 
-async def _with_follow_history(session: AsyncSession, buyer_ids: list[int]) -> set[int]:
-    """Those of `buyer_ids` with any follow or unfollow event."""
-    if not buyer_ids:
-        return set()
-    e = BuyerEvent
-    rows = await session.scalars(
-        select(e.buyer_id)
-        .where(e.buyer_id.in_(buyer_ids), e.kind.in_((FOLLOW, UNFOLLOW)))
-        .distinct()
-    )
-    return set(rows)
+def forget_listed(conn: Connection, job_id: int, openids: Sequence[str]) -> None:
+    """Openids WeChat says left since the listing: not in it any more."""
+    if openids:
+        conn.execute(
+            ListedFollower.__table__.delete().where(
+                ListedFollower.job_id == job_id, ListedFollower.openid.in_(list(openids))
+            )
+        )
 
 
 def _leaver_condition(job_id: int, listing_started: datetime):
@@ -194,8 +219,8 @@ def _leaver_condition(job_id: int, listing_started: datetime):
     )
 
 
-async def mark_leavers(
-    session: AsyncSession,
+def mark_leavers(
+    conn: Connection,
     job_id: int,
     *,
     listing_started: datetime,
@@ -205,7 +230,7 @@ async def mark_leavers(
     """Mark up to `limit` buyers missing from job `job_id`'s complete listing as unsubscribed
     (with an imported unfollow event); how many. Call until it returns 0."""
     ids = list(
-        await session.scalars(
+        conn.scalars(
             select(Buyer.id)
             .where(*_leaver_condition(job_id, listing_started))
             .order_by(Buyer.id)
@@ -214,11 +239,10 @@ async def mark_leavers(
     )
     if not ids:
         return 0
-    await session.execute(
-        update(Buyer)
-        .where(Buyer.id.in_(ids), Buyer.subscribed.is_(True))
+    conn.execute(
+        update(BUYERS)
+        .where(BUYERS.c.id.in_(ids), BUYERS.c.subscribed.is_(True))
         .values(subscribed=False, unsubscribed_at=now)
-        .execution_options(synchronize_session=False)
     )
-    await session.execute(insert(BuyerEvent), [_event(i, UNFOLLOW, now) for i in ids])
+    conn.execute(insert(BuyerEvent), [_event(i, UNFOLLOW, now) for i in ids])
     return len(ids)

@@ -8,9 +8,10 @@ long job (the follower sync, a tag mirror) therefore counts its calls in ``wecha
 room for nothing else to be starved and resuming the next day.
 
 :class:`DailyCalls` keeps the counts of one job in memory: ``take`` refuses a call past the
-limit (:class:`QuotaExhausted`), and ``flush`` adds the calls made since the last flush to the
-table inside the caller's transaction, so counting costs no transaction of its own (a crash
-between a call and the next flush undercounts those few calls). This module does not call
+limit (:class:`QuotaExhausted`), and ``flush`` (or ``take_unflushed`` with :func:`add_calls`,
+on a synchronous connection) adds the calls made since the last flush to the table inside the
+caller's transaction, so counting costs no transaction of its own (a crash between a call
+and the next flush undercounts those few calls). This module does not call
 WeChat and knows no API's default limit: the configuration (``[followers]``) does.
 """
 
@@ -19,13 +20,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.database import dialect_insert
 from bot.models import Base
 
 # The platform's day: quotas reset at midnight in Beijing, wherever the supplier is.
@@ -98,16 +101,36 @@ class DailyCalls:
         limit = self.limits.get(api)
         return None if limit is None else max(limit - self.used[api], 0)
 
+    def take_unflushed(self) -> tuple[str, dict[str, int]]:
+        """The calls made since the last flush (to add in the caller's transaction with
+        :func:`add_calls`); :meth:`restore` them if that transaction fails."""
+        counts = {api: n for api, n in self.unflushed.items() if n}
+        self.unflushed.clear()
+        return self.day, counts
+
+    def restore(self, counts: dict[str, int]) -> None:
+        self.unflushed.update(counts)
+
     async def flush(self, session: AsyncSession) -> None:
         """Add the calls made since the last flush to the shared counts (caller's transaction)."""
-        for api, calls in self.unflushed.items():
-            if not calls:
-                continue
-            stmt = dialect_insert(session, ApiCallCount).values(day=self.day, api=api, calls=calls)
-            await session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["day", "api"],
-                    set_={"calls": ApiCallCount.calls + stmt.excluded.calls},
-                )
-            )
-        self.unflushed.clear()
+        day, counts = self.take_unflushed()
+        try:
+            for api, calls in counts.items():
+                await session.execute(_add(session.bind.dialect.name, day, api, calls))
+        except BaseException:
+            self.restore(counts)
+            raise
+
+
+def add_calls(conn: Connection, day: str, counts: dict[str, int]) -> None:
+    """Add `counts` (API → calls) to `day`'s shared counts, on a synchronous connection."""
+    for api, calls in counts.items():
+        conn.execute(_add(conn.dialect.name, day, api, calls))
+
+
+def _add(dialect: str, day: str, api: str, calls: int) -> Any:
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    stmt = insert(ApiCallCount).values(day=day, api=api, calls=calls)
+    return stmt.on_conflict_do_update(
+        index_elements=["day", "api"], set_={"calls": ApiCallCount.calls + stmt.excluded.calls}
+    )

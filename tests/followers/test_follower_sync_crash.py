@@ -81,14 +81,18 @@ async def test_a_sync_cut_off_while_detailing_resumes_without_duplicates(
             )  # fmt: skip
         async with maker() as session:
             cut = await latest_job(session)
+        # Cut off after its first batch of 100 was stored; four calls were made (in flight
+        # together), and are counted.
         assert (cut.status, cut.phase, cut.detailed, cut.created) == (
-            INTERRUPTED, "detailing", 400, 400,
+            INTERRUPTED, "detailing", 100, 100,
         )  # fmt: skip
-        assert (await counts(maker))["buyers"] == 400
+        assert cut.calls_detail == 4
+        assert (await counts(maker))["buyers"] == 100
         job, resumed = await sync_now(maker, services, trigger="cli", actor="测试")
         assert (job.id, resumed, job.status) == (cut.id, True, DONE)
         assert (job.listed, job.detailed, job.created, job.updated) == (1000, 1000, 1000, 0)
-        assert job.calls_detail == 10  # no batch of the first run was asked for again
+        # The stored batch was not asked for again; the three in flight at the cut were.
+        assert job.calls_detail == 4 + 9
         assert await counts(maker) == {
             "buyers": 1000, "subscribed": 1000, "imported": 1000,
             "follows": 1000, "unfollows": 0, "imported_events": 1000,
