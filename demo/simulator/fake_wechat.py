@@ -20,8 +20,10 @@ now, add latency), ``GET /_sim/stats`` and ``POST /_sim/reset``.
 
 It is built to be fast (a campaign benchmark pushes 100k+ messages through it): every request
 is O(1) and the log lives in memory. The account's state and rules are in
-``demo/simulator/fake_account.py``; this module is the HTTP face. It deliberately does not
-simulate mass send, followers, permanent media or the template daily quota.
+``demo/simulator/fake_account.py``; this module is the HTTP face. The follower list and tags
+(``user/get``, ``user/info/batchget``, ``tags/…``, ``/_sim/followers``) are
+``demo/simulator/fake_followers_api.py``'s, mounted by :func:`setup_routes` too. It
+deliberately does not simulate mass send, permanent media or the template daily quota.
 """
 
 from __future__ import annotations
