@@ -184,9 +184,12 @@ async def bench(folder: Path, args: argparse.Namespace, db_url: str) -> None:
         f"second sync (nothing to change): {second['status']} in {second_s:.1f} s, "
         f"{second['created']} created, {second['updated']} updated, {second['left']} left"
     )
-    print(f"\nwebhook, {args.concurrency} buyers in a closed loop     p50 ms   p99 ms  msg/s  errors")
-    print(f"  idle                                   {i50:7.1f}  {i99:7.1f}  {idle.rate:5.0f}  {idle.errors}")
-    print(f"  during the first sync                  {d50:7.1f}  {d99:7.1f}  {during.rate:5.0f}  {during.errors}")
+    print(f"\nwebhook, {args.concurrency} buyers in a closed loop   p50 ms   p99 ms  msg/s  errors")
+    for label, (p50, p99), result in (
+        ("idle", (i50, i99), idle),
+        ("during the first sync", (d50, d99), during),
+    ):
+        print(f"  {label:<38} {p50:7.1f}  {p99:7.1f}  {result.rate:5.0f}  {result.errors}")
 
 
 async def main() -> None:
