@@ -140,7 +140,9 @@ async def claim_job(
     SyncRunning while another live holder runs a sync. With `only_resume` (the scheduler's
     periodic check) no job is created, and an unfinished one is taken only when due: None."""
     if not await acquire_lease(sessionmaker, LEASE, holder, now, STALE_AFTER):
-        if only_resume or not await _take_over(sessionmaker, holder, now):
+        if not await _take_over(sessionmaker, holder, now):
+            if only_resume:
+                return None
             async with sessionmaker() as session:
                 running = await session.scalar(
                     select(FollowerSyncJob)
@@ -148,8 +150,6 @@ async def claim_job(
                     .order_by(FollowerSyncJob.id.desc())
                     .limit(1)
                 )
-            if only_resume:
-                return None
             raise SyncRunning(running)
     try:
         claim = await _claim(sessionmaker, now, holder, trigger, actor, only_resume)

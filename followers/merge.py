@@ -14,9 +14,10 @@
   again, with an imported follow event. A row is only written when something changed, so a
   second sync changes nothing.
 
-:func:`mark_leavers` marks, a chunk at a time, the buyers who follow according to Laoke but
-were not in a *complete* listing: unsubscribed now, with an imported unfollow event. Anyone
-who followed or wrote after the listing began is left alone (the listing may predate them).
+:func:`find_leavers` and :func:`mark_left` mark, a chunk at a time, the buyers who follow
+according to Laoke but were not in a *complete* listing: unsubscribed now, with an imported
+unfollow event. Anyone who followed or wrote after the listing began is left alone (the
+listing may predate them).
 
 The reads are async and take no lock; the writes are functions of a synchronous
 ``Connection`` run in the caller's transaction — the sync runs them through a group-commit
@@ -69,15 +70,29 @@ class Known:
 # Refreshed from WeChat on every sync; the statement's parameters are prefixed (a bindparam
 # named like a column of the SET clause is reserved by SQLAlchemy).
 _PROFILE = ("unionid", "wechat_remark", "wechat_tag_ids", "subscribe_scene", "qr_scene")
+
+
+def _param(name: str) -> Any:
+    return bindparam(f"v_{name}", type_=BUYERS.c[name].type)
+
+
+_SET = {name: _param(name) for name in _PROFILE[:-1]} | {
+    # Filled in only where the webhook left them empty (it may set them meanwhile).
+    "qr_scene": func.coalesce(BUYERS.c.qr_scene, _param("qr_scene")),
+}
+_BY_ID = BUYERS.c.id == bindparam("v_id")
 _REFRESH = (
     update(BUYERS)
-    .where(BUYERS.c.id == bindparam("v_id"))
+    .where(_BY_ID)
     .values(
-        {name: bindparam(f"v_{name}", type_=BUYERS.c[name].type) for name in _PROFILE}
-        | {"subscribed_at": bindparam("v_subscribed_at", type_=BUYERS.c.subscribed_at.type)}
+        _SET | {"subscribed_at": func.coalesce(BUYERS.c.subscribed_at, _param("subscribed_at"))}
     )
 )
-_REFOLLOW = _REFRESH.values(subscribed=True).where(BUYERS.c.subscribed.is_(False))
+_REFOLLOW = (
+    update(BUYERS)
+    .where(_BY_ID, BUYERS.c.subscribed.is_(False))
+    .values(_SET | {"subscribed": True, "subscribed_at": _param("subscribed_at")})
+)
 INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
@@ -219,30 +234,35 @@ def _leaver_condition(job_id: int, listing_started: datetime):
     )
 
 
-def mark_leavers(
-    conn: Connection,
-    job_id: int,
-    *,
-    listing_started: datetime,
-    now: datetime,
-    limit: int = LEAVERS_CHUNK,
-) -> int:
-    """Mark up to `limit` buyers missing from job `job_id`'s complete listing as unsubscribed
-    (with an imported unfollow event); how many. Call until it returns 0."""
-    ids = list(
-        conn.scalars(
+async def find_leavers(
+    session: AsyncSession, job_id: int, listing_started: datetime, limit: int = LEAVERS_CHUNK
+) -> list[int]:
+    """Up to `limit` buyers who follow according to Laoke but are missing from job `job_id`'s
+    complete listing (a read: at a million buyers a scan, so not in a write transaction)."""
+    return list(
+        await session.scalars(
             select(Buyer.id)
             .where(*_leaver_condition(job_id, listing_started))
             .order_by(Buyer.id)
             .limit(limit)
         )
     )
-    if not ids:
-        return 0
-    conn.execute(
-        update(BUYERS)
-        .where(BUYERS.c.id.in_(ids), BUYERS.c.subscribed.is_(True))
-        .values(subscribed=False, unsubscribed_at=now)
+
+
+def mark_left(
+    conn: Connection, job_id: int, ids: Sequence[int], *, listing_started: datetime, now: datetime
+) -> int:
+    """Mark those of `ids` still missing from the listing as unsubscribed, with an imported
+    unfollow event (the condition is checked again: the webhook may have heard from them since
+    they were found); how many."""
+    left = list(
+        conn.scalars(
+            update(BUYERS)
+            .where(BUYERS.c.id.in_(list(ids)), *_leaver_condition(job_id, listing_started))
+            .values(subscribed=False, unsubscribed_at=now)
+            .returning(BUYERS.c.id)
+        )
     )
-    conn.execute(insert(BuyerEvent), [_event(i, UNFOLLOW, now) for i in ids])
-    return len(ids)
+    if left:
+        conn.execute(insert(BuyerEvent), [_event(i, UNFOLLOW, now) for i in left])
+    return len(left)

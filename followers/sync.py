@@ -32,8 +32,6 @@ import contextlib
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
@@ -51,7 +49,13 @@ from bot.wechat.client import BUSY_ERRORS, WeChatAPI, WeChatAPIError, WeChatAPIT
 from bot.wechat.followers import INFO_BATCH, FollowerInfo, followers_info, list_followers
 from bot.wechat.quota import DailyCalls, QuotaExhausted, add_calls
 from followers.jobs import LEASE, STALE_AFTER, purge_listings
-from followers.merge import forget_listed, mark_leavers, merge_followers, read_known
+from followers.merge import (
+    find_leavers,
+    forget_listed,
+    mark_left,
+    merge_followers,
+    read_known,
+)
 from followers.models import (
     DETAILING,
     DONE,
@@ -266,18 +270,18 @@ class FollowerSync:
 
     async def _leavers(self, job: FollowerSyncJob) -> None:
         while True:
-            before = job.left_count
-            await self._commit(job, partial(self._mark, job.id, job.created_at, self.clock.now()))
-            if job.left_count == before:
+            async with self.sessionmaker() as session:  # a scan: read before the transaction
+                ids = await find_leavers(session, job.id, job.created_at)
+            if not ids:
                 return
-            await asyncio.sleep(self.pause_s)
+            now = self.clock.now()
 
-    @staticmethod
-    def _mark(
-        job_id: int, started: datetime, now: datetime, conn: Connection, base: dict[str, Any]
-    ) -> dict[str, Any]:
-        marked = mark_leavers(conn, job_id, listing_started=started, now=now)
-        return {"left_count": base["left_count"] + marked}
+            def step(conn: Connection, base: dict[str, Any], ids=ids, now=now) -> dict[str, Any]:
+                left = mark_left(conn, job.id, ids, listing_started=job.created_at, now=now)
+                return {"left_count": base["left_count"] + left}
+
+            await self._commit(job, step)
+            await asyncio.sleep(self.pause_s)
 
     # --- checkpoints ----------------------------------------------------------------------
     async def _commit(self, job: FollowerSyncJob, step: Step) -> None:
