@@ -113,6 +113,16 @@ async def last_finished(session: AsyncSession) -> FollowerSyncJob | None:
     )
 
 
+async def unfinished_job(session: AsyncSession) -> FollowerSyncJob | None:
+    """The newest job that did not complete (running, paused, interrupted, failed)."""
+    return await session.scalar(
+        select(FollowerSyncJob)
+        .where(FollowerSyncJob.status.in_(UNFINISHED))
+        .order_by(FollowerSyncJob.id.desc())
+        .limit(1)
+    )
+
+
 async def get_job(session: AsyncSession, job_id: int) -> FollowerSyncJob | None:
     return await session.get(FollowerSyncJob, job_id, populate_existing=True)
 
@@ -170,12 +180,7 @@ async def _claim(
     only_resume: bool,
 ) -> Claim | None:
     async with sessionmaker() as session, session.begin():
-        job = await session.scalar(
-            select(FollowerSyncJob)
-            .where(FollowerSyncJob.status.in_(UNFINISHED))
-            .order_by(FollowerSyncJob.id.desc())
-            .limit(1)
-        )
+        job = await unfinished_job(session)
         if job is not None and now - job.created_at > RESUME_WITHIN:
             job.status, job.finished_at = ABANDONED, now
             job.error = "同步长时间未完成，已由新的同步取代"

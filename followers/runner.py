@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.appkeys import SERVICES, SESSIONMAKER
 from bot.dialog.context import Services
-from followers.jobs import Claim, SyncRunning, claim_job, new_holder
+from followers.jobs import Claim, SyncRunning, claim_job, new_holder, unfinished_job
 from followers.models import FollowerSyncJob
 from followers.sync import FollowerSync, Progress
 
@@ -81,6 +81,9 @@ class FollowerSyncs:
 
     async def resume_due(self) -> None:
         """Resume an unfinished job that is due (its process died, its quota reset …)."""
+        async with self.sessionmaker() as session:  # most minutes there is none: one read
+            if await unfinished_job(session) is None:
+                return
         holder = new_holder()
         claim = await claim_job(
             self.sessionmaker, self.services.clock.now(), holder=holder, trigger="resume",

@@ -102,9 +102,9 @@ async def test_a_sync_cut_off_while_detailing_resumes_without_duplicates(
 async def test_a_killed_cli_sync_is_resumed_by_the_next_one(
     make_config, fake_wechat, clock, sqlite_url, tmp_path
 ):
-    seed(fake_wechat, 3000, clock.now())
-    fake_wechat.state.followers.page_size = 100
-    fake_wechat.inject(latency_ms=100)  # slow enough to be killed half-way
+    seed(fake_wechat, 6000, clock.now())
+    fake_wechat.state.followers.page_size = 1000
+    fake_wechat.inject(latency_ms=100)
     config_path = tmp_path / "config.toml"
     config_path.write_text(
         f'[wechat]\nappid = "{fake_wechat.state.appid}"\nsecret = "{fake_wechat.state.secret}"\n'
@@ -122,6 +122,10 @@ async def test_a_killed_cli_sync_is_resumed_by_the_next_one(
                 if (job is not None and job.detailed) or first.returncode is not None:
                     break
                 await asyncio.sleep(0.02)
+        # WeChat now answers slowly (within the client's timeout): the process is mid-sync
+        # when it is killed, however late this test saw its first details.
+        fake_wechat.inject(latency_ms=3000)
+        assert first.returncode is None, log.read_text(encoding="utf-8")
         os.kill(first.pid, signal.SIGKILL)
     finally:
         await first.wait()
@@ -129,7 +133,7 @@ async def test_a_killed_cli_sync_is_resumed_by_the_next_one(
         async with maker() as session:
             killed = await latest_job(session)
         assert (killed.status, killed.phase) == (RUNNING, "detailing"), log.read_text()
-        assert 0 < killed.detailed < 3000
+        assert 0 < killed.detailed < 6000
     fake_wechat.inject(latency_ms=0)
     second_log = tmp_path / "second.log"
     second = await start_laoke("followers", "sync", "-c", str(config_path), log=second_log)
@@ -140,7 +144,7 @@ async def test_a_killed_cli_sync_is_resumed_by_the_next_one(
         async with maker() as session:
             job = await get_job(session, killed.id)
             openids = list(await session.scalars(select(Buyer.openid)))
-        assert (job.status, job.listed, job.detailed, job.created) == (DONE, 3000, 3000, 3000)
-        assert len(openids) == len(set(openids)) == 3000
+        assert (job.status, job.listed, job.detailed, job.created) == (DONE, 6000, 6000, 6000)
+        assert len(openids) == len(set(openids)) == 6000
         got = await counts(maker)
-        assert (got["follows"], got["imported_events"]) == (3000, 3000)
+        assert (got["follows"], got["imported_events"]) == (6000, 6000)
