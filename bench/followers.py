@@ -204,7 +204,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.postgres:
-            with fresh_postgres(args.postgres) as url:
+            async with fresh_postgres(args.postgres) as url:
                 await bench(folder, args, url)
         else:
             await bench(folder, args, f"sqlite+aiosqlite:///{folder}/laoke.db")
