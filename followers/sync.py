@@ -118,12 +118,10 @@ class FollowerSync:
         *,
         holder: str,
         progress: Progress | None = None,
-        pause_s: float = 0.0,
     ) -> None:
         self.sessionmaker, self.api, self.clock = sessionmaker, api, clock
         self.holder = holder
         self.progress = progress
-        self.pause_s = pause_s
         self.calls = DailyCalls(
             {USER_GET: config.user_get_daily_quota, BATCHGET: config.batchget_daily_quota}
         )
@@ -195,7 +193,7 @@ class FollowerSync:
             await self._commit(job, step)
             if job.phase != LISTING:
                 return
-            await asyncio.sleep(self.pause_s)
+            await asyncio.sleep(0)  # let the webhook in
 
     async def _detail(self, job: FollowerSyncJob) -> None:
         while True:
@@ -218,7 +216,7 @@ class FollowerSync:
                 # only briefly, so the webhook's messages pass between them.
                 for batch, (infos, bad) in zip(batches, answers, strict=True):
                     await self._merge(job, batch, infos, bad)
-                    await asyncio.sleep(self.pause_s)
+                    await asyncio.sleep(0)  # let the webhook in
 
     async def _merge(
         self,
@@ -281,7 +279,7 @@ class FollowerSync:
                 return {"left_count": base["left_count"] + left}
 
             await self._commit(job, step)
-            await asyncio.sleep(self.pause_s)
+            await asyncio.sleep(0)  # let the webhook in
 
     # --- checkpoints ----------------------------------------------------------------------
     async def _commit(self, job: FollowerSyncJob, step: Step) -> None:
