@@ -359,6 +359,31 @@ class InboxConfig(Section):
         return time(h1, m1), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
 
 
+class FollowersConfig(Section):
+    """The follower sync (followers/): its daily run and WeChat's daily call quotas."""
+
+    # The daily sync, in the process that runs the scheduler ([server] run_scheduler) …
+    enabled: bool = True
+    # … at this local time in [campaigns] timezone (TOML 03:30:00, or "03:30").
+    sync_at: time = time(3, 30)
+    # WeChat's daily call quotas of the account (the sync pauses before them and goes on the
+    # next day): user/get (10,000 followers a call) and user/info/batchget (100 a call).
+    user_get_daily_quota: int = Field(500, ge=1)
+    batchget_daily_quota: int = Field(500_000, ge=1)
+    # Tag calls (tags/create, tags/get, batch(un)tagging) a segment-to-tag mirror may make.
+    tags_daily_quota: int = Field(100_000, ge=1)
+
+    @field_validator("sync_at", mode="before")
+    @classmethod
+    def _time_of_day(cls, v: object) -> object:
+        if isinstance(v, str):
+            match = re.fullmatch(r"(\d{1,2}):(\d{2})", v.strip())
+            if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+                raise ValueError(f"{v!r}: expected a time of day HH:MM, e.g. 03:30")
+            return time(int(match.group(1)), int(match.group(2)))
+        return v
+
+
 class Config(Section):
     server: ServerConfig = ServerConfig()
     wechat: WeChatConfig
@@ -371,6 +396,7 @@ class Config(Section):
     campaigns: CampaignsConfig = CampaignsConfig()
     dashboard: DashboardConfig = DashboardConfig()
     inbox: InboxConfig = InboxConfig()
+    followers: FollowersConfig = FollowersConfig()
     faq: list[FaqEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -97,6 +97,17 @@ class Buyer(Base):
     # A notice (tier change …) that could not be sent yet; delivered when the buyer writes.
     pending_notice: Mapped[str | None] = mapped_column(Text)
 
+    # What the platform says of the follower, filled by the follower sync (followers/):
+    # WeChat's unionid, the remark staff set in the MP backend, the follower's WeChat tag ids
+    # and how they followed (ADD_SCENE_QR_CODE, ADD_SCENE_SEARCH …). The QR scene itself is
+    # ``qr_scene`` (qr_scene_str, or the numeric qr_scene as text), as the webhook keeps it.
+    unionid: Mapped[str | None] = mapped_column(String(64))
+    wechat_remark: Mapped[str | None] = mapped_column(String(64))
+    wechat_tag_ids: Mapped[list] = mapped_column(JSON, default=list)
+    subscribe_scene: Mapped[str | None] = mapped_column(String(32))
+    # Created by the follower sync (a follower who never wrote); None for buyers the webhook met.
+    imported_at: Mapped[datetime | None]
+
     __table_args__ = (
         Index("ix_buyers_last_interaction", "last_interaction_at"),
         Index("ix_buyers_tier", "tier_key"),

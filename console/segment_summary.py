@@ -15,6 +15,7 @@ FLAGS = {
     "opted_out": ("已退订", "未退订"),
     "subscribed": ("已关注", "未关注"),
     "has_card": ("已填名片", "未填名片"),
+    "imported": ("同步导入的粉丝", "非同步导入"),
 }
 SHORT = {"interests": "兴趣", "channels": "渠道", "tags": "标签"}
 

@@ -69,4 +69,3 @@ async def wechat_status(session: AsyncSession, config: Config, now: datetime) ->
         access_token_expires_at=token.expires_at if token else None,
         access_token_fresh=token is not None and token.expires_at > now,
     )
-

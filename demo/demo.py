@@ -43,6 +43,7 @@ from demo.buyer_book_demo import seed_buyer_notes
 from demo.demo_campaign_report import seed_demo_campaign_report
 from demo.demo_campaigns import seed_demo_campaigns
 from demo.demo_order_imports import seed_demo_order_imports
+from demo.followers_demo import demo_followers
 from demo.inbox_demo import seed_demo_inbox
 from demo.orders_demo import seed_demo_orders
 from demo.segments_demo import seed_demo_segments
@@ -182,7 +183,9 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_demo_templates,
     seed_demo_autoreplies,
 ]
-DEMO_STARTERS: list[DemoStarter] = []
+DEMO_STARTERS: list[DemoStarter] = [
+    demo_followers,  # the platform's followers (some never wrote) and the day-one sync
+]
 
 
 async def seed_demo(

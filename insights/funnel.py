@@ -1,7 +1,8 @@
 """The card funnel (名片漏斗): followed in the period → invited → consented → confirmed → matched.
 
-The funnel follows the buyers who followed in the period (a follow event in it) and asks,
-for each, how far they had come by the period's end: shown the card's consent notice
+The funnel follows the buyers who followed in the period (a follow event in it, not one the
+follower sync imported: the bot never had the chance to invite a follower from before Laoke)
+and asks, for each, how far they had come by the period's end: shown the card's consent notice
 (``card_invited``), agreed (``card_consented``), confirmed the card (``card_confirmed``), and
 have an order linked to them dated before the end (matched). Each stage is a subset of the
 one before. Beside it: the question buyers with an unfinished card stand at now (their open
@@ -61,7 +62,7 @@ def stage_buyers(stage: str, lo: datetime, hi: datetime) -> Select:
     e = BuyerEvent
     query = (
         select(e.buyer_id.label("buyer_id"))
-        .where(e.kind == FOLLOW, e.at >= lo, e.at < hi)
+        .where(e.kind == FOLLOW, e.imported.is_(False), e.at >= lo, e.at < hi)
         .distinct()
     )
     for name in STAGES[1 : STAGES.index(stage) + 1]:
@@ -84,7 +85,7 @@ def funnel_counts(lo: datetime, hi: datetime) -> Select:
     e = BuyerEvent
     followed = (
         select(e.buyer_id.label("buyer_id"))
-        .where(e.kind == FOLLOW, e.at >= lo, e.at < hi)
+        .where(e.kind == FOLLOW, e.imported.is_(False), e.at >= lo, e.at < hi)
         .distinct()
         .subquery()
     )
@@ -120,7 +121,13 @@ def funnel_counts(lo: datetime, hi: datetime) -> Select:
 def _followed_in(lo: datetime, hi: datetime):
     """The form's buyer followed in ``[lo, hi)`` (one index lookup per open form)."""
     e = BuyerEvent
-    return exists().where(e.buyer_id == FormState.buyer_id, e.kind == FOLLOW, e.at >= lo, e.at < hi)
+    return exists().where(
+        e.buyer_id == FormState.buyer_id,
+        e.kind == FOLLOW,
+        e.imported.is_(False),
+        e.at >= lo,
+        e.at < hi,
+    )
 
 
 def stuck_buyers(step: str, lo: datetime, hi: datetime) -> Select:

@@ -28,12 +28,14 @@ from bot.inbound import webhook
 from bot.metrics import Metrics
 from bot.services import open_services
 from content import overrides
+from followers import api as followers_api
+from followers.runner import follower_syncs_ctx
 from handlers import build_dispatcher
 from insights import api as insights_api
 from insights.refresher import dashboard_refresher
 from members import orders_api
 from members.import_jobs import import_jobs_ctx
-from scheduler import campaigns_api, segments_api
+from scheduler import campaigns_api, segment_tags_api, segments_api
 from scheduler.engine import campaign_engine
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,8 @@ def create_app(
     app.cleanup_ctx.append(campaign_engine)  # scheduler + sender, per [server] run_*
     app.cleanup_ctx.append(dashboard_refresher)  # with the scheduler: default views kept counted
     app.cleanup_ctx.append(import_jobs_ctx)  # console order imports in the background
+    app.cleanup_ctx.append(follower_syncs_ctx)  # follower syncs (API, console, daily run)
+    app.cleanup_ctx.append(segment_tags_api.tag_mirrors_ctx)  # segments mirrored as WeChat tags
     webhook.setup(app)
     for route in app.router.routes():
         if route.resource is not None and route.resource.canonical == config.server.webhook_path:
@@ -123,4 +127,11 @@ def create_app(
 
 def api_route_sets() -> list[ApiRoutes]:
     """Every feature's operator endpoints under /api (a feature adds its module here)."""
-    return [segments_api.routes, campaigns_api.routes, orders_api.routes, insights_api.routes]
+    return [
+        segments_api.routes,
+        campaigns_api.routes,
+        orders_api.routes,
+        insights_api.routes,
+        followers_api.routes,
+        segment_tags_api.routes,
+    ]

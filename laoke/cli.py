@@ -32,11 +32,12 @@ from bot.inbound.spool import Spool, SpoolError
 from bot.logs import setup_logging
 from console.cli import user
 from demo.simulator.fake_wechat import FAKE, create_fake_wechat
+from followers import cli as followers_cli
 from laoke.app import create_app
 from laoke.demo import run_demo
 from members import cli as members_cli
 from scheduler import cli as scheduler_cli
-from scheduler import segment_commands
+from scheduler import segment_commands, segment_tag_commands
 from scheduler.engine import run_worker, worker_runner
 
 
@@ -198,6 +199,8 @@ main.add_command(members_cli.tier)
 main.add_command(scheduler_cli.campaign)
 main.add_command(segment_commands.segment)
 main.add_command(user)
+main.add_command(followers_cli.followers)
+segment_commands.segment.add_command(segment_tag_commands.segment_wechat_tag)
 
 if __name__ == "__main__":
     main()

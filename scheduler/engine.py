@@ -3,7 +3,8 @@
 ``serve`` runs the scheduler (``[server] run_scheduler``) and a sender (``run_senders``)
 beside the webhook through the ``campaign_engine`` cleanup context; ``laoke worker`` runs
 only a sender, for scale-out on PostgreSQL. The scheduler also runs the nightly tier
-recompute (``members.tier_recompute.recompute_all_tiers``). This module holds no scheduling or sending
+recompute (``members.tier_recompute.recompute_all_tiers``) and the follower sync's daily run
+and resumption (``followers/runner.py``). This module holds no scheduling or sending
 logic of its own.
 """
 
@@ -16,6 +17,8 @@ import signal
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.appkeys import SERVICES, SESSIONMAKER
 from bot.clock import Clock
@@ -24,8 +27,9 @@ from bot.database import check_schema, create_engine, sessionmaker
 from bot.dialog.context import Services
 from bot.services import open_services
 from content import overrides
+from followers.runner import FOLLOWER_SYNCS
 from members.tier_recompute import recompute_all_tiers
-from scheduler.loop import CampaignScheduler
+from scheduler.loop import CampaignScheduler, LeaderJob
 from scheduler.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,24 @@ def nightly_tiers(sm, services: Services):
     return job
 
 
+def follower_jobs(app: web.Application) -> list[LeaderJob]:
+    """The follower sync's leader jobs: the daily run at ``[followers] sync_at`` (when
+    enabled), and every minute resuming a sync whose process died or whose quota reset."""
+    cfg = app[SERVICES].config
+    jobs = [
+        LeaderJob(
+            "resume follower sync",
+            IntervalTrigger(seconds=60),
+            lambda: app[FOLLOWER_SYNCS].resume_due(),
+        )
+    ]
+    if cfg.followers.enabled:
+        at = cfg.followers.sync_at
+        trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=cfg.campaigns.timezone)
+        jobs.append(LeaderJob("daily follower sync", trigger, lambda: app[FOLLOWER_SYNCS].daily()))
+    return jobs
+
+
 async def campaign_engine(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the scheduler and a sender run while the app runs (as configured)."""
     config: Config = app[SERVICES].config
@@ -49,7 +71,9 @@ async def campaign_engine(app: web.Application) -> AsyncIterator[None]:
     stop = asyncio.Event()
     sending: asyncio.Task | None = None
     if config.server.run_scheduler:
-        scheduler = CampaignScheduler(sm, services, nightly=nightly_tiers(sm, services))
+        scheduler = CampaignScheduler(
+            sm, services, nightly=nightly_tiers(sm, services), leader_jobs=follower_jobs(app)
+        )
         scheduler.start()
     if config.server.run_senders:
         sending = asyncio.create_task(Sender(sm, services).run(stop), name="campaign-sender")

@@ -25,7 +25,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,6 +85,16 @@ ANALYZE_AFTER = 10_000
 STOP_WAIT_S = 30.0
 
 NightlyJob = Callable[[], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class LeaderJob:
+    """Work only the process holding the scheduler lease does, when `trigger` fires (an
+    APScheduler trigger): the daily follower sync, resuming an interrupted one."""
+
+    name: str
+    trigger: Any
+    run: NightlyJob
 
 
 class _OverlappingTicks(logging.Filter):
@@ -198,6 +209,7 @@ class CampaignScheduler:
         holder: str | None = None,
         tick_s: float = 1.0,
         nightly: NightlyJob | None = None,
+        leader_jobs: Sequence[LeaderJob] = (),
     ) -> None:
         self.sessionmaker = sessionmaker
         self.services = services
@@ -206,6 +218,7 @@ class CampaignScheduler:
         self.holder = holder or process_id("scheduler")
         self.tick_s = tick_s
         self.nightly = nightly
+        self.leader_jobs = tuple(leader_jobs)
         self.is_leader = False
         self._aps: AsyncIOScheduler | None = None
         # The jobs APScheduler is running now (tick, nightly), so `stop` can let them finish.
@@ -360,6 +373,10 @@ class CampaignScheduler:
                 max_instances=1,
                 coalesce=True,
             )
+        for job in self.leader_jobs:
+            aps.add_job(
+                self.run_leader_job, job.trigger, args=[job], max_instances=1, coalesce=True
+            )
         aps.start()
         self._aps = aps
 
@@ -371,6 +388,17 @@ class CampaignScheduler:
                 await self.nightly()
             except Exception:
                 log.exception("nightly job failed")
+
+    async def run_leader_job(self, job: LeaderJob) -> None:
+        """Run `job` if this process is the leader (APScheduler calls it when it is due; a
+        stopping scheduler is paused first, so it calls nothing more)."""
+        if not self.is_leader:
+            return
+        with self._job():
+            try:
+                await job.run()
+            except Exception:
+                log.exception("scheduler job %s failed", job.name)
 
     async def stop(self) -> None:
         """Let a pass in progress finish, stop APScheduler, and give the lease back so another

@@ -293,6 +293,11 @@ def _has_card(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
     return done if value else not_(done)
 
 
+def _imported(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
+    found = Buyer.imported_at.is_not(None)
+    return found if value else not_(found)
+
+
 def _customer(op: str, value: Any, now: datetime) -> ColumnElement[bool]:
     kinds = [value] if op == "eq" else list(value)
     by_kind = {
@@ -340,6 +345,9 @@ FIELDS: dict[str, Field] = {
         Field("subscribed", FLAG, _flag_field(Buyer.subscribed), "follows the account now"),
         Field("opted_out", FLAG, _flag_field(Buyer.opted_out), "sent 退订 (no campaign pushes)"),
         Field("has_card", FLAG, _has_card, "completed the business card"),
+        Field(
+            "imported", FLAG, _imported, "first known from the follower sync (had never written)"
+        ),
         Field("days_since_follow", DAYS, _days_since_follow, "days since the (last) follow"),
         Field(
             "days_since_interaction", DAYS, _days_since_interaction, "days since last message/event"

@@ -4,7 +4,8 @@ The buyer row says whether someone follows *now* and when the card was confirmed
 dashboard needs the follows and unfollows of every day and the card's steps over time.
 Each is one ``buyer_events`` row (buyer, kind, time), written in the same transaction as the
 change it records: follows and unfollows by the webhook's claim (``bot/inbound/buyers.py``), card
-steps by the card dialog (``handlers/card.py``). Rows hold no personal data, so erasing a
+steps by the card dialog (``handlers/card.py``), and follows and unfollows the webhook never saw
+by the follower sync (``followers/merge.py``), flagged ``imported``. Rows hold no personal data, so erasing a
 buyer's data keeps them (the counts of past days do not change).
 
 This module only declares the table and writes rows; ``insights/`` reads them.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, bindparam
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, bindparam, false
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,6 +39,9 @@ class BuyerEvent(Base):
     buyer_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+    # Written by the follower sync (followers/), not seen happen: a pre-Laoke follower's
+    # follow dated at WeChat's subscribe_time, or a leave noticed at the sync.
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         # Per-bucket counts: a range of one kind, the buyer ids read from the index alone.

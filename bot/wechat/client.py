@@ -130,6 +130,18 @@ class WeChatAPI:
     async def delete_menu(self) -> dict[str, Any]:
         return await self._call("GET", "cgi-bin/menu/delete", None)
 
+    async def call(
+        self,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Any other API call (``bot/wechat/followers.py``, ``tags.py``), with the same token
+        handling, busy retries and errors as the calls above."""
+        return await self._call(method, path, payload, query=query)
+
     # --- plumbing -------------------------------------------------------------------------
     async def _fetch_token(self) -> tuple[str, int]:
         params = {

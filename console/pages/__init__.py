@@ -18,11 +18,13 @@ from console.pages import (
     campaign_tools,
     campaigns,
     dashboard,
+    follower_sync,
     inbox,
     login,
     members,
     menu,
     orders,
+    segment_tags,
     segments,
     template_messages,
     templates,
@@ -48,12 +50,14 @@ PAGES: list[PageRoutes] = [
     campaign_report.page,
     orders.page,
     tiers.page,
+    segment_tags.page,  # before segments: /admin/segments/wechat-tag is not a segment
     segments.page,
     inbox.page,
     templates.page,
     template_messages.page,
     autoreplies.page,
     menu.page,
+    follower_sync.page,
 ]
 
 

@@ -25,6 +25,7 @@ from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from console import audit
 from console.auth import redirect
 from console.current import actor_of
+from console.pages.segment_tags import segment_tag_view, start_from_console
 from console.registry import PageRoutes
 from console.rendering import BEIJING, render
 from console.segment_builder import (
@@ -158,6 +159,8 @@ async def _page(
             ctx["starters"] = _starters(request, await latest_livestream(session))
         if template != "segments/_preview.html":  # the counts partial offers no values
             ctx["suggest"] = await _suggestions(request, session)
+    if extra.get("original") and template != "segments/_preview.html":
+        extra["wechat_tag"] = await segment_tag_view(request, extra["original"])
     ctx |= {
         "groups": groups, "mode": "json" if groups is None else "builder",
         "name": "", "original": "", "description": "", "error": "", "oob": False,
@@ -217,10 +220,22 @@ async def _open(request: web.Request, name: str, **extra: Any) -> web.Response:
         except SegmentNotFound:
             raise web.HTTPNotFound(text="没有这个分群") from None
     raw = json.dumps(segment.spec, ensure_ascii=False, indent=2)
+    extra.setdefault("tag_error", "")
     return await _page(
         request, from_spec(segment.spec), raw=raw, name=segment.name, original=segment.name,
         description=segment.description, **extra,
     )  # fmt: skip
+
+
+@page.post(PATH + "/wechat-tag", role="operator")
+async def wechat_tag(request: web.Request) -> web.StreamResponse:
+    """同步为公众号标签: refusals are shown on the segment's page, in Chinese."""
+    form = await request.post()
+    name = str(form.get("name", ""))[:64]
+    error = await start_from_console(request, name, str(form.get("tag_name", ""))[:64] or None)
+    if error:
+        return await _open(request, name, status=409, tag_error=error)
+    return redirect(request, f"{PATH}?name={quote(name)}#wechat-tag")
 
 
 @page.post(PATH + "/preview", role="operator")

@@ -1,8 +1,9 @@
 """设置 → 公众号连接: the callback URL to enter in the Official Account's backend, the mode and
-whether callbacks and the access_token are alive (admins).
+whether callbacks and the access_token are alive (admins), and the follower sync's box
+(``console/pages/follower_sync.py``).
 
-Read-only: the connection is configuration (``config.toml`` and environment secrets), which
-a web page must not rewrite under a running server.
+The connection is read-only: it is configuration (``config.toml`` and environment secrets),
+which a web page must not rewrite under a running server.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
+from console.pages.follower_sync import follower_sync_view
 from console.registry import PageRoutes
 from console.rendering import render
 from console.wechat_status import QUIET_AFTER, wechat_status
@@ -23,4 +25,9 @@ async def wechat_link(request: web.Request) -> web.StreamResponse:
     async with request.config_dict[SESSIONMAKER]() as session:
         status = await wechat_status(session, request.config_dict[CONFIG], now)
     quiet_hours = int(QUIET_AFTER.total_seconds() // 3600)
-    return render(request, "settings/wechat.html", {"s": status, "quiet_hours": quiet_hours})
+    followers = await follower_sync_view(request)
+    return render(
+        request,
+        "settings/wechat.html",
+        {"s": status, "quiet_hours": quiet_hours, "f": followers},
+    )

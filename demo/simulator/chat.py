@@ -119,11 +119,11 @@ class ChatSimulator:
         self.callbacks = CallbackClient(signer, http, settings.webhook_url)
         self.fake_url = settings.fake_wechat_url.rstrip("/") + "/"
 
-    async def tell_fake_wechat(self, openid: str, kind: str) -> None:
-        """Open the buyer's customer-service window on the fake WeChat, as WeChat would."""
-        async with self.http.post(
-            self.fake_url + "_sim/interaction", json={"openid": openid, "kind": kind}
-        ) as resp:
+    async def tell_fake_wechat(self, openid: str, kind: str, scene: str | None = None) -> None:
+        """Open the buyer's customer-service window on the fake WeChat, as WeChat would (a
+        follow or unfollow also changes its follower list)."""
+        body = {"openid": openid, "kind": kind} | ({"scene": scene} if scene else {})
+        async with self.http.post(self.fake_url + "_sim/interaction", json=body) as resp:
             resp.raise_for_status()
 
     async def send_text(self, openid: str, text: str) -> str | None:
@@ -134,8 +134,11 @@ class ChatSimulator:
     async def send_event(self, openid: str, event: str, key: str | None = None) -> str | None:
         """The buyer follows, unfollows, scans or clicks a menu button."""
         kind = {"subscribe": "follow", "CLICK": "click", "SCAN": "scan"}.get(event)
+        if event == "unsubscribe":
+            kind = "unfollow"
         if kind:
-            await self.tell_fake_wechat(openid, kind)
+            scene = key.removeprefix("qrscene_") if kind == "follow" and key else None
+            await self.tell_fake_wechat(openid, kind, scene)
         return await self.callbacks.send_event(openid, event, key)
 
     async def pushes(self, openid: str, since: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
+from demo.simulator.fake_followers import FakeFollowers
 
 TOKEN_TTL_S = 7200
 # WeChat keeps the previous access_token working for 5 minutes after a new fetch.
@@ -159,6 +160,9 @@ class FakeWeChat:
         self.token_fetches = 0
         self.calls = 0
         self._ids = itertools.count(1)
+        # The account's followers and tags (user/get, batchget, tags/…), and faults for them.
+        self.followers = FakeFollowers(self.clock)
+        self.faults.errcodes["followers"] = deque()
 
     def store_media(self, content_type: str, data: bytes) -> str:
         """Keep an uploaded image; its media_id (the oldest is forgotten past MEDIA_KEPT)."""
@@ -169,9 +173,23 @@ class FakeWeChat:
         return media_id
 
     # --- state changes tests and the chat simulator ask for -----------------------------
-    def open_window(self, openid: str, when: datetime | None = None, kind: str = "message") -> None:
-        """Record a buyer interaction: a message opens 48 h / 5 messages, an event 1 min / 3."""
+    def open_window(
+        self,
+        openid: str,
+        when: datetime | None = None,
+        kind: str = "message",
+        scene: str | None = None,
+    ) -> None:
+        """Record a buyer interaction: a message opens 48 h / 5 messages, an event 1 min / 3.
+
+        A follow (through QR `scene`, if any) also puts the buyer on the follower list; an
+        unfollow takes them off it and opens nothing."""
         when = when or self.clock.now()
+        if kind == "unfollow":
+            self.followers.unfollow(openid)
+            return
+        if kind == "follow":
+            self.followers.follow(openid, when, scene)
         if kind in EVENT_KINDS:
             current = self.windows.get(openid)
             # A short event window never shortens a message window that is still open.
@@ -197,7 +215,9 @@ class FakeWeChat:
         """
         if errcode is not None:
             if on not in self.faults.errcodes:
-                raise ValueError(f"on: expected 'send' or 'token', not {on!r}")
+                raise ValueError(
+                    f"on: expected one of {', '.join(self.faults.errcodes)}, not {on!r}"
+                )
             self.faults.errcodes[on].extend([errcode] * count)
         self.faults.drops += drop
         if latency_ms is not None:

@@ -20,14 +20,14 @@ now, add latency), ``GET /_sim/stats`` and ``POST /_sim/reset``.
 
 It is built to be fast (a campaign benchmark pushes 100k+ messages through it): every request
 is O(1) and the log lives in memory. The account's state and rules are in
-``demo/simulator/fake_account.py``; this module is the HTTP face. It deliberately does not
-simulate mass send, followers, permanent media or the template daily quota.
+``demo/simulator/fake_account.py``; this module is the HTTP face. The follower list and tags
+(``user/get``, ``user/info/batchget``, ``tags/…``, ``/_sim/followers``) are
+``demo/simulator/fake_followers_api.py``'s, mounted by :func:`setup_routes` too. It
+deliberately does not simulate mass send, permanent media or the template daily quota.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import datetime
 from typing import Any
 
@@ -35,58 +35,15 @@ from aiohttp import web
 
 from bot.clock import Clock
 from demo.simulator.fake_account import (
-    ERRMSG,
     MEDIA_MAX_BYTES,
     TOKEN_TTL_S,
     FakeWeChat,
     check_menu,
 )
+from demo.simulator.fake_followers_api import setup_follower_routes
+from demo.simulator.fake_http import _OK, FAKE, _answer, _error, _faults, _json_body
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
-
-FAKE = web.AppKey("fake_wechat", FakeWeChat)
-
-
-# Answers are prebuilt bytes: the benchmarks push thousands of sends a second through here.
-_OK = b'{"errcode":0,"errmsg":"ok"}'
-_ERRORS = {
-    code: json.dumps({"errcode": code, "errmsg": msg}).encode() for code, msg in ERRMSG.items()
-}
-
-
-def _answer(body: bytes) -> web.Response:
-    return web.Response(body=body, content_type="application/json")
-
-
-def _error(code: int) -> web.Response:
-    body = _ERRORS.get(code) or json.dumps({"errcode": code, "errmsg": "error"}).encode()
-    return _answer(body)
-
-
-async def _faults(request: web.Request, on: str) -> web.Response | None:
-    """Apply injected faults to an API call; a response if the call must fail."""
-    fake = request.app[FAKE]
-    fake.calls += 1
-    faults = fake.faults
-    if faults.latency_s:
-        await asyncio.sleep(faults.latency_s)
-    if faults.drops:
-        faults.drops -= 1
-        # Close the socket without answering: the client sees a dropped connection.
-        if request.transport is not None:
-            request.transport.abort()
-        return web.Response(status=500)  # never written: the socket is gone
-    if queue := faults.errcodes[on]:
-        return _error(queue.popleft())
-    return None
-
-
-async def _json_body(request: web.Request) -> dict[str, Any] | None:
-    try:
-        body = json.loads(await request.read() or b"null")
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 async def get_token(request: web.Request) -> web.Response:
@@ -277,7 +234,8 @@ def _parse_time(value: Any, fake: FakeWeChat) -> datetime:
 
 
 async def sim_interaction(request: web.Request) -> web.Response:
-    """``{openid | openids, time?, kind?}``: the buyer wrote (or followed/clicked) at `time`."""
+    """``{openid | openids, time?, kind?, scene?}``: the buyer wrote (or followed through QR
+    `scene`, unfollowed, clicked) at `time`."""
     fake = request.app[FAKE]
     body = await _json_body(request)
     if body is None:
@@ -290,8 +248,9 @@ async def sim_interaction(request: web.Request) -> web.Response:
     except (ValueError, OverflowError, OSError) as exc:
         raise web.HTTPBadRequest(text=f"time: {exc}") from None
     kind = str(body.get("kind") or "message")
+    scene = body.get("scene") if isinstance(body.get("scene"), str) else None
     for openid in openids:
-        fake.open_window(openid, when, kind)
+        fake.open_window(openid, when, kind, scene=scene)
     return web.json_response({"ok": True, "count": len(openids)})
 
 
@@ -362,6 +321,7 @@ def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
     app.router.add_post("/_sim/faults", sim_faults)
     app.router.add_get("/_sim/stats", sim_stats)
     app.router.add_post("/_sim/reset", sim_reset)
+    setup_follower_routes(app)  # user/get, user/info/batchget, tags/…, /_sim/followers
 
 
 def create_fake_wechat(

@@ -69,6 +69,7 @@ async def seed(session, now):
             subscribed_at=ago(10),
             first_seen_at=ago(10),
             last_interaction_at=ago(2),
+            imported_at=ago(3),  # the follower sync met them before they wrote
             orders_total=1,
             orders_12m=1,
             spend_12m=3000,
@@ -170,6 +171,8 @@ CASES = [
     (leaf("opted_out", "eq", True), {"nobody"}),
     (leaf("opted_out", "eq", False), ALL - {"nobody"}),
     (leaf("has_card", "eq", True), {"gold_tb"}),
+    (leaf("imported", "eq", True), {"silver_ws"}),
+    (leaf("imported", "eq", False), ALL - {"silver_ws"}),
     # ages in days (relative to the injected clock)
     (leaf("days_since_interaction", "gte", 40), {"gold_tb", "quiet_gold"}),
     (leaf("days_since_interaction", "gt", 40), {"quiet_gold"}),
