@@ -28,6 +28,9 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock, OffsetClock
 
 ENV = "LAOKE_TEST_CLOCK"
+# The pinned clock's offset from the real one, in seconds, handed to child processes so that
+# they read exactly the test's time (tests/laoke_process.py).
+OFFSET_ENV = "LAOKE_TEST_CLOCK_OFFSET"
 LOG_ENV = "LAOKE_TEST_CLOCK_LOG"
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -72,7 +75,12 @@ def office_clock() -> OffsetClock:
 def install() -> datetime | None:
     """Pin the real Clock when the environment asks for it; returns the moment (or None)."""
     spec = os.environ.get(ENV, "").strip()
-    pinned = OffsetClock(moment(spec, _real_now(Clock()))) if spec else None
+    pinned = None
+    if os.environ.get(OFFSET_ENV):
+        pinned = OffsetClock(_real_now(Clock()) + timedelta(seconds=float(os.environ[OFFSET_ENV])))
+    elif spec:
+        pinned = OffsetClock(moment(spec, _real_now(Clock())))
+        os.environ[OFFSET_ENV] = str((pinned.now() - _real_now(Clock())).total_seconds())
 
     def now(self: Clock) -> datetime:
         if _current["test"]:
