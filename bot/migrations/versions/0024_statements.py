@@ -34,9 +34,7 @@ def upgrade() -> None:
     op.create_table(
         "statements",
         sa.Column("id", ID, primary_key=True),
-        sa.Column(
-            "period_id", sa.Integer(), sa.ForeignKey("statement_periods.id"), nullable=False
-        ),
+        sa.Column("period_id", sa.Integer(), sa.ForeignKey("statement_periods.id"), nullable=False),
         sa.Column("buyer_id", sa.Integer(), sa.ForeignKey("buyers.id"), nullable=False),
         sa.Column("orders", sa.Integer(), nullable=False),
         sa.Column("order_cents", sa.BigInteger(), nullable=False),
