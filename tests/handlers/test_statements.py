@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 from statement_world import add_order
+from tiers_fixture import tiers
 
 from bot.models import Buyer
 from statements.close import close_period
@@ -17,7 +18,6 @@ from statements.ledger import mark_paid
 from statements.links import verify
 from statements.models import Statement
 from statements.periods import parse_period
-from tiers_fixture import tiers
 
 NOW = datetime(2026, 12, 10, 4, tzinfo=UTC)
 IN_NOV = datetime(2026, 11, 10, 4, tzinfo=UTC)
