@@ -151,3 +151,17 @@ async def close_due(
         log.info("statements: period %s closed (%d statements)", result.key, result.statements)
         results.append(result)
     return results
+
+
+async def next_to_close(
+    sessionmaker: async_sessionmaker[AsyncSession], config: Config, now: datetime
+) -> Period | None:
+    """The period staff may close now (the one after the last closed, or the latest ended
+    one when none is), or None when it has not ended yet."""
+    async with sessionmaker() as session:
+        last = await last_closed(session)
+    kind, tz = config.statements.period, config.orders.timezone
+    if last is None:
+        return period_of(now, kind, tz).previous()
+    candidate = period_of(last.ends_at, kind, tz)
+    return candidate if candidate.ends_at <= now else None

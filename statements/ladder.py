@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from statements.models import RebateLadder
+from statements.models import RebateLadder, Statement, StatementPeriod
 
 SPEND, TIER = "spend", "tier"
 MAX_STEPS = 12
@@ -212,3 +212,37 @@ async def save_ladder(
     )
     await session.flush()
     return before.as_dict(), stored
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a ladder would have paid on the last closed period, beside what was paid."""
+
+    period_key: str
+    buyers: int
+    earning: int  # buyers who would earn a rebate
+    rebate_cents: int
+    actual_earning: int
+    actual_rebate_cents: int
+
+
+async def preview_last_period(session: AsyncSession, ladder: Ladder) -> Preview | None:
+    """Apply `ladder` to the stored net spend and tier of the last closed period's statements
+    (None when no period is closed yet). Nothing is written."""
+    period = await session.scalar(
+        select(StatementPeriod).order_by(StatementPeriod.ends_at.desc()).limit(1)
+    )
+    if period is None:
+        return None
+    rows = (
+        await session.execute(
+            select(Statement.net_cents, Statement.tier_key, Statement.rebate_cents).where(
+                Statement.period_id == period.id
+            )
+        )
+    ).all()
+    would = [rebate_cents(net, ladder.rate_bp(net, tier)) for net, tier, _ in rows]
+    return Preview(
+        period.key, len(rows), sum(1 for r in would if r > 0), sum(would),
+        sum(1 for *_, paid in rows if paid > 0), sum(paid for *_, paid in rows),
+    )  # fmt: skip

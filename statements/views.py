@@ -46,6 +46,7 @@ class StatementView:
     paid_on: str | None = None  # 2026-12-08 (Beijing)
     paid_method: str | None = None
     lines: tuple[Line, ...] = ()
+    paid_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,63 @@ async def period_statements(
             percent(st.rate_bp), st.rebate_cents,
             _local_date(entry.created_at, config.orders.timezone) if entry else None,
             entry.method if entry else None,
+            paid_by=entry.actor if entry else None,
         )  # fmt: skip
         out.append(BuyerRow(view, name or account or f"买家 #{st.buyer_id}", company or ""))
     return period, out
+
+
+async def period_lines(
+    session: AsyncSession, period: StatementPeriod, rows: list[BuyerRow]
+) -> list[tuple[BuyerRow, Line]]:
+    """Every line of a closed period's statements, by buyer as `rows` orders them."""
+    by_statement = {r.view.statement_id: r for r in rows}
+    lines = await session.scalars(
+        select(StatementLine)
+        .join(Statement, Statement.id == StatementLine.statement_id)
+        .where(Statement.period_id == period.id)
+        .order_by(StatementLine.ordered_at, StatementLine.id)
+    )
+    found = [
+        (by_statement[r.statement_id],
+         Line(r.kind, r.order_id, r.order_no, r.ordered_at, r.amount_cents, r.note))
+        for r in lines
+    ]  # fmt: skip
+    order = {r.view.statement_id: i for i, r in enumerate(rows)}
+    return sorted(found, key=lambda pair: order[pair[0].view.statement_id])
+
+
+async def statement_detail(
+    session: AsyncSession, config: Config, key: str, buyer_id: int
+) -> StatementView | None:
+    """One buyer's closed statement of `key` with its lines (None if there is none)."""
+    row = (
+        await session.execute(
+            select(Statement, StatementPeriod)
+            .join(StatementPeriod, StatementPeriod.id == Statement.period_id)
+            .where(StatementPeriod.key == key, Statement.buyer_id == buyer_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return await stored_view(session, row[0], row[1], config, with_lines=True)
+
+
+async def running_totals(session: AsyncSession, config: Config, now: datetime) -> dict[str, int]:
+    """The open period so far, over every buyer: buyers with activity, net spend, and the
+    rebate the ladder in force would pay on it."""
+    period = open_period(config, now)
+    drafts = await compute_drafts(session, period, await first_closed_start(session))
+    ladder = await current_ladder(session)
+    tiers = dict(
+        (await session.execute(select(Buyer.id, Buyer.tier_key).where(Buyer.id.in_(list(drafts))))).all()
+    ) if drafts else {}  # fmt: skip
+    rebate = sum(
+        rebate_cents(d.net_cents, ladder.rate_bp(d.net_cents, tiers.get(b)))
+        for b, d in drafts.items()
+    )
+    return {
+        "buyers": len(drafts),
+        "net": sum(d.net_cents for d in drafts.values()),
+        "rebate": rebate,
+    }
