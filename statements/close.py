@@ -78,7 +78,9 @@ async def close_period(
             last = await last_closed(session)
             closable(period, now, last.key if last else None, last.ends_at if last else None)
             ladder = await current_ladder(session)
-            drafts = await compute_drafts(session, period, await first_closed_start(session))
+            drafts = await compute_drafts(
+                session, period, await first_closed_start(session), exclude_skus=ladder.exclude_skus
+            )
             tiers = dict(
                 (await session.execute(
                     select(Buyer.id, Buyer.tier_key).where(Buyer.id.in_(list(drafts)))
@@ -95,12 +97,14 @@ async def close_period(
             for buyer_id in sorted(drafts):
                 draft = drafts[buyer_id]
                 tier = tiers.get(buyer_id)
-                bp = ladder.rate_bp(draft.net_cents, tier)
+                base = draft.rebate_base_cents
+                bp = ladder.rate_bp(base, tier)
                 statement = Statement(
                     period_id=row.id, buyer_id=buyer_id, orders=draft.orders,
                     order_cents=draft.order_cents, refund_cents=draft.refund_cents,
                     adjustment_cents=draft.adjustment_cents, net_cents=draft.net_cents,
-                    tier_key=tier, rate_bp=bp, rebate_cents=rebate_cents(draft.net_cents, bp),
+                    tier_key=tier, rebate_base_cents=base, rate_bp=bp,
+                    rebate_cents=rebate_cents(base, bp),
                     notice=None,
                 )  # fmt: skip
                 session.add(statement)

@@ -236,7 +236,7 @@ async def preview_last_period(session: AsyncSession, ladder: Ladder) -> Preview 
         return None
     rows = (
         await session.execute(
-            select(Statement.net_cents, Statement.tier_key, Statement.rebate_cents).where(
+            select(Statement.rebate_base_cents, Statement.tier_key, Statement.rebate_cents).where(
                 Statement.period_id == period.id
             )
         )

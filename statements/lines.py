@@ -2,7 +2,10 @@
 
 For a period ``[start, end)``: every counted order of a buyer is an order line; an order
 refunded in full (its status names a refund, so it no longer counts) is an order line and
-a refund line that cancels it; cancelled and unpaid orders are left out. Orders dated in an
+a refund line that cancels it; cancelled and unpaid orders are left out. Where orders carry
+line items (``order_lines``, when the import stores them), refunds on the lines of a counted
+order are a refund line too, and lines whose SKU the ladder excludes are summed apart so
+they earn no rebate. Orders dated in an
 earlier, already closed period are compared with what the closed statements recorded for
 them, per order and buyer: a difference is an adjustment line of this period (a refund
 after the close subtracts, an order imported late adds, an order relinked to another buyer
@@ -19,9 +22,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.models import Base
 from members.orders import Order
 from statements.models import ADJUSTMENT, ORDER, REFUND, Statement, StatementLine
 from statements.periods import Period, period_of
@@ -47,6 +51,8 @@ class Draft:
 
     buyer_id: int
     lines: list[Line] = field(default_factory=list)
+    # Spend on SKUs the ladder excludes (net of their refunds): no rebate is earned on it.
+    excluded_cents: int = 0
 
     @property
     def orders(self) -> int:
@@ -71,15 +77,49 @@ class Draft:
     def net_cents(self) -> int:
         return sum(line.amount_cents for line in self.lines)
 
+    @property
+    def rebate_base_cents(self) -> int:
+        """What the rebate is computed on: net spend less the excluded SKUs."""
+        return self.net_cents - self.excluded_cents
+
 
 def is_refund(status: str | None) -> bool:
     folded = (status or "").lower()
     return any(word in folded for word in REFUND_WORDS)
 
 
+def order_lines_table():
+    """The order line items table once the order import stores them (None before): partial
+    refunds and SKU exclusions read it when it is there."""
+    return Base.metadata.tables.get("order_lines")
+
+
+async def _line_sums(
+    session: AsyncSession, since: datetime, until: datetime, buyer_id: int | None,
+    exclude_skus: tuple[str, ...],
+) -> dict[int, tuple[int, int]]:  # fmt: skip
+    """Per order dated in ``[since, until)``: (cents refunded on its lines, cents of its lines
+    with an excluded SKU, net of their refunds). Empty without line items."""
+    table = order_lines_table()
+    if table is None:
+        return {}
+    c = table.c
+    value = func.coalesce(c.quantity * c.unit_price_cents, 0) - c.refund_cents
+    excluded = case((c.sku.in_(exclude_skus), value), else_=0) if exclude_skus else literal(0)
+    q = (
+        select(c.order_id, func.sum(c.refund_cents), func.sum(excluded))
+        .join(Order, Order.id == c.order_id)
+        .where(Order.buyer_id.is_not(None), Order.ordered_at >= since, Order.ordered_at < until)
+        .group_by(c.order_id)
+    )
+    if buyer_id is not None:
+        q = q.where(Order.buyer_id == buyer_id)
+    return {oid: (int(r or 0), int(x or 0)) for oid, r, x in await session.execute(q)}
+
+
 async def _period_lines(
-    session: AsyncSession, period: Period, buyer_id: int | None
-) -> dict[int, list[Line]]:
+    session: AsyncSession, period: Period, buyer_id: int | None, exclude_skus: tuple[str, ...]
+) -> tuple[dict[int, list[Line]], dict[int, int]]:
     q = select(
         Order.id, Order.buyer_id, Order.order_no, Order.ordered_at, Order.amount_cents,
         Order.counted, Order.status,
@@ -90,16 +130,21 @@ async def _period_lines(
     )  # fmt: skip
     if buyer_id is not None:
         q = q.where(Order.buyer_id == buyer_id)
+    sums = await _line_sums(session, period.starts_at, period.ends_at, buyer_id, exclude_skus)
     lines: dict[int, list[Line]] = defaultdict(list)
-    for oid, bid, no, at, cents, counted, status in await session.execute(
-        q.order_by(Order.ordered_at, Order.id)
-    ):
+    excluded: dict[int, int] = defaultdict(int)
+    rows = await session.execute(q.order_by(Order.ordered_at, Order.id))
+    for oid, bid, no, at, cents, counted, status in rows:
+        refunded, off = sums.get(oid, (0, 0))
         if counted:
             lines[bid].append(Line(ORDER, oid, no, at, cents))
+            if refunded > 0:
+                lines[bid].append(Line(REFUND, oid, no, at, -min(refunded, cents), "部分退款"))
+            excluded[bid] += off
         elif is_refund(status):
             lines[bid].append(Line(ORDER, oid, no, at, cents))
             lines[bid].append(Line(REFUND, oid, no, at, -cents, "整单退款"))
-    return lines
+    return lines, excluded
 
 
 async def _adjustment_lines(
@@ -120,8 +165,10 @@ async def _adjustment_lines(
     )  # fmt: skip
     if buyer_id is not None:
         q = q.where(Order.buyer_id == buyer_id)
+    sums = await _line_sums(session, since, period.starts_at, buyer_id, ())
     for oid, bid, no, at, cents, counted in await session.execute(q):
-        current[(oid, bid)] = cents if counted else 0
+        refunded = min(sums.get(oid, (0, 0))[0], cents)
+        current[(oid, bid)] = cents - refunded if counted else 0
         info[oid] = (no, at)
     recorded: dict[tuple[int, int], int] = {}
     r = (
@@ -157,15 +204,19 @@ async def _adjustment_lines(
 
 
 async def compute_drafts(
-    session: AsyncSession, period: Period, since: datetime | None, *, buyer_id: int | None = None
-) -> dict[int, Draft]:
+    session: AsyncSession, period: Period, since: datetime | None, *,
+    buyer_id: int | None = None, exclude_skus: tuple[str, ...] = (),
+) -> dict[int, Draft]:  # fmt: skip
     """Every buyer's draft statement of `period` (or one buyer's); `since` is the start of the
     first closed period (None: nothing was closed yet, so nothing to adjust)."""
     drafts: dict[int, Draft] = {}
-    parts = [await _period_lines(session, period, buyer_id)]
+    own, excluded = await _period_lines(session, period, buyer_id, exclude_skus)
+    parts = [own]
     if since is not None:
         parts.insert(0, await _adjustment_lines(session, period, since, buyer_id))
     for part in parts:
         for bid, lines in part.items():
             drafts.setdefault(bid, Draft(bid)).lines.extend(lines)
+    for bid, cents in excluded.items():
+        drafts[bid].excluded_cents = cents
     return drafts

@@ -61,6 +61,8 @@ class Statement(Base):
     adjustment_cents: Mapped[int] = mapped_column(BigInteger)
     net_cents: Mapped[int] = mapped_column(BigInteger)
     tier_key: Mapped[str | None] = mapped_column(String(32))
+    # Net spend less the SKUs the ladder excluded: what the rate applies to.
+    rebate_base_cents: Mapped[int] = mapped_column(BigInteger)
     rate_bp: Mapped[int] = mapped_column(Integer)  # basis points: 250 = 2.5%
     rebate_cents: Mapped[int] = mapped_column(BigInteger)
     # How the buyer was told of it: None (not yet), custom, template, stored, none.

@@ -47,6 +47,7 @@ class StatementView:
     paid_method: str | None = None
     lines: tuple[Line, ...] = ()
     paid_by: str | None = None
+    rebate_base: int = 0  # running only: net less excluded SKUs, what the thresholds compare
 
 
 @dataclass(frozen=True)
@@ -96,15 +97,18 @@ async def running_view(
 ) -> StatementView:
     """A buyer's figures of a period not closed yet, as they stand now."""
     since = await first_closed_start(session)
-    draft = (await compute_drafts(session, period, since, buyer_id=buyer.id)).get(buyer.id)
-    draft = draft or Draft(buyer.id)
     ladder = await current_ladder(session)
-    bp = ladder.rate_bp(draft.net_cents, buyer.tier_key)
+    drafts = await compute_drafts(
+        session, period, since, buyer_id=buyer.id, exclude_skus=ladder.exclude_skus
+    )
+    draft = drafts.get(buyer.id) or Draft(buyer.id)
+    bp = ladder.rate_bp(draft.rebate_base_cents, buyer.tier_key)
     return StatementView(
         None, buyer.id, period.key, period.label, False, draft.orders, draft.order_cents,
         draft.refund_cents, draft.adjustment_cents, draft.net_cents,
-        buyer.tier_key, percent(bp), rebate_cents(draft.net_cents, bp),
+        buyer.tier_key, percent(bp), rebate_cents(draft.rebate_base_cents, bp),
         lines=tuple(sorted(draft.lines, key=lambda line: line.ordered_at)),
+        rebate_base=draft.rebate_base_cents,
     )  # fmt: skip
 
 
@@ -157,7 +161,7 @@ async def rebate_progress(
         return None  # no ladder, a rate per tier, or one step from the first yuan
     period = open_period(config, now)
     running = await running_view(session, config, period, buyer)
-    step = ladder.next_step(running.net)
+    step = ladder.next_step(running.rebate_base)
     if step is None:
         return None
     missing, bp = step
@@ -291,13 +295,14 @@ async def running_totals(session: AsyncSession, config: Config, now: datetime) -
     """The open period so far, over every buyer: buyers with activity, net spend, and the
     rebate the ladder in force would pay on it."""
     period = open_period(config, now)
-    drafts = await compute_drafts(session, period, await first_closed_start(session))
     ladder = await current_ladder(session)
+    since = await first_closed_start(session)
+    drafts = await compute_drafts(session, period, since, exclude_skus=ladder.exclude_skus)
     tiers = dict(
         (await session.execute(select(Buyer.id, Buyer.tier_key).where(Buyer.id.in_(list(drafts))))).all()
     ) if drafts else {}  # fmt: skip
     rebate = sum(
-        rebate_cents(d.net_cents, ladder.rate_bp(d.net_cents, tiers.get(b)))
+        rebate_cents(d.rebate_base_cents, ladder.rate_bp(d.rebate_base_cents, tiers.get(b)))
         for b, d in drafts.items()
     )
     return {

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("adjustment_cents", sa.BigInteger(), nullable=False),
         sa.Column("net_cents", sa.BigInteger(), nullable=False),
         sa.Column("tier_key", sa.String(32), nullable=True),
+        sa.Column("rebate_base_cents", sa.BigInteger(), nullable=False),
         sa.Column("rate_bp", sa.Integer(), nullable=False),
         sa.Column("rebate_cents", sa.BigInteger(), nullable=False),
         sa.Column("notice", sa.String(16), nullable=True),
