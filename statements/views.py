@@ -2,9 +2,9 @@
 figures of the open period, the progress to the next rebate step, a period's statements.
 
 Plain dataclasses with money in integer cents (templates show it with the ``cents``
-filter), built from the stored
-statements or, for a period not closed yet, from ``lines.compute_drafts``. The chat, the
-statement page, the tier card and the console all read through here. Nothing is written.
+filter), built from the stored statements or, for a period not closed yet, from
+``lines.compute_drafts``. The chat, the statement page, the tier card and the console all
+read through here. Nothing is written.
 """
 
 from __future__ import annotations
@@ -144,10 +144,8 @@ async def statement_for_key(
         select(Statement).where(Statement.period_id == stored.id, Statement.buyer_id == buyer.id)
     )
     if statement is None:  # closed without activity of theirs
-        label = period.label
-        zero = 0
-        return StatementView(None, buyer.id, key, label, True, 0, zero, zero, zero, zero,
-                             buyer.tier_key, "0%", zero)  # fmt: skip
+        return StatementView(None, buyer.id, key, period.label, True, 0, 0, 0, 0, 0,
+                             buyer.tier_key, "0%", 0)  # fmt: skip
     return await stored_view(session, statement, stored, config, with_lines=True)
 
 

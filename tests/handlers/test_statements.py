@@ -106,3 +106,17 @@ async def test_the_tier_card_carries_the_rebate_progress_line(bot):
         await save_ladder(session, LADDER, "管理员", IN_NOV)
     await add_order(bot.sessionmaker, "D1", bid, 4_180_000, IN_DEC)
     assert "本月再拿¥8,200返点升到3%" in await bot.send_text("oA", "会员")
+
+
+async def test_with_quarterly_periods_the_progress_counts_the_quarter(make_wechat, clock):
+    clock.set(NOW)
+    bot = await make_wechat(statements={"period": "quarter"}, tiers=tiers())
+    bid = await buyer_id(bot, "oQ")
+    async with bot.sessionmaker() as session, session.begin():
+        await save_ladder(session, LADDER, "管理员", IN_NOV)
+    await add_order(bot.sessionmaker, "Q1", bid, 2_000_000, IN_NOV)  # October–December
+    await add_order(bot.sessionmaker, "Q2", bid, 1_000_000, IN_DEC)
+    reply = await bot.send_text("oQ", "这个月拿了多少货")
+    assert "2026年第4季度（截至今天）拿货 2 单，净采购 ¥30,000。" in reply
+    assert "本季度再拿¥20,000，返点升到3%。" in reply
+    assert "/s/" not in reply  # no [server] public_url: no link to send
