@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -83,7 +83,7 @@ async def close_period(
             )
             tiers = dict(
                 (await session.execute(
-                    select(Buyer.id, Buyer.tier_key).where(Buyer.id.in_(list(drafts)))
+                    select(Buyer.id, Buyer.tier_key).where(Buyer.tier_key.is_not(None))
                 )).all()
             ) if drafts else {}  # fmt: skip
             row = StatementPeriod(
@@ -110,20 +110,17 @@ async def close_period(
                 session.add(statement)
                 statements.append((statement, draft))
             await session.flush()
-            for statement, draft in statements:
-                session.add_all(
-                    StatementLine(
-                        statement_id=statement.id,
-                        kind=line.kind,
-                        order_id=line.order_id,
-                        order_no=line.order_no[:64],
-                        ordered_at=line.ordered_at,
-                        amount_cents=line.amount_cents,
-                        note=line.note[:128],
-                    )  # fmt: skip
-                    for line in draft.lines
-                )
-                await accrue(session, statement, period.key, actor, now)
+            # Core bulk inserts: one statement each, not an ORM flush per statement.
+            lines = [
+                {"statement_id": st.id, "kind": line.kind, "order_id": line.order_id,
+                 "order_no": line.order_no[:64], "ordered_at": line.ordered_at,
+                 "amount_cents": line.amount_cents, "note": line.note[:128]}
+                for st, draft in statements
+                for line in draft.lines
+            ]  # fmt: skip
+            if lines:
+                await session.execute(insert(StatementLine), lines)
+            await accrue(session, [st for st, _ in statements], period.key, actor, now)
             row.net_cents = sum(s.net_cents for s, _ in statements)
             row.rebate_cents = sum(s.rebate_cents for s, _ in statements)
             return CloseResult(period.key, False, len(statements), row.net_cents,

@@ -51,17 +51,23 @@ async def _add_once(session: AsyncSession, **values) -> bool:
 
 
 async def accrue(
-    session: AsyncSession, statement: Statement, period_key: str, actor: str, now: datetime
-) -> bool:
-    """Record the statement's rebate as accrued (nothing when there is none, or it is there)."""
-    if statement.rebate_cents <= 0:
-        return False
-    return await _add_once(
-        session, entry_key=accrual_key(period_key, statement.buyer_id),
-        buyer_id=statement.buyer_id, statement_id=statement.id, kind=ACCRUED,
-        amount_cents=statement.rebate_cents, method="", note="", actor=actor[:64],
-        created_at=now,
-    )  # fmt: skip
+    session: AsyncSession, statements: list[Statement], period_key: str, actor: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Record the rebates of these statements as accrued, in one statement (those without a
+    rebate have none; an accrual already there is left as it is)."""
+    rows = [
+        {"entry_key": accrual_key(period_key, s.buyer_id), "buyer_id": s.buyer_id,
+         "statement_id": s.id, "kind": ACCRUED, "amount_cents": s.rebate_cents, "method": "",
+         "note": "", "actor": actor[:64], "created_at": now}
+        for s in statements
+        if s.rebate_cents > 0
+    ]  # fmt: skip
+    if rows:
+        stmt = dialect_insert(session, RebateEntry).on_conflict_do_nothing(
+            index_elements=["entry_key"]
+        )
+        await session.execute(stmt, rows)
 
 
 async def mark_paid(

@@ -297,7 +297,7 @@ async def running_totals(session: AsyncSession, config: Config, now: datetime) -
     since = await first_closed_start(session)
     drafts = await compute_drafts(session, period, since, exclude_skus=ladder.exclude_skus)
     tiers = dict(
-        (await session.execute(select(Buyer.id, Buyer.tier_key).where(Buyer.id.in_(list(drafts))))).all()
+        (await session.execute(select(Buyer.id, Buyer.tier_key).where(Buyer.tier_key.is_not(None)))).all()
     ) if drafts else {}  # fmt: skip
     rebate = sum(
         rebate_cents(d.rebate_base_cents, ladder.rate_bp(d.rebate_base_cents, tiers.get(b)))
