@@ -81,6 +81,8 @@ async def test_a_buyer_asks_whether_the_rebate_was_paid(bot, words):
         await mark_paid(session, statement_id, method="微信", note="", actor="王会计", now=NOW)
     reply = await bot.send_text("oA", words)
     assert "返点 ¥123.46 已于 2026-12-10 通过微信发放" in reply
+    statement = await bot.send_text("oA", "对账")
+    assert "返点 ¥123.46（已发放）\n订单明细：https://laoke.example.com/s/" in statement
 
 
 async def test_the_rebate_answer_shows_what_is_owed_and_the_step_ahead(bot):
