@@ -15,6 +15,7 @@ This module does not tell buyers (``notices.py``) and does not schedule (``sched
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,10 +64,15 @@ def open_period(config: Config, now: datetime) -> Period:
     return period_of(now, config.statements.period, config.orders.timezone)
 
 
+Recorder = Callable[[AsyncSession, CloseResult], None]
+
+
 async def close_period(
-    sessionmaker: async_sessionmaker[AsyncSession], period: Period, *, actor: str, now: datetime
-) -> CloseResult:
-    """Close `period` (PeriodError if it may not be closed yet or out of order)."""
+    sessionmaker: async_sessionmaker[AsyncSession], period: Period, *, actor: str, now: datetime,
+    record: Recorder | None = None,
+) -> CloseResult:  # fmt: skip
+    """Close `period` (PeriodError if it may not be closed yet or out of order). `record` is
+    called inside the closing transaction (the console's audit entry), only if it closes."""
     try:
         async with sessionmaker() as session, session.begin():
             existing = await session.scalar(
@@ -123,8 +129,11 @@ async def close_period(
             await accrue(session, [st for st, _ in statements], period.key, actor, now)
             row.net_cents = sum(s.net_cents for s, _ in statements)
             row.rebate_cents = sum(s.rebate_cents for s, _ in statements)
-            return CloseResult(period.key, False, len(statements), row.net_cents,
-                               row.rebate_cents)  # fmt: skip
+            result = CloseResult(period.key, False, len(statements), row.net_cents,
+                                 row.rebate_cents)  # fmt: skip
+            if record is not None:
+                record(session, result)
+            return result
     except IntegrityError:  # another process closed it at the same moment
         async with sessionmaker() as session:
             existing = await session.scalar(

@@ -11,7 +11,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from statements.close import SCHEDULE_ACTOR, CloseResult, close_due, close_period, last_closed
+from statements.close import (
+    SCHEDULE_ACTOR,
+    CloseResult,
+    Recorder,
+    close_due,
+    close_period,
+    last_closed,
+)
 from statements.notices import notify_period
 from statements.periods import parse_period
 
@@ -25,12 +32,15 @@ log = logging.getLogger(__name__)
 
 async def close_and_notify(
     sessionmaker: async_sessionmaker[AsyncSession], services: Services, key: str, *,
-    actor: str, notify: bool = True,
+    actor: str, notify: bool = True, record: Recorder | None = None,
 ) -> tuple[CloseResult, dict[str, int]]:  # fmt: skip
-    """Close period `key` (PeriodError if it may not close) and tell its buyers."""
+    """Close period `key` (PeriodError if it may not close) and tell its buyers; `record` runs
+    inside the closing transaction (``close.close_period``)."""
     config = services.config
     period = parse_period(key, config.statements.period, config.orders.timezone)
-    result = await close_period(sessionmaker, period, actor=actor, now=services.clock.now())
+    result = await close_period(
+        sessionmaker, period, actor=actor, now=services.clock.now(), record=record
+    )
     told = await notify_period(sessionmaker, services, period.key) if notify else {}
     return result, told
 

@@ -85,16 +85,16 @@ async def close(request: web.Request) -> web.StreamResponse:
     services = request.config_dict[SERVICES]
     sm = request.config_dict[SESSIONMAKER]
     actor = actor_of(request)
+
+    def audited(session, result) -> None:  # in the closing transaction
+        audit.record(session, actor, "statements.close", ("statement_period", result.key), None,
+                     {"statements": result.statements, "net_cents": result.net_cents,
+                      "rebate_cents": result.rebate_cents}, at=services.clock.now())  # fmt: skip
+
     try:
-        result, told = await close_and_notify(sm, services, key, actor=actor.name)
+        result, _ = await close_and_notify(sm, services, key, actor=actor.name, record=audited)
     except PeriodError as exc:
         return await _overview(request, status=400, error=str(exc))
-    if not result.already:
-        async with sm() as session, session.begin():
-            audit.record(session, actor, "statements.close", ("statement_period", key), None,
-                         {"statements": result.statements, "net_cents": result.net_cents,
-                          "rebate_cents": result.rebate_cents, "told": told},
-                         at=services.clock.now())  # fmt: skip
     return redirect(
         request, f"{PATH}/{quote(result.key)}?done=" + ("already" if result.already else "closed")
     )
