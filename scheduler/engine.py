@@ -4,7 +4,8 @@
 beside the webhook through the ``campaign_engine`` cleanup context; ``laoke worker`` runs
 only a sender, for scale-out on PostgreSQL. The scheduler also runs the nightly tier
 recompute (``members.tier_recompute.recompute_all_tiers``) and the follower sync's daily run
-and resumption (``followers/runner.py``). This module holds no scheduling or sending
+and resumption (``followers/runner.py``) and the daily close of statement periods
+(``statements/runs.py``). This module holds no scheduling or sending
 logic of its own.
 """
 
@@ -31,6 +32,7 @@ from followers.runner import FOLLOWER_SYNCS
 from members.tier_recompute import recompute_all_tiers
 from scheduler.loop import CampaignScheduler, LeaderJob
 from scheduler.sender import Sender
+from statements.runs import daily_close
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,17 @@ def follower_jobs(app: web.Application) -> list[LeaderJob]:
     return jobs
 
 
+def statement_jobs(app: web.Application) -> list[LeaderJob]:
+    """The daily close of statement periods at ``[statements] close_at`` (when enabled)."""
+    cfg = app[SERVICES].config
+    if not cfg.statements.close_enabled:
+        return []
+    at = cfg.statements.close_at
+    trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=cfg.campaigns.timezone)
+    sm, services = app[SESSIONMAKER], app[SERVICES]
+    return [LeaderJob("daily statement close", trigger, lambda: daily_close(sm, services))]
+
+
 async def campaign_engine(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the scheduler and a sender run while the app runs (as configured)."""
     config: Config = app[SERVICES].config
@@ -72,7 +85,10 @@ async def campaign_engine(app: web.Application) -> AsyncIterator[None]:
     sending: asyncio.Task | None = None
     if config.server.run_scheduler:
         scheduler = CampaignScheduler(
-            sm, services, nightly=nightly_tiers(sm, services), leader_jobs=follower_jobs(app)
+            sm,
+            services,
+            nightly=nightly_tiers(sm, services),
+            leader_jobs=[*follower_jobs(app), *statement_jobs(app)],
         )
         scheduler.start()
     if config.server.run_senders:
