@@ -36,6 +36,7 @@ from followers import cli as followers_cli
 from laoke.app import create_app
 from laoke.demo import run_demo
 from members import cli as members_cli
+from ops import cli as ops_cli
 from scheduler import cli as scheduler_cli
 from scheduler import segment_commands, segment_tag_commands
 from scheduler.engine import run_worker, worker_runner
@@ -201,6 +202,8 @@ main.add_command(segment_commands.segment)
 main.add_command(user)
 main.add_command(followers_cli.followers)
 segment_commands.segment.add_command(segment_tag_commands.segment_wechat_tag)
+main.add_command(ops_cli.backup)
+main.add_command(ops_cli.restore)
 
 if __name__ == "__main__":
     main()
