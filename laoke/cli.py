@@ -204,6 +204,7 @@ main.add_command(followers_cli.followers)
 segment_commands.segment.add_command(segment_tag_commands.segment_wechat_tag)
 main.add_command(ops_cli.backup)
 main.add_command(ops_cli.restore)
+main.add_command(ops_cli.doctor)
 
 if __name__ == "__main__":
     main()

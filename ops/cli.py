@@ -10,10 +10,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import click
 
 from bot.cli_support import config_option, database_errors, load_or_exit
+from bot.clock import Clock
 from ops.backup import BackupError, default_name, holds_data, restore_backup, take_backup
+from ops.doctor import check_config, examine
+from ops.findings import FAIL
 
 
 @click.command()
@@ -73,3 +77,25 @@ def restore(config_path: Path, backup_file: Path, replace: bool) -> None:
         )
     else:
         click.echo(f"restored {backup_file} (schema {info.revision})")
+
+
+@click.command()
+@config_option
+def doctor(config_path: Path) -> None:
+    """Check that this installation is wired right; one line per check with what to do."""
+    found, config = check_config(config_path)
+    findings = [found]
+    if config is not None:
+
+        async def run() -> list:
+            async with aiohttp.ClientSession() as http:
+                return await examine(config, Clock(), http)
+
+        findings += asyncio.run(run())
+    for finding in findings:
+        click.echo(finding.line())
+    failed = [f.check for f in findings if f.status == FAIL]
+    if failed:
+        click.echo(f"{len(failed)} of {len(findings)} checks failed: {', '.join(failed)}")
+        sys.exit(1)
+    click.echo(f"all {len(findings)} checks passed")
