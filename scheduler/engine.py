@@ -29,6 +29,8 @@ from bot.services import open_services
 from content import overrides
 from followers.runner import FOLLOWER_SYNCS
 from members.tier_recompute import recompute_all_tiers
+from scheduler.backlog import BACKLOG_EVERY_S, delivery_backlog
+from scheduler.backlog import export as export_backlog
 from scheduler.loop import CampaignScheduler, LeaderJob
 from scheduler.sender import Sender
 
@@ -63,6 +65,17 @@ def follower_jobs(app: web.Application) -> list[LeaderJob]:
     return jobs
 
 
+def backlog_job(sm, services: Services) -> LeaderJob:
+    """The leader measures the delivery backlog for the alerts (``scheduler/backlog.py``)."""
+
+    async def measure() -> None:
+        now = services.clock.now()
+        async with sm() as session:
+            export_backlog(services.metrics, await delivery_backlog(session, now))
+
+    return LeaderJob("delivery backlog", IntervalTrigger(seconds=BACKLOG_EVERY_S), measure)
+
+
 async def campaign_engine(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the scheduler and a sender run while the app runs (as configured)."""
     config: Config = app[SERVICES].config
@@ -72,7 +85,10 @@ async def campaign_engine(app: web.Application) -> AsyncIterator[None]:
     sending: asyncio.Task | None = None
     if config.server.run_scheduler:
         scheduler = CampaignScheduler(
-            sm, services, nightly=nightly_tiers(sm, services), leader_jobs=follower_jobs(app)
+            sm,
+            services,
+            nightly=nightly_tiers(sm, services),
+            leader_jobs=[*follower_jobs(app), backlog_job(sm, services)],
         )
         scheduler.start()
     if config.server.run_senders:
