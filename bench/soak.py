@@ -5,8 +5,8 @@ two `laoke serve` processes; two `laoke worker`s send; PostgreSQL holds everythi
 simulator answers with faults (busy, frequency limit, expired tokens). At the same time: buyers
 chat (bench/soak_load.py; a tenth of WeChat's retries reach the other process), a broadcast to
 every seeded buyer sends, an order import runs, staff browse the console and read the report.
-Midway it SIGKILLs one serve and one worker and restarts them, then SIGKILLs the scheduler's
-leader. A backup is taken during the load and restored afterwards into a new database, where
+Early in the load it SIGKILLs the serve process holding the scheduler lease and a worker in
+mid-send, and restarts them. A backup is taken during the load and restored afterwards into a new database, where
 every message it holds must be answered as before.
 
 It prints its figures and exits 1 when: a message is answered twice or differently, or never
@@ -14,7 +14,7 @@ stored; a delivery is sent twice; more deliveries are uncertain than the killed 
 flight, or any is left unsent; the webhook's p99 through nginx passes 4.5 s (WeChat gives up at
 5 s); the scheduler takes over 60 s to move; the restored backup answers a message differently.
 
-    .venv/bin/python bench/soak.py --short     # 10,000 buyers, 60 s of load: under 3 minutes
+    .venv/bin/python bench/soak.py --short     # 10,000 buyers, 45 s of load: about 3 minutes
     .venv/bin/python bench/soak.py             # 100,000 buyers, 10 minutes of load
     (--postgres URL: a server to create the throwaway databases on)
 """
@@ -116,34 +116,28 @@ async def leader_pid(db_url: str) -> int | None:
 
 
 async def crashes(inst: Installation, db_url: str, at_s: float, figures: dict) -> None:
-    """SIGKILL the serve that is not leading and a worker, restart them; then the leader."""
+    """SIGKILL the serve process holding the scheduler lease and a worker mid-send, restart
+    them two seconds later, and time until another process schedules."""
     await asyncio.sleep(at_s)
     leader = await leader_pid(db_url)
-    follower = next(s for s in inst.serves if s.pid != leader)
-    for proc in (follower, inst.workers[0]):
-        inst.kill(proc)
-    await asyncio.sleep(2)
-    await inst.restart(follower)
-    await inst.restart(inst.workers[0])
-    await asyncio.sleep(5)
-    leader = await leader_pid(db_url)
-    leading = next((s for s in inst.serves if s.pid == leader), None)
-    if leading is None:
-        figures["scheduler failover s"] = None
-        return
+    leading = next((s for s in inst.serves if s.pid == leader), inst.serves[0])
+    worker = inst.workers[0]
+    figures["killed (SIGKILL)"] = (
+        f"{leading.name} (scheduler leader: {leading.pid == leader}), {worker.name}"
+    )
     killed_at = time.monotonic()
     inst.kill(leading)
+    inst.kill(worker)
     await asyncio.sleep(2)
-    await inst.restart(leading)
-    while True:
+    await asyncio.gather(inst.restart(leading), inst.restart(worker))
+    figures["back up after s"] = round(time.monotonic() - killed_at, 1)
+    while time.monotonic() - killed_at < 120:
         now_leader = await leader_pid(db_url)
         if now_leader is not None and now_leader != leader:
             figures["scheduler failover s"] = round(time.monotonic() - killed_at, 1)
             return
-        if time.monotonic() - killed_at > 120:
-            figures["scheduler failover s"] = None
-            return
         await asyncio.sleep(0.5)
+    figures["scheduler failover s"] = None
 
 
 async def backup_during(inst: Installation, at_s: float, chat: soak_load.Chat) -> dict:
@@ -180,20 +174,31 @@ async def restored_answers(inst: Installation, server_url: str, backup: Path,
         replica = inst.replica_config(restored_url)
         done = await inst.laoke("restore", str(backup), config=replica)
         if done.returncode != 0:
-            return 0, [-1]
+            return 0, [("restore failed", done.stderr.strip(), None)]
+        # A message still being handled when the backup was taken (its reply not stored yet,
+        # WeChat answered `success`) is handled anew by the restored database: not compared.
         stored = {int(k.rsplit("|", 1)[1]) for (k,) in await query(
-            restored_url, "SELECT dedup_key FROM inbound_messages WHERE dedup_key LIKE '%|m|%'"
+            restored_url,
+            "SELECT dedup_key FROM inbound_messages WHERE dedup_key LIKE '%|m|%' "
+            "AND status <> 'processing'",
         )}  # fmt: skip
         serve = await inst.start_serve_on(replica)
         differ = []
+        lanes = asyncio.Semaphore(8)
         try:
             async with aiohttp.ClientSession() as http:
                 chat = soak_load.Chat(inst.signer, serve, [serve], 0)
-                for msg_id, (openid, reply) in answered.items():
-                    if msg_id in stored:
+
+                async def resend(msg_id: int, openid: str, reply: str | None) -> None:
+                    async with lanes:
                         ok, again = await chat.deliver(http, openid, "重发", msg_id, serve)
-                        if not ok or again != reply:
-                            differ.append(msg_id)
+                    if not ok or again != reply:
+                        differ.append((msg_id, reply, again))
+
+                await asyncio.gather(*(
+                    resend(m, openid, reply)
+                    for m, (openid, reply) in answered.items() if m in stored
+                ))  # fmt: skip
         finally:
             inst.kill(inst.extra.pop())
         return len([m for m in answered if m in stored]), differ
@@ -201,9 +206,10 @@ async def restored_answers(inst: Installation, server_url: str, backup: Path,
 
 async def soak(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="laoke-soak-"))
-    duration = args.duration or (60 if args.short else 600)
+    duration = args.duration or (45 if args.short else 600)
     buyers = args.buyers or (10_000 if args.short else 100_000)
     figures: dict = {}
+    began = time.monotonic()
     async with fresh_postgres(args.postgres) as db_url:
         inst = Installation(work, db_url)
         await inst.prepare()
@@ -211,6 +217,7 @@ async def soak(args: argparse.Namespace) -> int:
         password = await inst.staff_account()
         try:
             await inst.start()
+            figures["setup s"] = round(time.monotonic() - began, 1)
             memory_start = inst.memory()
             stop = asyncio.Event()
             chat = soak_load.Chat(inst.signer, inst.nginx_http, inst.serve_urls, args.chatters)
@@ -224,7 +231,7 @@ async def soak(args: argparse.Namespace) -> int:
             ]  # fmt: skip
             campaign.set_result(await start_campaign(inst.nginx_https, inst.api_token))
             orders = asyncio.create_task(import_orders(inst.nginx_https, inst.api_token, 5000))
-            crash = asyncio.create_task(crashes(inst, db_url, duration * 0.3, figures))
+            crash = asyncio.create_task(crashes(inst, db_url, duration * 0.2, figures))
             backup = asyncio.create_task(backup_during(inst, duration * 0.6, chat))
             await asyncio.sleep(duration)
             stop.set()
@@ -232,12 +239,16 @@ async def soak(args: argparse.Namespace) -> int:
             await crash
             backup_result = await backup
             order_status, order_s = await orders
+            settling = time.monotonic()
             counts = await settle(db_url, campaign.result(), 60 if args.short else 300)
+            figures["settle s"] = round(time.monotonic() - settling, 1)
             memory_end = inst.memory()
             sim_log = await inst.sim_messages()
+            checking = time.monotonic()
             restored, differ = await restored_answers(
                 inst, args.postgres, work / "during.dump", backup_result["answered before"]
             )
+            figures["restore check s"] = round(time.monotonic() - checking, 1)
         finally:
             inst.stop_all()
         stored = {int(k.rsplit("|", 1)[1]) for (k,) in await query(
@@ -248,7 +259,13 @@ async def soak(args: argparse.Namespace) -> int:
         ]
     # -- figures and verdict ----------------------------------------------------------------
     sends = Counter(m["openid"] for m in sim_log if CAMPAIGN_TEXT in (m.get("content") or ""))
-    chat_cs = sum(1 for m in sim_log if m["openid"].startswith("oSoakChat"))
+    # Customer-service sends to chatting buyers other than the campaign (they are buyers when
+    # it fans out): only deferred replies may produce them.
+    chat_cs_log = [
+        m for m in sim_log
+        if m["openid"].startswith("oSoakChat") and CAMPAIGN_TEXT not in (m.get("content") or "")
+    ]  # fmt: skip
+    chat_cs = len(chat_cs_log)
     never_stored = [m for m in chat.log.replies if m not in stored]
     unsent = sum(counts.get(s, 0) for s in ("pending", "claimed", "sending"))
     uncertain = counts.get("uncertain", 0)
@@ -262,7 +279,11 @@ async def soak(args: argparse.Namespace) -> int:
         "deferred replies": deferred, "customer-service sends to chatting buyers": chat_cs,
         "deliveries": dict(counts), "deliveries sent twice": sum(1 for n in sends.values() if n > 1),
         "order import": f"HTTP {order_status} in {order_s:.1f} s",
-        "console pages": staff_log.pages, "console errors": staff_log.page_errors[:5],
+        "console sign-in s": staff_log.sign_in_s, "console pages": staff_log.pages,
+        "console page p50/max s": (
+            f"{sorted(staff_log.page_s)[len(staff_log.page_s) // 2]:.2f}/{max(staff_log.page_s):.2f}"
+            if staff_log.page_s else None
+        ), "console errors": staff_log.page_errors[:5],
         "reports read": staff_log.reports, "faults injected": faults_injected,
         "backup": backup_result["output"].strip(), "restored messages resent": restored,
         "memory MB at start": memory_start, "memory MB at end": memory_end,
@@ -275,7 +296,10 @@ async def soak(args: argparse.Namespace) -> int:
     if chat.log.lost or never_stored:
         failures.append(f"{len(chat.log.lost)} messages unanswered, {len(never_stored)} not stored")
     if chat_cs > deferred:
-        failures.append(f"{chat_cs} customer-service replies for {deferred} deferred messages")
+        failures.append(
+            f"{chat_cs} customer-service replies for {deferred} deferred messages: "
+            + ", ".join(f"{m['openid']} {m.get('content')!r:.40}" for m in chat_cs_log[:6])
+        )
     if figures["deliveries sent twice"]:
         failures.append("deliveries sent twice")
     if uncertain > inst.config_concurrency or unsent:
@@ -287,17 +311,23 @@ async def soak(args: argparse.Namespace) -> int:
     if not figures.get("scheduler failover s") or figures["scheduler failover s"] > 60:
         failures.append("the scheduler did not move to another process within 60 s")
     if not backup_result["ok"] or differ:
-        failures.append(f"restored backup: {len(differ)} messages answered differently")
-    if staff_log.page_errors:
-        failures.append(f"console errors: {staff_log.page_errors[:3]}")
-    shutil.rmtree(work, ignore_errors=True)
+        failures.append(
+            f"restored backup: {len(differ)} messages answered differently {differ[:3]}"
+        )
+    if not staff_log.pages or len(staff_log.page_errors) > 0.05 * staff_log.pages:
+        failures.append(f"console: {staff_log.pages} pages, errors {staff_log.page_errors[:3]}")
+    if failures:
+        print(f"{'logs kept in':42} {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{'total s':42} {time.monotonic() - began:.0f}")
     print("PASS" if not failures else "FAIL: " + "; ".join(failures))
     return 1 if failures else 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--short", action="store_true", help="10,000 buyers, 60 s of load")
+    parser.add_argument("--short", action="store_true", help="10,000 buyers, 45 s of load")
     parser.add_argument("--duration", type=int, default=0, help="seconds of load")
     parser.add_argument("--buyers", type=int, default=0, help="buyers the campaign reaches")
     parser.add_argument("--chatters", type=int, default=8, help="buyers chatting at once")

@@ -98,6 +98,8 @@ class Chat:
 @dataclass
 class StaffLog:
     pages: int = 0
+    sign_in_s: float | None = None
+    page_s: list[float] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     reports: int = 0
 
@@ -106,24 +108,39 @@ async def staff(base: str, name: str, password: str, api_token: str, campaign: a
                 stop: asyncio.Event, log: StaffLog) -> None:  # fmt: skip
     """Sign in to the console and browse it; read the campaign's live report over the API."""
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for an IP address
-    async with aiohttp.ClientSession(cookie_jar=jar) as http:
-        async with http.get(base + "admin/login", ssl=False) as resp:
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text())
-        form = {"csrf_token": csrf.group(1) if csrf else "", "next": "/admin/", "name": name,
-                "password": password}  # fmt: skip
-        async with http.post(base + "admin/login", data=form, ssl=False) as resp:
-            if "/admin/login" in str(resp.url):
-                log.page_errors.append("sign-in refused")
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(cookie_jar=jar, timeout=timeout) as http:
+        started = time.perf_counter()
+        while log.sign_in_s is None:  # staff try again when a sign-in times out
+            if stop.is_set():
                 return
+            try:
+                async with http.get(base + "admin/login", ssl=False) as resp:
+                    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text())
+                form = {"csrf_token": csrf.group(1) if csrf else "", "next": "/admin/",
+                        "name": name, "password": password}  # fmt: skip
+                async with http.post(
+                    base + "admin/login", data=form, ssl=False, allow_redirects=False
+                ) as resp:
+                    await resp.read()
+                    moved = resp.headers.get("Location", "")
+                    if resp.status not in (302, 303) or "/admin/login" in moved:
+                        log.page_errors.append(f"sign-in refused (HTTP {resp.status})")
+                        return
+                log.sign_in_s = round(time.perf_counter() - started, 2)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.page_errors.append(f"sign-in: {type(exc).__name__}")
         pages = ["admin/", "admin/inbox", "admin/buyers", "admin/campaigns", "admin/orders"]
         auth = {"Authorization": f"Bearer {api_token}"}
         for page in itertools.cycle(pages):
             if stop.is_set():
                 return
             try:
+                started = time.perf_counter()
                 async with http.get(base + page, ssl=False) as resp:
                     await resp.read()
                     log.pages += 1
+                    log.page_s.append(time.perf_counter() - started)
                     if resp.status != 200:
                         log.page_errors.append(f"{page}: {resp.status}")
                 if campaign.done():

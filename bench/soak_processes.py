@@ -63,7 +63,7 @@ busy_retries = 3
 busy_backoff_s = 0.05
 [database]
 url = "{db_url}"
-pool_size = 10
+pool_size = 5
 [api]
 token = "{token}"
 [console]
@@ -163,8 +163,7 @@ class Installation:
 
     async def start(self) -> None:
         await self._launch(self.simulator)
-        for proc in [*self.serves, *self.workers]:
-            await self._launch(proc)
+        await asyncio.gather(*(self._launch(p) for p in [*self.serves, *self.workers]))
         self.nginx = nginx_local.start(self.nginx_conf)
 
     async def restart(self, proc: Proc) -> None:
