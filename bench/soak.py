@@ -126,6 +126,7 @@ async def crashes(inst: Installation, db_url: str, at_s: float, figures: dict) -
         f"{leading.name} (scheduler leader: {leading.pid == leader}), {worker.name}"
     )
     killed_at = time.monotonic()
+    figures["_killed worker pid"] = worker.pid
     inst.kill(leading)
     inst.kill(worker)
     await asyncio.sleep(2)
@@ -254,9 +255,17 @@ async def soak(args: argparse.Namespace) -> int:
         stored = {int(k.rsplit("|", 1)[1]) for (k,) in await query(
             db_url, "SELECT dedup_key FROM inbound_messages WHERE dedup_key LIKE '%|m|%'"
         )}  # fmt: skip
-        deferred = (await query(db_url, "SELECT count(*) FROM inbound_messages WHERE deferred"))[0][
-            0
-        ]
+        deferred = await query(db_url, "SELECT count(*) FROM inbound_messages WHERE deferred")
+        deferred = deferred[0][0]
+        # Only the killed worker had sends in flight: every uncertain delivery must be one of
+        # its own (the claim keeps the sender's id, role:host:pid:suffix).
+        killed_pid = figures.pop("_killed worker pid", None)
+        uncertain_elsewhere = (await query(
+            db_url,
+            "SELECT count(*) FROM deliveries WHERE status = 'uncertain' "
+            "AND claimed_by NOT LIKE :killed",
+            killed=f"%:{killed_pid}:%",
+        ))[0][0]  # fmt: skip
     # -- figures and verdict ----------------------------------------------------------------
     sends = Counter(m["openid"] for m in sim_log if CAMPAIGN_TEXT in (m.get("content") or ""))
     # Customer-service sends to chatting buyers other than the campaign (they are buyers when
@@ -277,7 +286,8 @@ async def soak(args: argparse.Namespace) -> int:
         "webhook p99 ms": round(p99(lat) * 1000, 1),
         "failed tries (retried as WeChat does)": chat.log.failed_tries,
         "deferred replies": deferred, "customer-service sends to chatting buyers": chat_cs,
-        "deliveries": dict(counts), "deliveries sent twice": sum(1 for n in sends.values() if n > 1),
+        "deliveries": dict(counts), "uncertain not the killed worker's": uncertain_elsewhere,
+        "deliveries sent twice": sum(1 for n in sends.values() if n > 1),
         "order import": f"HTTP {order_status} in {order_s:.1f} s",
         "console sign-in s": staff_log.sign_in_s, "console pages": staff_log.pages,
         "console page p50/max s": (
