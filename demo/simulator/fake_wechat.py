@@ -30,6 +30,7 @@ deliberately does not simulate mass send, permanent media or the template daily 
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
@@ -325,6 +326,13 @@ async def sim_reset(request: web.Request) -> web.Response:
 def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
     """Mount the fake WeChat on an existing application (the demo shares one server)."""
     app[FAKE] = fake
+
+    async def date_from_clock(_request: web.Request, response: web.StreamResponse) -> None:
+        # WeChat's answers carry its time in the Date header (laoke doctor compares clocks
+        # with it): the simulator's is the time of its own clock, not the machine's.
+        response.headers["Date"] = format_datetime(fake.clock.now(), usegmt=True)
+
+    app.on_response_prepare.append(date_from_clock)
     app.router.add_get("/cgi-bin/token", get_token)
     app.router.add_post("/cgi-bin/stable_token", post_stable_token)
     app.router.add_post("/cgi-bin/message/custom/send", custom_send)
