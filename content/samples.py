@@ -135,6 +135,7 @@ def _values(config: Config, tier: Any, buyer: dict[str, Any], when: str) -> dict
         "interests": ["女装"],
         "step": {"kind": "announce", "seq": 0, "offset_s": 0},
         "when": "明天 09:00",  # inbox_ack_closed: when staff answer
+        "staff_in": False,  # inbox_ack_again: within business hours
     }
 
 
