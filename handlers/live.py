@@ -40,15 +40,32 @@ def _end(campaign: Campaign) -> datetime:
     return _start(campaign) + timedelta(seconds=DEFAULT_DURATION_S)
 
 
-async def livestream_on_air(session: AsyncSession, now: datetime) -> Campaign | None:
-    """The livestream on air at `now` (started, not yet ended), if any (latest first)."""
+async def _livestreams(session: AsyncSession) -> list[Campaign]:
+    # A handful of rows: livestreams are scheduled a few at a time. One read serves both
+    # questions of 直播 (on air? next?): each read is a hop to the driver's thread, which
+    # under load is what makes this path slower than the others (bench/webhook.py --mix).
     rows = await session.scalars(
         select(Campaign).where(
             Campaign.kind == LIVESTREAM, Campaign.status.in_((SCHEDULED, RUNNING, DONE))
         )
-    )  # a handful of rows: livestreams are scheduled a few at a time
-    on_air = [c for c in rows if _start(c) <= now < _end(c)]
+    )
+    return list(rows)
+
+
+def _on_air(campaigns: list[Campaign], now: datetime) -> Campaign | None:
+    on_air = [c for c in campaigns if _start(c) <= now < _end(c)]
     return max(on_air, key=_start, default=None)
+
+
+def _next_up(campaigns: list[Campaign], now: datetime) -> Campaign | None:
+    """As ``scheduler.campaigns.next_livestream``: scheduled or running, not yet started."""
+    upcoming = [c for c in campaigns if c.status in (SCHEDULED, RUNNING) and _start(c) >= now]
+    return min(upcoming, key=lambda c: c.params["start_at"], default=None)
+
+
+async def livestream_on_air(session: AsyncSession, now: datetime) -> Campaign | None:
+    """The livestream on air at `now` (started, not yet ended), if any (latest first)."""
+    return _on_air(await _livestreams(session), now)
 
 
 def _shown(ctx: Context, campaign: Campaign) -> dict[str, str]:
@@ -68,10 +85,11 @@ def _shown(ctx: Context, campaign: Campaign) -> dict[str, str]:
 @router.text(keywords=LIVE_WORDS)
 @router.text(intent("live"))
 async def next_live(ctx: Context) -> Reply:
-    on_air = await livestream_on_air(ctx.session, ctx.now())
+    campaigns = await _livestreams(ctx.session)
+    on_air = _on_air(campaigns, ctx.now())
     if on_air is not None:
         return Reply(ctx.render("live_now", **_shown(ctx, on_air)))
-    campaign = await next_livestream(ctx.session, ctx.now())
+    campaign = _next_up(campaigns, ctx.now())
     if campaign is None:
         return Reply(ctx.render("live_none"))
     rsvped = await ctx.session.get(Rsvp, (campaign.id, ctx.buyer.id)) is not None
