@@ -2,11 +2,11 @@
 
 Both end in ``hand_off(ctx, reason)``, which queues the buyer's conversation in the staff
 inbox (``inbox/conversations.py``) with the message, and answers with an honest
-acknowledgement — within business hours that staff will answer
-shortly, outside them when (``[inbox]``) — on the first message of a conversation, and on a
-later one only after a quiet while (``reacknowledge_after_minutes``; the rule is
-``hand_over``'s); other messages of the conversation get nothing. With ``[inbox] transfer_to_wechat_kf`` every handed-off message is instead
-answered with ``transfer_customer_service``, so WeChat's own customer-service tool gets it too.
+acknowledgement — within business hours that staff will answer shortly, outside them when
+(``[inbox]``) — on the first message of a conversation, and on a later one only after a
+quiet while (``reacknowledge_after_minutes``; the rule is ``hand_over``'s); other messages
+of the conversation get nothing. With ``[inbox] transfer_to_wechat_kf`` every handed-off
+message is instead answered with ``transfer_customer_service``, so WeChat's own customer-service tool gets it too.
 ``keep_in_thread`` (a reply hook, the last) appends every other message of a buyer with
 an open conversation, with the bot's answer, so staff see the whole exchange.
 

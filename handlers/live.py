@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.dialog.context import Context, Reply
 from bot.dialog.routing import Router
 from handlers.intents import intent
-from scheduler.campaigns import DEFAULT_DURATION_S, add_rsvp, next_livestream
+from scheduler.campaigns import DEFAULT_DURATION_S, add_rsvp, next_livestream, next_of
 from scheduler.models import DONE, LIVESTREAM, RUNNING, SCHEDULED, Campaign, Rsvp
 
 router = Router("live")
@@ -57,12 +57,6 @@ def _on_air(campaigns: list[Campaign], now: datetime) -> Campaign | None:
     return max(on_air, key=_start, default=None)
 
 
-def _next_up(campaigns: list[Campaign], now: datetime) -> Campaign | None:
-    """As ``scheduler.campaigns.next_livestream``: scheduled or running, not yet started."""
-    upcoming = [c for c in campaigns if c.status in (SCHEDULED, RUNNING) and _start(c) >= now]
-    return min(upcoming, key=lambda c: c.params["start_at"], default=None)
-
-
 async def livestream_on_air(session: AsyncSession, now: datetime) -> Campaign | None:
     """The livestream on air at `now` (started, not yet ended), if any (latest first)."""
     return _on_air(await _livestreams(session), now)
@@ -89,7 +83,7 @@ async def next_live(ctx: Context) -> Reply:
     on_air = _on_air(campaigns, ctx.now())
     if on_air is not None:
         return Reply(ctx.render("live_now", **_shown(ctx, on_air)))
-    campaign = _next_up(campaigns, ctx.now())
+    campaign = next_of(campaigns, ctx.now())
     if campaign is None:
         return Reply(ctx.render("live_none"))
     rsvped = await ctx.session.get(Rsvp, (campaign.id, ctx.buyer.id)) is not None
