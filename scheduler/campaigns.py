@@ -12,6 +12,7 @@ out or send (``scheduler/loop.py``, ``scheduler/delivery.py``) and does not comp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -377,7 +378,7 @@ async def next_livestream(session: AsyncSession, now: datetime) -> Campaign | No
     return next_of(list(rows), now)
 
 
-def next_of(livestreams: list[Campaign], now: datetime) -> Campaign | None:
+def next_of(livestreams: Sequence[Any], now: datetime) -> Any:
     """Of these livestream campaigns, the next one scheduled or running, not started yet."""
     upcoming = [
         c
