@@ -322,9 +322,7 @@ def _form_row(bid: int, p: Person, now: datetime) -> dict:
     }
 
 
-async def _campaigns(
-    session: AsyncSession, people, ids, rng, now: datetime, tz: ZoneInfo
-) -> None:
+async def _campaigns(session: AsyncSession, people, ids, rng, now: datetime, tz: ZoneInfo) -> None:
     """Past campaigns sent to the buyers following then; some replied, some ordered."""
     for name, kind, month_day in CAMPAIGNS:
         sent = last_occurrence(month_day, now, tz) + timedelta(minutes=rng.randint(0, 360))

@@ -337,11 +337,7 @@ async def tier_changes_for(
 ) -> list[TierChange]:
     """The most recent tier changes, newest first by when they happened (one buyer's, or
     everyone's; an import of old orders adds changes dated before existing ones)."""
-    q = (
-        select(TierChange)
-        .order_by(TierChange.created_at.desc(), TierChange.id.desc())
-        .limit(limit)
-    )
+    q = select(TierChange).order_by(TierChange.created_at.desc(), TierChange.id.desc()).limit(limit)
     if buyer_id is not None:
         q = q.where(TierChange.buyer_id == buyer_id)
     return list((await session.scalars(q)).all())
