@@ -319,6 +319,12 @@ class InboxConfig(Section):
     # Also hand every handed-off message to WeChat's own customer-service system (the
     # transfer_customer_service reply), for accounts that already answer there.
     transfer_to_wechat_kf: bool = False
+    # A buyer who writes again while nobody has answered is acknowledged once more (with when
+    # staff will answer) when the last acknowledgement and the last staff reply are both at
+    # least this many minutes old; 0: only the first message of a conversation is answered.
+    reacknowledge_after_minutes: int = Field(30, ge=0)
+    # The answer time staff aim for: the 收件箱 shows each buyer's wait against it.
+    response_target_minutes: int = Field(30, ge=1)
 
     @field_validator("business_hours")
     @classmethod

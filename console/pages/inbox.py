@@ -85,7 +85,12 @@ def _int(value: Any) -> int | None:
 def _waited(since: datetime | None, now: datetime) -> str:
     if since is None:
         return ""
-    minutes = max(0, int((now - since).total_seconds() // 60))
+    return _minutes(int((now - since).total_seconds() // 60))
+
+
+def _minutes(minutes: int) -> str:
+    """A span of minutes as staff read it: 12分 / 2小时5分 / 3天."""
+    minutes = max(0, minutes)
     if minutes < 60:
         return f"{minutes}分"
     if minutes < 48 * 60:
@@ -180,6 +185,11 @@ async def _context(
         "today": today,
         "template_ready": bool(template_id),
         "waited": lambda since: _waited(since, now),
+        # The wait staff aim to keep under ([inbox] response_target_minutes).
+        "target": _minutes(config.inbox.response_target_minutes),
+        "overdue": lambda since: (
+            now - since >= timedelta(minutes=config.inbox.response_target_minutes)
+        ),
         "now": now,
         "me": me,
         "error": error,

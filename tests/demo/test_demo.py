@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -15,8 +16,11 @@ from bot.database import create_engine, sessionmaker
 from bot.models import Buyer
 from bot.wechat.client import WeChatAPIError
 from demo.demo import DEMO_BUYERS, DEMO_TIERS, demo_openid, prepare_demo, seed_demo
+from insights.demo_history import PEOPLE as HISTORY_BUYERS
 from laoke.cli import main
 from laoke.demo import start_demo
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def all_buyers(sessions) -> list[Buyer]:
@@ -53,6 +57,14 @@ async def test_seeding_twice_changes_nothing(sessions, make_config, clock):
         assert await session.scalar(select(func.count()).where(mine)) == DEMO_BUYERS
         buyer = await session.scalar(select(Buyer).where(Buyer.openid == demo_openid(0)))
     assert buyer.display_name == "改过的名字"
+
+
+def test_readme_and_the_simulator_docs_give_the_same_number_of_demo_buyers():
+    total = DEMO_BUYERS + HISTORY_BUYERS
+    phrase = f"about {round(total, -2):,} buyers"
+    for doc in ("README.md", "docs/simulators.md"):
+        text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
+        assert phrase in text, doc
 
 
 def test_demo_config_keeps_its_secrets_across_runs(tmp_path):
