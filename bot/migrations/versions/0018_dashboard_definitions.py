@@ -5,7 +5,7 @@ The card funnel's 匹配订单 now counts counted orders only, and a campaign re
 were computed the old way, so they are deleted and recounted on the next view.
 
 Revision ID: 0018
-Revises: 0020
+Revises: 0024
 """
 
 import sqlalchemy as sa
