@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.clock import Clock
 from demo.simulator.fake_followers import FakeFollowers
+from demo.simulator.fake_mass import FakeMass
 
 TOKEN_TTL_S = 7200
 # WeChat keeps the previous access_token working for 5 minutes after a new fetch.
@@ -136,8 +137,10 @@ class FakeWeChat:
         secret: str = "fake_secret",
         *,
         open_windows: bool = False,
+        account_type: str = "service",
     ) -> None:
         self.clock = clock or Clock()
+        self.account_type = account_type
         self.appid = appid
         self.secret = secret
         # open_windows: treat buyers the simulator never heard of as inside their window
@@ -162,6 +165,10 @@ class FakeWeChat:
         self._ids = itertools.count(1)
         # The account's followers and tags (user/get, batchget, tags/…), and faults for them.
         self.followers = FakeFollowers(self.clock)
+        # Mass sends (message/mass/send); listeners of finished jobs survive a reset.
+        listeners = self.mass.on_finish if hasattr(self, "mass") else []
+        self.mass = FakeMass(self.account_type)
+        self.mass.on_finish = listeners
         self.faults.errcodes["followers"] = deque()
 
     def store_media(self, content_type: str, data: bytes) -> str:

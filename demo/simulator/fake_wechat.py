@@ -22,8 +22,9 @@ It is built to be fast (a campaign benchmark pushes 100k+ messages through it): 
 is O(1) and the log lives in memory. The account's state and rules are in
 ``demo/simulator/fake_account.py``; this module is the HTTP face. The follower list and tags
 (``user/get``, ``user/info/batchget``, ``tags/…``, ``/_sim/followers``) are
-``demo/simulator/fake_followers_api.py``'s, mounted by :func:`setup_routes` too. It
-deliberately does not simulate mass send, permanent media or the template daily quota.
+``demo/simulator/fake_followers_api.py``'s, and mass send (``message/mass/send``,
+``mass/preview``) ``demo/simulator/fake_mass_api.py``'s, mounted by :func:`setup_routes` too.
+It deliberately does not simulate permanent media or the template daily quota.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from demo.simulator.fake_account import (
 )
 from demo.simulator.fake_followers_api import setup_follower_routes
 from demo.simulator.fake_http import _OK, FAKE, _answer, _error, _faults, _json_body
+from demo.simulator.fake_mass_api import setup_mass_routes
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 
@@ -322,6 +324,7 @@ def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
     app.router.add_get("/_sim/stats", sim_stats)
     app.router.add_post("/_sim/reset", sim_reset)
     setup_follower_routes(app)  # user/get, user/info/batchget, tags/…, /_sim/followers
+    setup_mass_routes(app)  # message/mass/send, mass/preview, /_sim/mass/jobs
 
 
 def create_fake_wechat(
@@ -330,10 +333,12 @@ def create_fake_wechat(
     secret: str = "fake_secret",
     *,
     open_windows: bool = False,
+    account_type: str = "service",
 ) -> web.Application:
     """The simulator as an aiohttp application; its state is ``app[FAKE]``."""
     app = web.Application(client_max_size=MEDIA_MAX_BYTES + 65536)
-    setup_routes(app, FakeWeChat(clock, appid, secret, open_windows=open_windows))
+    fake = FakeWeChat(clock, appid, secret, open_windows=open_windows, account_type=account_type)
+    setup_routes(app, fake)
     return app
 
 
