@@ -75,9 +75,7 @@ async def test_the_five_message_quota_counts_earlier_customer_service_messages(h
         assert [m["openid"] for m in h.sent_log()] == [fresh]
 
 
-async def test_wechat_saying_out_of_window_never_makes_marketing_a_template_message(
-    harness, clock
-):
+async def test_wechat_saying_out_of_window_never_makes_marketing_a_template_message(harness, clock):
     async with harness() as h:
         [stale] = await h.add_buyers(1, interacted_ago=None)
         async with (
