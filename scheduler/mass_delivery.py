@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from bot.wechat.channels import MASS, mass_text_problem
 from bot.wechat.client import WeChatAPIError
@@ -48,8 +48,25 @@ from scheduler.models import (
     MassSend,
 )
 
-if TYPE_CHECKING:
-    from scheduler.sender import Sender
+
+class Sender(Protocol):
+    """What this module uses of the sender (``scheduler/sender.py``), which imports it."""
+
+    sessionmaker: Any
+    worker_id: str
+    api: Any
+    clock: Any
+    bucket: Any
+    messages: Any
+    account: Any
+
+    @property
+    def steps_by_id(self) -> dict[int, Any]: ...
+
+    def retry_result(
+        self, row: Claimed, channel: str, code: int | None, attempts: int
+    ) -> Result: ...
+
 
 log = logging.getLogger(__name__)
 
