@@ -53,6 +53,8 @@ REASON_LABELS = {
     "mass_too_long": "群发消息超过 300 字",
 }
 CHANNEL_LABELS = {"custom": "客服消息", "template": "模板消息", "mass": "群发"}
+# Why buyers of the audience cannot be reached now (scheduler/previews.campaign_reach).
+REACH_REASONS = {"mass_quota": "48 小时内未互动且本月群发次数已用完"}
 TEXT_FIELDS = (
     "name", "segment_name", "template_id", "message_template", "message_source", "title",
     "start_at", "link", "window_start", "window_end", "send_at", "text", "recall_title",

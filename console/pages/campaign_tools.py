@@ -15,8 +15,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
+from bot.wechat.channels import Account
 from console import audit
-from console.campaign_form import KIND_LABELS, STATUS_LABELS, step_label, translate
+from console.campaign_form import (
+    KIND_LABELS,
+    REACH_REASONS,
+    STATUS_LABELS,
+    step_label,
+    translate,
+)
 from console.current import actor_of, signed_in_user
 from console.pages.campaigns import LIST, campaign_id_of
 from console.registry import PageRoutes
@@ -58,7 +65,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
         steps = await list_steps(session, campaign_id)
         seq = _seq(request, steps)
         try:
-            reach = await campaign_reach(session, campaign, now)
+            reach = await campaign_reach(session, campaign, now, Account.of(services.config.wechat))
             bubbles = await bubble_previews(session, services, campaign, steps[seq])
         except (CampaignError, SegmentNotFound) as exc:
             error = translate(str(exc))
@@ -79,13 +86,16 @@ async def summary(request: web.Request) -> web.StreamResponse:
     async with request.config_dict[SESSIONMAKER]() as session:
         campaign = await _campaign(session, campaign_id)
         try:
-            numbers = await schedule_summary(session, campaign, now, cfg)
+            numbers = await schedule_summary(
+                session, campaign, now, cfg, Account.of(request.config_dict[CONFIG].wechat)
+            )
         except SegmentNotFound:
             numbers = None
     template = "campaigns/_summary.html" if request.headers.get("HX-Request") else (
         "campaigns/summary.html")  # fmt: skip
     return render(request, template, {"campaign": campaign, "s": numbers,
-                                      "statuses": STATUS_LABELS})  # fmt: skip
+                                      "statuses": STATUS_LABELS,
+                                      "reach_reasons": REACH_REASONS})  # fmt: skip
 
 
 @page.post(LIST + "/wechat/code", role="operator")
