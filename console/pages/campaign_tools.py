@@ -32,7 +32,13 @@ from scheduler.campaigns import CampaignError, get_campaign, list_steps
 from scheduler.overview import schedule_summary
 from scheduler.previews import bubble_previews, campaign_reach
 from scheduler.saved_segments import SegmentNotFound
-from scheduler.staff_sends import SendRefused, binding_of, new_bind_code, send_test
+from scheduler.staff_sends import (
+    SendRefused,
+    binding_of,
+    new_bind_code,
+    send_mass_preview,
+    send_test,
+)
 
 page = PageRoutes()
 
@@ -132,13 +138,17 @@ async def test_send(request: web.Request) -> web.StreamResponse:
         steps = await list_steps(session, campaign_id)
         seq = int(raw) if _small(raw) and int(raw) < len(steps) else 0
         step = steps[seq]
+        mass = form.get("mode") == "mass"
+        send = send_mass_preview if mass else send_test
         try:
-            sent = await send_test(session, services, campaign, step, user.id)
-            message, ok = f"已发送到您的微信：{step_label(step.kind, step.offset_s)}", True
+            sent = await send(session, services, campaign, step, user.id)
+            label = step_label(step.kind, step.offset_s)
+            message = f"已{'群发预览' if mass else '发送'}到您的微信：{label}"
+            ok = True
         except SendRefused as exc:
             message, ok, sent = str(exc), False, None
         audit.record(session, actor_of(request), "campaign.test_send", ("campaign", campaign_id),
-                     None, {"step": seq, "sent": ok, "result": message,
+                     None, {"step": seq, "mass": mass, "sent": ok, "result": message,
                             "text": sent.text if sent else None})  # fmt: skip
     template = "campaigns/_test_result.html" if request.headers.get("HX-Request") else (
         "campaigns/test_result.html")  # fmt: skip

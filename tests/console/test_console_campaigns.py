@@ -329,9 +329,14 @@ async def test_operator_binds_by_code_through_the_webhook_and_test_sends(app_wit
                            clock.now())  # fmt: skip
     resp = await client.post(send, data={"step": "0"}, headers=op)
     assert resp.status == 409 and "请先用此微信给公众号发一条消息" in await resp.text()
+    # Outside the window the mass preview still shows what dormant buyers will get.
+    resp = await client.post(send, data={"step": "0", "mode": "mass"}, headers=op)
+    assert resp.status == 200 and "已群发预览到您的微信" in await resp.text()
+    preview = fake_wechat.messages("oStaffAmy")[-1]
+    assert preview["kind"] == "mass_preview" and "到货啦" in preview["content"]
     async with wechat.sessionmaker() as session:
         actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-    assert actions.count("campaign.test_send") == 3 and "staff_wechat.code" in actions
+    assert actions.count("campaign.test_send") == 4 and "staff_wechat.code" in actions
 
 
 async def test_odd_numbers_in_the_query_and_form_are_not_errors(console, clock):
