@@ -9,7 +9,8 @@ cgi-bin/menu/get``, ``get_current_selfmenu_info``, ``menu/delete``; ``GET /_sim/
 to the chat simulator). It checks the access_token (40001 unknown, 42001
 expired; a refetch leaves the previous token valid for 5 more minutes), and for
 customer-service messages enforces the 48-hour window and its 5-message quota (45015 outside
-the window, 45047 over the quota). A follow, menu click or QR scan opens a 1-minute window of
+the window, 45047 over the quota); a template message is recorded as the buyer sees it since
+2023-05 (``first``/``remark`` dropped, each field one line cut to its type's limit). A follow, menu click or QR scan opens a 1-minute window of
 3 messages instead. It only knows of interactions it is told about (``POST /_sim/interaction``,
 which the chat simulator and tests call, or :meth:`FakeWeChat.open_window`).
 
@@ -35,6 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.wechat.template_messages import RETIRED_KEYS, fit
 from demo.simulator.fake_account import (
     MEDIA_MAX_BYTES,
     TOKEN_TTL_S,
@@ -120,12 +122,20 @@ async def template_send(request: web.Request) -> web.Response:
     template_id = body.get("template_id")
     if not template_id or not isinstance(body.get("data"), dict):
         return _error(47001)
+    # What the buyer sees since 2023-05: no first line or remark tail, one line per field,
+    # each cut to its type's limit.
+    shown = {
+        key: {"value": fit(key, str(field.get("value", "")) if isinstance(field, dict) else "")}
+        for key, field in body["data"].items()
+        if not RETIRED_KEYS.match(str(key))
+    }
     entry = fake.record(
         openid,
         "template",
         msgtype="template",
         template_id=template_id,
-        data=body["data"],
+        data=shown,
+        dropped=sorted(set(body["data"]) - set(shown)),
         url=body.get("url"),
     )
     return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": entry["id"]})

@@ -97,3 +97,16 @@ async def test_preview_reaches_one_user_and_refuses_long_texts(make_sim):
     resp = await sim.post(url, params={"access_token": sim.token}, json=body)
     assert (await resp.json())["errcode"] == 45002
     assert [m["kind"] for m in sim.server.app[FAKE].messages_for("oStaff")] == ["mass_preview"]
+
+
+async def test_template_messages_are_shown_as_wechat_shows_them_since_2023(make_sim):
+    sim = await make_sim()
+    data = {"first": {"value": "您好"}, "thing1": {"value": "金卡会员\n专属客服、优先发货全部开通啦，欢迎选购"},
+            "phrase2": {"value": "已经升级了"}, "remark": {"value": "感谢支持"}}  # fmt: skip
+    resp = await sim.post("/cgi-bin/message/template/send", params={"access_token": sim.token},
+                          json={"touser": "o1", "template_id": "T", "data": data})  # fmt: skip
+    assert (await resp.json())["errcode"] == 0
+    [shown] = sim.server.app[FAKE].messages_for("o1")
+    assert shown["data"] == {"thing1": {"value": "金卡会员 专属客服、优先发货全部开通啦，"},
+                             "phrase2": {"value": "已经升级了"}}  # fmt: skip
+    assert shown["dropped"] == ["first", "remark"]
