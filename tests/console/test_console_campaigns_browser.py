@@ -87,7 +87,7 @@ def test_create_preview_test_send_schedule_pause_resume_report(browser_page, liv
     # The preview: a gold buyer and one without a tier, in and out of the window.
     preview = page.locator("#preview")
     preview.get_by_text("无等级 · 窗口外").wait_for()
-    assert preview.get_by_text("将跳过").first.is_visible()
+    assert preview.get_by_text("群发消息（所有人同一条").first.is_visible()  # never a template
     assert "金卡会员 · 窗口内 · 王老板" in preview.inner_text()
     for step in ("公告", "提前1天", "提前1小时", "开播"):
         assert preview.get_by_role("link", name=step).is_visible()
