@@ -112,10 +112,7 @@ async def send_test(
     user_id: int,
 ) -> StaffSent:
     """Send `step` as rendered for the operator to their bound WeChat (SendRefused)."""
-    binding = await session.get(StaffWechatBinding, user_id)
-    if binding is None or not binding.openid:
-        raise SendRefused("请先绑定您的微信：获取绑定码并用微信发给公众号")
-    openid, now = binding.openid, services.clock.now()
+    openid, now = await _bound_openid(session, user_id), services.clock.now()
     me = await session.scalar(select(Buyer).where(Buyer.openid == openid))
     if me is None or not me.subscribed:
         raise SendRefused("请先用此微信关注公众号并发一条消息")
@@ -137,19 +134,10 @@ async def send_test(
         text = await render_off_loop(lambda: messages.render(campaign, step, me))
     except RenderError as exc:
         raise SendRefused(f"消息无法生成：{exc}") from None
-    result, errcode = "ok", None
-    try:
-        await services.api.send_text(openid, text)
-    except WeChatAPIError as exc:
-        result, errcode = "failed", exc.errcode
-    session.add(
-        OutboundMessage(
-            openid=openid, channel=CUSTOM, purpose=PURPOSE, content=text,
-            created_at=now, result=result, errcode=errcode,
-        )
-    )  # fmt: skip
-    await session.flush()
-    if errcode is not None or result != "ok":
+    errcode = await _send_and_record(
+        session, services, openid, CUSTOM, text, services.api.send_text(openid, text)
+    )
+    if errcode is not False:
         raise SendRefused(f"微信拒绝了这条消息（错误码 {errcode or '超时'}）")
     return StaffSent(openid, text)
 
@@ -162,9 +150,7 @@ async def send_mass_preview(
     user_id: int,
 ) -> StaffSent:
     """Send `step`'s mass-sent text to the operator's bound WeChat as a mass preview."""
-    binding = await session.get(StaffWechatBinding, user_id)
-    if binding is None or not binding.openid:
-        raise SendRefused("请先绑定您的微信：获取绑定码并用微信发给公众号")
+    openid = await _bound_openid(session, user_id)
     messages = CampaignMessages.from_services(services)
     try:
         text = await render_off_loop(lambda: messages.render(campaign, step, ANYONE))
@@ -172,18 +158,36 @@ async def send_mass_preview(
         raise SendRefused(f"消息无法生成：{exc}") from None
     if problem := mass_text_problem(text):
         raise SendRefused(problem)
+    errcode = await _send_and_record(
+        session, services, openid, MASS, text, mass_preview(services.api, openid, text)
+    )
+    if errcode is not False:
+        raise SendRefused(f"微信拒绝了群发预览（错误码 {errcode or '超时'}）")
+    return StaffSent(openid, text)
+
+
+async def _bound_openid(session: AsyncSession, user_id: int) -> str:
+    binding = await session.get(StaffWechatBinding, user_id)
+    if binding is None or not binding.openid:
+        raise SendRefused("请先绑定您的微信：获取绑定码并用微信发给公众号")
+    return binding.openid
+
+
+async def _send_and_record(
+    session: AsyncSession, services: Services, openid: str, channel: str, text: str, call
+) -> int | None | bool:
+    """Await the send `call` and keep it as an outbound message; False when it went out,
+    else WeChat's errcode (None: no answer)."""
     result, errcode = "ok", None
     try:
-        await mass_preview(services.api, binding.openid, text)
+        await call
     except WeChatAPIError as exc:
         result, errcode = "failed", exc.errcode
     session.add(
         OutboundMessage(
-            openid=binding.openid, channel=MASS, purpose=PURPOSE, content=text,
+            openid=openid, channel=channel, purpose=PURPOSE, content=text,
             created_at=services.clock.now(), result=result, errcode=errcode,
         )
     )  # fmt: skip
     await session.flush()
-    if result != "ok":
-        raise SendRefused(f"微信拒绝了群发预览（错误码 {errcode or '超时'}）")
-    return StaffSent(binding.openid, text)
+    return False if result == "ok" else errcode

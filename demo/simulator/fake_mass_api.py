@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from demo.simulator.fake_account import FakeWeChat
 from demo.simulator.fake_http import FAKE, _faults, _json_body
 from demo.simulator.fake_http import _error as _base_error
 from demo.simulator.fake_mass import ERRMSG, TEXT_MAX
@@ -16,7 +17,8 @@ def _error(code: int) -> web.Response:
     return _base_error(code, ERRMSG.get(code))
 
 
-async def mass_send(request: web.Request) -> web.Response:
+async def _text_request(request: web.Request) -> tuple[FakeWeChat, dict] | web.Response:
+    """Faults, the token and a text body: the error response, or (fake, body)."""
     fake = request.app[FAKE]
     if failed := await _faults(request, "send"):
         return failed
@@ -25,6 +27,14 @@ async def mass_send(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if body is None or body.get("msgtype") != "text" or not isinstance(body.get("text"), dict):
         return _base_error(47001)
+    return fake, body
+
+
+async def mass_send(request: web.Request) -> web.Response:
+    checked = await _text_request(request)
+    if isinstance(checked, web.Response):
+        return checked
+    fake, body = checked
     now = fake.clock.now()
     openids, content = body.get("touser"), body["text"].get("content")
     if code := fake.mass.check(openids, content, body.get("clientmsgid"), now):
@@ -41,14 +51,10 @@ async def mass_send(request: web.Request) -> web.Response:
 
 
 async def mass_preview(request: web.Request) -> web.Response:
-    fake = request.app[FAKE]
-    if failed := await _faults(request, "send"):
-        return failed
-    if code := fake.check_token(request.query.get("access_token")):
-        return _base_error(code)
-    body = await _json_body(request)
-    if body is None or body.get("msgtype") != "text" or not isinstance(body.get("text"), dict):
-        return _base_error(47001)
+    checked = await _text_request(request)
+    if isinstance(checked, web.Response):
+        return checked
+    fake, body = checked
     openid, content = body.get("touser"), body["text"].get("content")
     if not isinstance(openid, str) or not openid:
         return _base_error(40003)
