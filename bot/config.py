@@ -104,6 +104,9 @@ class WeChatConfig(Section):
     verified: bool = True
     mass_per_follower_month: int = Field(4, ge=0, le=31)
     mass_per_day: int = Field(1, ge=0, le=100)
+    # message/mass/send calls a day (the platform's 100 for a service account), kept apart
+    # from the follower sync's quotas in the same wechat_api_calls table.
+    mass_calls_per_day: int = Field(100, ge=0)
 
     @model_validator(mode="after")
     def _aes_key_when_encrypted(self) -> WeChatConfig:

@@ -8,7 +8,9 @@ WeChat refuses fewer than 2, so a row left alone goes back to pending to join th
 rows, unless it was already the first of the batch (nobody is left to join: skipped
 ``mass_single``). A text longer than 300 characters fails its rows (``mass_too_long``; the
 console refuses such campaigns before scheduling). A subscription account's day allows
-``[wechat] mass_per_day`` calls in all: beyond that rows are skipped ``mass_quota``.
+``[wechat] mass_per_day`` calls in all: beyond that rows are skipped ``mass_quota``. Every
+call counts against ``mass_calls_per_day`` (the platform's 100 a day, in ``wechat_api_calls``);
+past it rows wait for the next Beijing day (reason ``mass_calls``).
 
 Exactly once: each call is a ``mass_sends`` row created with its rows marked ``sending``
 (``scheduler/mass_sends.py``). A timeout or busy answer retries later with the same
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.wechat.channels import MASS, mass_text_problem
 from bot.wechat.client import WeChatAPIError
 from bot.wechat.mass import MASS_MAX, NO_QUOTA, mass_send
+from bot.wechat.quota import WECHAT_DAY, take_call
 from scheduler.delivery import IN_FLIGHT, BuyerState, Claimed, Result
 from scheduler.mass_sends import (
     RESEND_WITHIN,
@@ -71,6 +74,7 @@ class Sender(Protocol):
 log = logging.getLogger(__name__)
 
 RETRYABLE = frozenset({-1, 45009})
+MASS_API = "mass/send"  # its calls a day, in wechat_api_calls
 # A buyer nobody knows: what a mass send says to everybody.
 ANYONE = BuyerState(0, True, False, None, None, None, None, None, None, None, None)
 
@@ -91,6 +95,7 @@ async def send_mass_rows(
             retries[row.mass_send_id].append(row)
         else:
             fresh[(campaign.id, row.step_id, rsvped)].append(row)
+    account = sender.account
     if retries:
         async with sender.sessionmaker() as session:
             known = await batches(session, set(retries))
@@ -102,9 +107,11 @@ async def send_mass_rows(
                             for r in group]  # fmt: skip
                 continue
             async with sender.sessionmaker() as session, session.begin():
+                if not await take_call(session, MASS_API, account.mass_calls_per_day, now):
+                    results += _tomorrow(group, now)
+                    continue
                 started = await restart_batch(session, sender.worker_id, [r.id for r in group])
             results += await _call(sender, mass, [r for r in group if r.id in started])
-    account = sender.account
     for (campaign_id, step_id, rsvped), group in fresh.items():
         campaign = campaigns[campaign_id]
         step = sender.steps_by_id[step_id]
@@ -138,6 +145,9 @@ async def send_mass_rows(
                     results += [Result(r.id, SKIPPED, "mass_quota", attempts=r.attempts)
                                 for r in chunk]  # fmt: skip
                     continue
+                if not await take_call(session, MASS_API, account.mass_calls_per_day, now):
+                    results += _tomorrow(chunk, now)
+                    continue
                 mass, started = await start_batch(
                     session,
                     sender.worker_id,
@@ -150,6 +160,14 @@ async def send_mass_rows(
                 )
             results += await _call(sender, mass, [r for r in chunk if r.id in started])
     return results
+
+
+def _tomorrow(rows: list[Claimed], now: datetime) -> list[Result]:
+    """The day's mass/send calls are spent: the rows wait for the platform's next day."""
+    local = now.astimezone(WECHAT_DAY)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return [Result(r.id, PENDING, "mass_calls", attempts=r.attempts, next_attempt_at=midnight)
+            for r in rows]  # fmt: skip
 
 
 async def _call(sender: Sender, mass: MassSend, rows: list[Claimed]) -> list[Result]:

@@ -43,6 +43,7 @@ class Account:
     verified: bool = True
     mass_per_follower_month: int = 4
     mass_per_day: int = 1
+    mass_calls_per_day: int = 100
 
     @classmethod
     def of(cls, wechat: Any) -> Account:
@@ -52,6 +53,7 @@ class Account:
             getattr(wechat, "verified", True),
             getattr(wechat, "mass_per_follower_month", 4),
             getattr(wechat, "mass_per_day", 1),
+            getattr(wechat, "mass_calls_per_day", 100),
         )
 
     @property

@@ -168,3 +168,24 @@ async def test_an_interrupted_mass_send_goes_back_to_pending_with_its_batch(harn
         assert_no_duplicates(h.sent_log())
         async with h.sm() as session:
             assert (await session.scalar(select(MassSend))).status == "sent"
+
+
+async def test_past_the_days_mass_send_calls_the_rows_wait_for_the_next_beijing_day(
+    harness, clock
+):
+    async with harness(wechat={"mass_calls_per_day": 1}) as h:
+        clock.set(clock.now().replace(hour=2))  # 10:00 in Beijing
+        await h.add_buyers(2, prefix="far", interacted_ago=timedelta(days=3))
+        first = await h.campaign(broadcast(clock, name="一", text="第一条"))
+        await h.run(first)
+        second = await h.campaign(broadcast(clock, name="二", text="第二条"))
+        await h.run(second)
+        assert (await h.reasons(first)) == {("sent", None): 2}
+        assert (await h.reasons(second)) == {("pending", "mass_calls"): 2}
+        clock.advance(hours=13)  # 23:00 in Beijing: still the same platform day
+        await h.run(second)
+        assert (await h.statuses(second)) == {"pending": 2}
+        clock.advance(hours=1, minutes=1)  # past midnight in Beijing
+        await h.run(second)
+        assert (await h.reasons(second)) == {("sent", None): 2}
+        assert len(h.fake.state.mass.jobs) == 2
