@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.wechat.client import WeChatAPI
 
 PLACEHOLDER = re.compile(r"\{(\w{1,32})\}")
 # Characters each typed field shows (the platform's limits for category templates).
@@ -59,6 +62,32 @@ def field_problem(key: str, value: str | None = None) -> str | None:
         return (f"字段 {key}（{FIELD_LABELS[kind]}）最多 {limit} 个字，"
                 f"按示例填入后有 {len(value)} 个字")  # fmt: skip
     return None
+
+
+TEMPLATE_KEY = re.compile(r"\{\{\s*(\w+)\.DATA\s*\}\}")
+
+
+@dataclass(frozen=True)
+class PrivateTemplate:
+    """One of the account's templates (``template/get_all_private_template``)."""
+
+    template_id: str
+    title: str
+    keys: tuple[str, ...]  # its fields in order: thing1, time2 …
+    example: str = ""
+
+
+async def private_templates(api: WeChatAPI) -> list[PrivateTemplate]:
+    """The account's templates with the keys of their fields, read from their content."""
+    answer = await api.call("GET", "cgi-bin/template/get_all_private_template")
+    found = []
+    for item in answer.get("template_list") or []:
+        if not isinstance(item, dict) or not item.get("template_id"):
+            continue
+        keys = tuple(dict.fromkeys(TEMPLATE_KEY.findall(str(item.get("content") or ""))))
+        found.append(PrivateTemplate(str(item["template_id"]), str(item.get("title") or ""),
+                                     keys, str(item.get("example") or "")))  # fmt: skip
+    return found
 
 
 def fit(key: str, value: str) -> str:
@@ -112,10 +141,12 @@ class TemplateMessageBook:
 __all__ = [
     "FIELD_LABELS",
     "FIELD_LIMITS",
+    "PrivateTemplate",
     "TemplateLayout",
     "TemplateMessageBook",
     "field_problem",
     "field_type",
     "fill",
     "fit",
+    "private_templates",
 ]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
+from bot.wechat.client import WeChatAPIError
+from bot.wechat.template_messages import FIELD_LABELS, field_type, private_templates
 from console import audit
 from console.auth import redirect
 from console.current import actor_of, signed_in_user
@@ -48,6 +50,8 @@ async def _page(request: web.Request, *, status: int = 200, **extra) -> web.Resp
         )
     context = {
         "items": items,
+        "platform": None,
+        "platform_error": None,
         "rows": range(tm.MAX_FIELDS),
         "purpose_keys": list(tm.PURPOSES),
         "editable": user is not None and Role.parse(user.role) >= Role.admin,
@@ -60,7 +64,20 @@ async def _page(request: web.Request, *, status: int = 200, **extra) -> web.Resp
 
 @page.get(PATH, role="operator")
 async def template_messages(request: web.Request) -> web.StreamResponse:
-    return await _page(request)
+    if not request.query.get("fetch"):
+        return await _page(request)
+    # 从公众号读取模板: the account's templates and their own field keys, to map by.
+    try:
+        found = await private_templates(request.config_dict[SERVICES].api)
+    except WeChatAPIError as exc:
+        reason = "微信无响应" if exc.errcode is None else f"错误码 {exc.errcode}"
+        return await _page(request, platform_error=f"读取公众号的模板失败（{reason}），请稍后再试")
+    platform = [
+        {"id": t.template_id, "title": t.title, "example": t.example,
+         "fields": [(k, FIELD_LABELS.get(field_type(k) or "", "")) for k in t.keys]}
+        for t in found
+    ]  # fmt: skip
+    return await _page(request, platform=platform)
 
 
 @page.post(PATH, role="admin")

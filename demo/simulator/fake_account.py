@@ -106,6 +106,19 @@ def check_menu(body: Any) -> int:
     return 0
 
 
+# Category-library templates a service account typically has for Laoke's service notices.
+DEMO_TEMPLATES = (
+    {"template_id": "DEMO_TIER_CHANGE", "title": "会员等级变更通知", "primary_industry": "IT科技",
+     "deputy_industry": "互联网|电子商务",
+     "content": "会员等级：{{thing1.DATA}}\n生效时间：{{time2.DATA}}\n",
+     "example": "会员等级：金卡会员\n生效时间：2026-05-18\n"},
+    {"template_id": "DEMO_INBOX_REPLY", "title": "客服回复通知", "primary_industry": "IT科技",
+     "deputy_industry": "互联网|电子商务",
+     "content": "回复内容：{{thing1.DATA}}\n客服：{{thing2.DATA}}\n",
+     "example": "回复内容：您好，已为您补发\n客服：客服小王\n"},
+)  # fmt: skip
+
+
 @dataclass
 class Window:
     """The span in which customer-service messages to one buyer are allowed, and its quota."""
@@ -160,6 +173,8 @@ class FakeWeChat:
         # Uploaded temporary media: media_id → (content type, bytes); the newest MEDIA_KEPT.
         self.media: dict[str, tuple[str, bytes]] = {}
         self.menu: list[dict[str, Any]] | None = None  # the published custom menu
+        # The account's template messages (template/get_all_private_template), typed fields.
+        self.templates: list[dict[str, Any]] = [dict(t) for t in DEMO_TEMPLATES]
         self.token_fetches = 0
         self.calls = 0
         self._ids = itertools.count(1)

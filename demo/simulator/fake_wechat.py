@@ -25,7 +25,9 @@ is O(1) and the log lives in memory. The account's state and rules are in
 (``user/get``, ``user/info/batchget``, ``tags/…``, ``/_sim/followers``) are
 ``demo/simulator/fake_followers_api.py``'s, and mass send (``message/mass/send``,
 ``mass/preview``) ``demo/simulator/fake_mass_api.py``'s, mounted by :func:`setup_routes` too.
-It deliberately does not simulate permanent media or the template daily quota.
+``GET cgi-bin/template/get_all_private_template`` lists the account's templates (typed
+fields; ``FakeWeChat.templates``). It deliberately does not simulate permanent media or the
+template daily quota.
 """
 
 from __future__ import annotations
@@ -139,6 +141,16 @@ async def template_send(request: web.Request) -> web.Response:
         url=body.get("url"),
     )
     return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": entry["id"]})
+
+
+async def private_templates(request: web.Request) -> web.Response:
+    """``template/get_all_private_template``: the account's templates, typed fields."""
+    fake = request.app[FAKE]
+    if failed := await _faults(request, "send"):
+        return failed
+    if code := fake.check_token(request.query.get("access_token")):
+        return _error(code)
+    return web.json_response({"template_list": fake.templates})
 
 
 async def media_upload(request: web.Request) -> web.Response:
@@ -322,6 +334,7 @@ def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
     app.router.add_post("/cgi-bin/message/custom/send", custom_send)
     app.router.add_post("/cgi-bin/message/template/send", template_send)
     app.router.add_post("/cgi-bin/media/upload", media_upload)
+    app.router.add_get("/cgi-bin/template/get_all_private_template", private_templates)
     app.router.add_get("/_sim/media/{media_id}", sim_media)
     app.router.add_post("/cgi-bin/menu/create", menu_create)
     app.router.add_get("/cgi-bin/menu/get", menu_get)

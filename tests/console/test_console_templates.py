@@ -207,3 +207,21 @@ async def test_odd_input_gets_a_chinese_answer_not_an_error(console):
         assert 'role="alert"' in await resp.text()
     assert (await console.client.get(WELCOME + "?v=²&tab=history", headers=admin)).status == 200
     assert (await console.client.get("/admin/templates/nope", headers=admin)).status == 404
+
+
+async def test_the_accounts_templates_are_read_from_wechat_with_their_typed_keys(
+    aiohttp_client, make_config, clock, fake_wechat
+):
+    from laoke.app import create_app
+    from tests.console.conftest import ConsoleClient
+
+    app = create_app(make_config(wechat=fake_wechat.wechat_config()), clock=clock)
+    console = ConsoleClient(await aiohttp_client(app), app, clock)
+    operator = await console.login_as("operator")
+    url = "/admin/template-messages?fetch=1"
+    html = await (await console.client.get(url, headers=operator)).text()
+    assert "会员等级变更通知" in html and "<code>DEMO_TIER_CHANGE</code>" in html
+    assert "<code>thing1</code>（事物）、<code>time2</code>（时间）" in html
+    fake_wechat.inject(-1, count=5)  # WeChat busy: a Chinese message, not an error page
+    resp = await console.client.get(url, headers=operator)
+    assert resp.status == 200 and "读取公众号的模板失败（错误码 -1）" in await resp.text()
