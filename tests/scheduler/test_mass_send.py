@@ -170,9 +170,7 @@ async def test_an_interrupted_mass_send_goes_back_to_pending_with_its_batch(harn
             assert (await session.scalar(select(MassSend))).status == "sent"
 
 
-async def test_past_the_days_mass_send_calls_the_rows_wait_for_the_next_beijing_day(
-    harness, clock
-):
+async def test_past_the_days_mass_send_calls_the_rows_wait_for_the_next_beijing_day(harness, clock):
     async with harness(wechat={"mass_calls_per_day": 1}) as h:
         clock.set(clock.now().replace(hour=2))  # 10:00 in Beijing
         await h.add_buyers(2, prefix="far", interacted_ago=timedelta(days=3))
