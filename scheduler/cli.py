@@ -256,6 +256,12 @@ def _report_text(r: dict[str, Any], tz: str) -> str:
         f"({pct(conv['reply_rate'])}); ordered within 7 days: {conv['ordered_7d']:,} "
         f"({pct(conv['order_rate'])})",
     ]
+    if (m := r.get("mass")) and m["calls"]:
+        lines.append(
+            f"  mass sends {m['calls']:,} to {m['recipients']:,}; WeChat reported "
+            f"{m['finished']:,}: sent {m['sent']:,}, filtered {m['filtered']:,}, "
+            f"errors {m['errors']:,}"
+        )
     rows = [
         [
             s["kind"],

@@ -11,8 +11,10 @@ from campaign_harness import Harness, assert_no_duplicates, config_for, iso
 from sqlalchemy import select
 
 from bot.wechat.client import WeChatAPITimeout
+from scheduler.cli import _report_text
 from scheduler.mass_sends import campaign_mass_report
 from scheduler.models import Delivery, MassSend
+from scheduler.reports import campaign_report
 
 
 def broadcast(clock, **extra):
@@ -60,6 +62,9 @@ async def test_a_recall_to_dormant_buyers_sends_no_template_and_reaches_them_by_
             report = await campaign_mass_report(session, cid)
         assert channels == {"mass"}
         assert (report["calls"], report["recipients"]) == (1, 5)
+        async with h.sm() as session:
+            text = _report_text(await campaign_report(session, cid), "Asia/Shanghai")
+        assert "mass sends 1 to 5; WeChat reported 0" in text  # the event comes later
 
 
 async def test_the_fifth_mass_send_of_a_month_is_held_back_and_the_next_month_is_free(
