@@ -52,6 +52,7 @@ REASON_LABELS = {
     "mass_single": "群发至少要 2 人，只剩 1 人",
     "mass_too_long": "群发消息超过 300 字",
     "mass_calls": "今天的群发次数已用完，明天继续发送",
+    "window_closed": "微信称已超出48小时窗口，改用群发",
 }
 CHANNEL_LABELS = {"custom": "客服消息", "template": "模板消息", "mass": "群发"}
 # Why buyers of the audience cannot be reached now (scheduler/previews.campaign_reach).

@@ -62,6 +62,7 @@ class Claimed:
     attempts: int
     requested: bool
     mass_send_id: int | None = None  # set: a retry of this mass send (same clientmsgid)
+    reason: str | None = None  # why it was last put back to pending (window_closed …)
 
 
 @dataclass(slots=True)
@@ -127,6 +128,7 @@ async def claim_deliveries(
             _table.c.attempts,
             _table.c.requested,
             _table.c.mass_send_id,
+            _table.c.reason,
         )
     )
     rows = (await session.execute(stmt)).all()

@@ -88,6 +88,9 @@ log = logging.getLogger(__name__)
 
 RETRYABLE = frozenset({-1, 45009})
 UNSUBSCRIBED = 43004
+# WeChat refused a customer-service message (45015/45047) our records allowed: the row is
+# decided again without the window, so marketing goes by mass send with the next batch.
+WINDOW_CLOSED = "window_closed"
 
 
 def in_quiet_hours(now: datetime, start: time | None, end: time | None, tz: ZoneInfo) -> bool:
@@ -309,7 +312,7 @@ class Sender:
                 return Result(row.id, SKIPPED, "cap_week", attempts=attempts)
         used = mass_used.get(buyer.id, 0)
         allowed = route(
-            buyer.last_interaction_at,
+            None if row.reason == WINDOW_CLOSED else buyer.last_interaction_at,
             now,
             kind=SERVICE if row.requested else MARKETING,
             has_template=bool(campaign.template_id),
@@ -397,6 +400,8 @@ class Sender:
                     if campaign.template_id and row.requested and self.account.templates:
                         channel = TEMPLATE  # our window bookkeeping was stale; WeChat knows
                         continue
+                    if not row.requested:  # marketing: the mass send is next, with the batch
+                        return Result(row.id, PENDING, WINDOW_CLOSED, channel, code, row.attempts)
                     return Result(row.id, SKIPPED, closed_reason(code), channel, code, attempts)
                 if code == UNSUBSCRIBED:
                     return Result(row.id, SKIPPED, "unsubscribed", channel, code, attempts)

@@ -75,20 +75,24 @@ async def test_the_five_message_quota_counts_earlier_customer_service_messages(h
         assert [m["openid"] for m in h.sent_log()] == [fresh]
 
 
-async def test_wechat_saying_out_of_window_never_makes_marketing_a_template_message(harness, clock):
+async def test_wechat_saying_out_of_window_sends_marketing_by_mass_never_by_template(
+    harness, clock
+):
     async with harness() as h:
-        [stale] = await h.add_buyers(1, interacted_ago=None)
+        stale = await h.add_buyers(3, interacted_ago=None)
         async with (
             h.sm() as session,
             session.begin(),
-        ):  # our record says in window; WeChat disagrees
+        ):  # our record says in window; WeChat disagrees (45015)
             await session.execute(update(Buyer).values(last_interaction_at=clock.now()))
         cid = await h.campaign(broadcast(clock, template_id="TPL1"))
         await h.run(cid)
-        assert h.sent_log() == []
+        assert sorted((m["openid"], m["kind"]) for m in h.sent_log()) == [
+            (o, "mass") for o in stale
+        ]
         async with h.sm() as session:
-            row = await session.scalar(select(Delivery).where(Delivery.campaign_id == cid))
-        assert (row.status, row.reason, row.channel) == ("skipped", "outside_window", "custom")
+            rows = list(await session.scalars(select(Delivery).where(Delivery.campaign_id == cid)))
+        assert {(r.status, r.channel) for r in rows} == {("sent", "mass")}
 
 
 async def test_frequency_cap_holds_back_a_second_campaign_but_not_an_all_day_one(harness, clock):
