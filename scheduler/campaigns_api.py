@@ -50,7 +50,7 @@ from scheduler.models import (
     Campaign,
     CampaignStep,
 )
-from scheduler.previews import preview_campaign, reach_report
+from scheduler.previews import mass_text_refusal, preview_campaign, reach_report
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import SegmentNotFound, get_segment
 from scheduler.segments import SegmentError, Vocabulary, compile_segment
@@ -294,7 +294,18 @@ async def report(request: web.Request) -> dict[str, Any]:
 def _move_endpoint(action: str, summary: str) -> None:
     async def handler(request: web.Request) -> web.Response:
         campaign_id = _campaign_id(request)
+        config = request.config_dict[CONFIG]
         async with request.config_dict[SESSIONMAKER].begin() as session:
+            if action == "schedule":
+                try:
+                    current = await get_campaign(session, campaign_id)
+                except CampaignError as exc:
+                    raise _refused(exc) from None
+                problem = await mass_text_refusal(
+                    session, request.config_dict[SERVICES], current, Account.of(config.wechat)
+                )
+                if problem:
+                    raise ApiError(400, f"无法排期：{problem}")
             try:
                 campaign = await move_campaign(
                     session,

@@ -34,6 +34,7 @@ from scheduler.mass_delivery import ANYONE
 from scheduler.mass_sends import month_of, sends_today
 from scheduler.messages import CampaignMessages
 from scheduler.models import RECALL, STEP_PENDING, Campaign, MassAllowance
+from scheduler.saved_segments import SegmentNotFound
 
 PREVIEW_TIME_S = 3.0  # all sample buyers of one preview together (each render: 1 s at most)
 
@@ -112,6 +113,30 @@ def reach_warnings(reach: dict[str, Any], account: Account = SERVICE_ACCOUNT) ->
         f"本月群发次数也已用完（{allowance}）。能收到的：客服消息 "
         f"{reach['customer_service']:,} 位，群发 {reach['mass']:,} 位。"
     ]
+
+
+async def mass_text_refusal(
+    session: AsyncSession, services: Services, campaign: Campaign, account: Account
+) -> str | None:
+    """Why the campaign may not be scheduled: some of its audience goes by mass send and a
+    pending step's mass text is over 300 characters (in Chinese); else None."""
+    now = services.clock.now()
+    try:
+        if not (await campaign_reach(session, campaign, now, account))["mass"]:
+            return None
+    except SegmentNotFound:  # scheduling says so itself
+        return None
+    steps = [s for s in await list_steps(session, campaign.id) if s.status == STEP_PENDING]
+    messages = CampaignMessages.from_services(services)
+
+    def render_all() -> list[str]:
+        return [messages.render(campaign, step, ANYONE) for step in steps]
+
+    try:
+        texts = await render_off_loop(render_all)
+    except RenderError:  # the preview and the sender report templates that do not render
+        return None
+    return next((problem for text in texts if (problem := mass_text_problem(text))), None)
 
 
 async def reach_report(

@@ -15,7 +15,7 @@ import io
 
 from aiohttp import web
 
-from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
 from bot.wechat.channels import Account
 from console import audit
 from console.audit import neutralise
@@ -35,6 +35,7 @@ from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, l
 from scheduler.campaigns_api import move_campaign
 from scheduler.models import RUNNING, SCHEDULED
 from scheduler.overview import schedule_summary
+from scheduler.previews import mass_text_refusal
 from scheduler.reports import OUTCOME_STATUSES, campaign_report, recipient_page
 from scheduler.saved_segments import SegmentNotFound
 
@@ -174,10 +175,14 @@ async def _move(request: web.Request, action: str) -> web.StreamResponse:
             raise web.HTTPNotFound(text="没有这个活动") from None
         if action == "cancel" and str(form.get("confirm_name", "")).strip() != campaign.name:
             return await _refuse(request, "停止活动需要输入活动名称「" + campaign.name + "」")
+        account = Account.of(config.wechat)
+        if action == "schedule" and (problem := await mass_text_refusal(
+                session, request.config_dict[SERVICES], campaign, account)):  # fmt: skip
+            return await _refuse(request, f"无法排期：{problem}")
         if action == "schedule" and form.get("confirm_reach") != "1":
             try:
                 numbers = await schedule_summary(
-                    session, campaign, clock.now(), config.campaigns, Account.of(config.wechat)
+                    session, campaign, clock.now(), config.campaigns, account
                 )
             except SegmentNotFound:
                 return await _refuse(request, "活动使用的分群已不存在，请先修改分群")

@@ -398,3 +398,19 @@ async def test_the_schedule_dialog_counts_each_channel_and_asks_when_most_cannot
 async def get_campaign_status(console, campaign_id: int) -> str:
     async with console.sessionmaker() as session:
         return (await get_campaign(session, campaign_id)).status
+
+
+async def test_scheduling_is_refused_while_the_mass_text_is_over_300_characters(console, clock):
+    now = clock.now()
+    async with console.sessionmaker() as session, session.begin():
+        session.add(Buyer(openid="oFar", first_seen_at=now - timedelta(days=100),
+                          last_interaction_at=now - timedelta(days=40), tags=[], channels=[],
+                          interests=[]))  # fmt: skip
+        c = await create_campaign(session, {"kind": "broadcast", "name": "长文", "text": "新" * 301,
+                                            "send_at": (now + timedelta(hours=1)).isoformat()},
+                                  clock)  # fmt: skip
+    op = await console.login_as("operator")
+    resp = await console.client.post(f"/admin/campaigns/{c.id}/schedule",
+                                     data={"confirm_reach": "1"}, headers=op)  # fmt: skip
+    assert resp.status == 409 and "无法排期：群发消息最多 300 字" in await resp.text()
+    assert (await get_campaign_status(console, c.id)) == "draft"

@@ -128,3 +128,16 @@ def test_the_cli_prints_the_reach_and_warnings(laoke, sqlite_url):  # noqa: F811
     assert code == 0 and "1 by mass send" in out
     code, out = laoke("campaign", "schedule", "1")
     assert code == 0 and "is now scheduled" in out and "1 by mass send" in out
+
+
+async def test_a_campaign_whose_mass_text_is_over_300_characters_is_not_scheduled(api, clock):
+    long = await call(api, "POST", "/api/campaigns/broadcasts",
+                      broadcast(clock, text="新" * 301), 201)  # fmt: skip
+    refused = await call(api, "POST", f"/api/campaigns/{long['id']}/schedule", status=400)
+    assert "无法排期：群发消息最多 300 字" in refused["error"]
+    # Only buyers inside the window: no mass send, the long text is fine.
+    recent = {"all": [{"field": "days_since_interaction", "op": "lt", "value": 1}]}
+    near = await call(api, "POST", "/api/campaigns/broadcasts",
+                      broadcast(clock, text="新" * 301, segment=recent), 201)  # fmt: skip
+    assert near["reach"]["mass"] == 0
+    await call(api, "POST", f"/api/campaigns/{near['id']}/schedule")
