@@ -31,6 +31,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from bot.models import Buyer, InboundMessage
 from members.orders import Order
 from scheduler.campaigns import get_campaign, list_steps
+from scheduler.mass_sends import campaign_mass_report
 from scheduler.models import (
     CLAIMED,
     FAILED,
@@ -180,6 +181,8 @@ async def campaign_report(session: AsyncSession, campaign_id: int) -> dict[str, 
             for step in await list_steps(session, campaign_id)
         ],
         "conversion": conversion,
+        # WeChat's own counts of the campaign's mass sends (MASSSENDJOBFINISH).
+        "mass": await campaign_mass_report(session, campaign_id),
     }
 
 

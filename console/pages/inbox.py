@@ -154,7 +154,7 @@ async def _context(
             "label": queries.display_name(buyer),
             "tier_name": tiers.get(buyer.tier_key or "", ""),
         }
-    template_id = config.wechat.template_ids.get(TEMPLATE_PURPOSE)
+    template_id = request.config_dict[SERVICES].template_messages.template_id(TEMPLATE_PURPOSE)
     names = {u.id: u.name for u in staff}
     return {
         "title": "收件箱",
@@ -387,12 +387,12 @@ async def template(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text="缺少会话")
     text = str(form.get("text", ""))
     now = request.config_dict[CLOCK].now()
-    config = request.config_dict[CONFIG]
+    book = request.config_dict[SERVICES].template_messages
     try:
         await send_template_reply(
             request.config_dict[SESSIONMAKER], request.config_dict[SERVICES].api,
-            config.wechat.template_ids.get(TEMPLATE_PURPOSE), conv_id, _staff(request), text,
-            now, on_recorded=_audit_reply(request, conv_id, now),
+            book.template_id(TEMPLATE_PURPOSE), conv_id, _staff(request), text,
+            now, on_recorded=_audit_reply(request, conv_id, now), book=book,
         )  # fmt: skip
     except InboxError as exc:
         return await _page(request, conv_id, status=400, error=str(exc), draft=text[:600])

@@ -137,7 +137,7 @@ async def test_a_closed_window_refuses_free_text_and_offers_the_template(inbox):
     )  # fmt: skip
     assert resp.status == 303
     (sent,) = inbox.fake.messages("oShip")
-    assert sent["template_id"] == "TPL_REPLY" and sent["data"]["first"]["value"] == "已发货"
+    assert sent["template_id"] == "TPL_REPLY" and sent["data"]["thing1"]["value"] == "已发货"
 
 
 async def test_an_unfilled_placeholder_blocks_sending(inbox):

@@ -163,3 +163,24 @@ async def test_demo_prints_console_logins_that_sign_in_with_their_role(demo):
         ) as resp:
             assert str(resp.url).endswith("/admin/")
             assert "成员与角色" in await resp.text()  # the admin's navigation
+
+
+async def test_demo_mass_sends_are_reported_back_by_the_finish_event(demo):
+    """The demo's own announcement reaches dormant buyers by mass send; the in-process
+    WeChat posts MASSSENDJOBFINISH to the webhook, which fills the campaign's report."""
+    import asyncio
+
+    from bot.appkeys import SESSIONMAKER
+    from scheduler.models import MassSend
+
+    for _ in range(150):
+        async with demo.runner.app[SESSIONMAKER]() as session:
+            done = (
+                await session.scalars(select(MassSend).where(MassSend.finished_at.is_not(None)))
+            ).all()
+        if done:
+            break
+        await asyncio.sleep(0.1)
+    assert done, "no mass send was reported back within 15 s"
+    assert all(m.total_count == m.recipients and m.sent_count + m.filter_count == m.total_count
+               for m in done)  # fmt: skip

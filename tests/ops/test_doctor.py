@@ -43,7 +43,7 @@ class Installation:
         self.make_config, self.fake, self.server_factory = make_config, fake_wechat, aiohttp_server
         self.url = sqlite_url
         self.public_url = ""
-        self.fake.state.templates["TPL_TIER"] = "会员等级变更通知"
+        self.fake.state.add_template("TPL_TIER", "会员等级变更通知", "会员等级：{{thing1.DATA}}\n")
 
     def config(self, **sections) -> Config:
         wechat = {**self.fake.wechat_config(), "template_ids": {"tier_change": "TPL_TIER"}}
