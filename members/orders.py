@@ -56,6 +56,9 @@ class Order(Base):
     buyer_id: Mapped[int | None] = mapped_column(
         ForeignKey("buyers.id", ondelete="SET NULL"), default=None
     )
+    # The shipment, when the export carries it (kept when a later export leaves it out).
+    waybill_no: Mapped[str | None] = mapped_column(String(64), default=None)
+    carrier: Mapped[str | None] = mapped_column(String(32), default=None)
     # The import that created the row and the last one that changed it (import statistics).
     first_import: Mapped[str] = mapped_column(String(16))
     last_import: Mapped[str] = mapped_column(String(16))
