@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TOPICS = ("欢迎", "名片", "会员", "直播", "退订", "活动", "兜底/其他")
+TOPICS = ("欢迎", "名片", "会员", "订单", "直播", "退订", "活动", "兜底/其他")
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,17 @@ _ENTRIES: list[TemplateInfo] = [
     ),  # fmt: skip
     _when(_t("tier_upgrade", "会员", "等级升级通知", **TIER_NOTICE), "upgrade"),
     _when(_t("tier_downgrade", "会员", "等级降级通知", **TIER_NOTICE), "downgrade"),
+    _t(
+        "order_status",
+        "订单",
+        "买家问发货了吗、到哪了：最近一笔订单的状态和物流",
+        buyer=BUYER,
+        order=Var(
+            "最近一笔订单：单号、下单日期（如 5月18日）、金额（元）、状态、运单号、物流公司",
+            ("order_no", "ordered_local", "amount", "status", "waybill_no", "carrier"),
+        ),
+        items=Var("这笔订单的货品（列表，如「纯棉T恤（白色 XL）」，可能为空）"),
+    ),  # fmt: skip
     _t(
         "live_next", "直播", "下一场直播预告（买家问直播时）", rsvped=Var("买家是否已预约"), **LIVE
     ),  # fmt: skip

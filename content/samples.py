@@ -135,6 +135,15 @@ def _values(config: Config, tier: Any, buyer: dict[str, Any], when: str) -> dict
         "interests": ["女装"],
         "step": {"kind": "announce", "seq": 0, "offset_s": 0},
         "when": "明天 09:00",  # inbox_ack_closed: when staff answer
+        "order": {
+            "order_no": "3312000001",
+            "ordered_local": "5月16日",
+            "amount": 1280.0,
+            "status": "卖家已发货",
+            "waybill_no": "SF1234567890",
+            "carrier": "顺丰速运",
+        },
+        "items": ["纯棉T恤（白色 XL）", "帆布袋"],
     }
 
 

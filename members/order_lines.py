@@ -111,11 +111,15 @@ async def buyer_purchases(
     ).first()
     if latest is None:
         return Purchases(top_items, [], None)
+    return Purchases(top_items, await order_items(session, latest.id), latest.ordered_at)
+
+
+async def order_items(session: AsyncSession, order_id: int) -> list[Item]:
+    """The lines of one order, in the export's order."""
     lines = await session.scalars(
-        select(OrderLine).where(OrderLine.order_id == latest.id).order_by(OrderLine.line_no)
+        select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no)
     )
-    last = [Item(line.title, line.sku, line.quantity, 1) for line in lines]
-    return Purchases(top_items, last, latest.ordered_at)
+    return [Item(line.title, line.sku, line.quantity, 1) for line in lines]
 
 
 async def last_order_items(session: AsyncSession, buyer_id: int, *, limit: int = 3) -> list[str]:

@@ -246,3 +246,13 @@ async def refresh_all_figures(session: AsyncSession, since: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return max(zeroed.rowcount or 0, 0) + max(changed.rowcount or 0, 0)
+
+
+async def latest_order(session: AsyncSession, buyer_id: int) -> Order | None:
+    """A buyer's most recent order, whatever its status (what "发货了吗" is about)."""
+    return await session.scalar(
+        select(Order)
+        .where(Order.buyer_id == buyer_id)
+        .order_by(Order.ordered_at.desc(), Order.id.desc())
+        .limit(1)
+    )
