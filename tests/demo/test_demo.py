@@ -151,3 +151,24 @@ async def test_demo_prints_console_logins_that_sign_in_with_their_role(demo):
         ) as resp:
             assert str(resp.url).endswith("/admin/")
             assert "成员与角色" in await resp.text()  # the admin's navigation
+
+
+async def test_demo_orders_list_what_each_buyer_buys(sessions, make_config, clock):
+    from members.order_lines import OrderLine, buyer_purchases
+    from members.orders import Order
+
+    await seed_demo(sessions, make_config(tiers={"levels": DEMO_TIERS}), clock)
+    async with sessions() as session:
+        without_lines = await session.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(~select(OrderLine.id).where(OrderLine.order_id == Order.id).exists())
+        )
+        buyer_id = await session.scalar(
+            select(Order.buyer_id).where(Order.buyer_id.is_not(None)).limit(1)
+        )
+        bought = await buyer_purchases(session, buyer_id)
+        shipped = await session.scalar(select(func.count()).where(Order.waybill_no.is_not(None)))
+    assert without_lines == 0
+    assert bought.top and bought.last  # a favourite product, and the latest order's lines
+    assert shipped > 0  # recent orders carry a waybill
