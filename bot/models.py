@@ -26,6 +26,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# Buyer.reorder_state, as insights/rhythm.py decides it from the days since the last order.
+REORDER_ON_RHYTHM, REORDER_DUE, REORDER_OVERDUE, REORDER_LAPSED = (
+    "on_rhythm",
+    "due",
+    "overdue",
+    "lapsed",
+)
+REORDER_STATES = (REORDER_ON_RHYTHM, REORDER_DUE, REORDER_OVERDUE, REORDER_LAPSED)
+
 
 class UTCDateTime(TypeDecorator):
     """Stores naive UTC, returns aware UTC: SQLite has no time zones, PostgreSQL gets the same."""

@@ -92,6 +92,7 @@ def _buyer(card: bool, long_company: bool) -> dict[str, Any]:
         "phone": "13800138000",
         "platform_account": "wangjie_fz",
         "opted_out": False,
+        "last_bought": "春季新款纯棉T恤（白色 均码）、帆布托特包",
     }
 
 

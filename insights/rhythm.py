@@ -24,9 +24,10 @@ from datetime import date, timedelta
 from statistics import median
 
 from bot.config import RhythmConfig
+from bot.models import REORDER_STATES
 
-ON_RHYTHM, DUE, OVERDUE, LAPSED = "on_rhythm", "due", "overdue", "lapsed"
-STATES = (ON_RHYTHM, DUE, OVERDUE, LAPSED)
+ON_RHYTHM, DUE, OVERDUE, LAPSED = REORDER_STATES
+STATES = REORDER_STATES
 STATE_LABELS = {ON_RHYTHM: "节奏正常", DUE: "该补货了", OVERDUE: "已逾期", LAPSED: "已流失"}
 
 
