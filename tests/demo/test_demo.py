@@ -172,3 +172,21 @@ async def test_demo_orders_list_what_each_buyer_buys(sessions, make_config, cloc
     assert without_lines == 0
     assert bought.top and bought.last  # a favourite product, and the latest order's lines
     assert shipped > 0  # recent orders carry a waybill
+
+
+async def test_demo_has_buyers_due_to_reorder_and_a_standing_reorder_campaign(
+    sessions, make_config, clock
+):
+    from scheduler.models import Campaign
+
+    await seed_demo(sessions, make_config(tiers={"levels": DEMO_TIERS}), clock)
+    async with sessions() as session:
+        states = dict(
+            (await session.execute(
+                select(Buyer.reorder_state, func.count()).group_by(Buyer.reorder_state)
+            )).all()
+        )  # fmt: skip
+        kinds = set(await session.scalars(select(Campaign.kind)))
+    assert states.get("due", 0) > 0 and states.get("on_rhythm", 0) > 0
+    assert states.get("lapsed", 0) > 0  # the history's fading repurchases
+    assert "reorder" in kinds
