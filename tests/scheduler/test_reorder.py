@@ -82,3 +82,19 @@ async def test_reminders_follow_each_buyers_rhythm_once_per_cycle(h, clock):
     async with h.sm() as session, session.begin():
         await cancel_campaign(session, cid, clock)
     assert (await h.get(cid)).status == "cancelled"
+
+
+async def test_the_preview_counts_only_buyers_due_and_not_yet_reminded(h, clock):
+    from scheduler.campaigns import get_campaign
+    from scheduler.previews import campaign_reach
+
+    now = clock.now()
+    rhythm = {"last_order_at": now - timedelta(days=12), "cycle_days": 10}
+    await h.add_buyers(2, prefix="due", reorder_state="due", **rhythm)
+    told = now - timedelta(days=12)  # reminded for their current last order already
+    await h.add_buyers(1, prefix="told", reorder_state="due", reorder_reminded_for=told, **rhythm)
+    await h.add_buyers(1, prefix="fine", reorder_state="on_rhythm", **rhythm)
+    cid = await h.campaign({"kind": "reorder", "name": "补货提醒"})
+    async with h.sm() as session:
+        reach = await campaign_reach(session, await get_campaign(session, cid), now)
+    assert reach["recipients"] == 2
