@@ -3,7 +3,9 @@
 Rows come from ``members/order_csv.py`` (a CSV export) or the API's JSON rows and are written
 in batches with one ``INSERT … ON CONFLICT (order_no) DO UPDATE … WHERE changed`` executemany
 per batch, so a million rows take well under a minute on SQLite. A row identical to the
-stored order changes nothing; a changed status, amount, time or buyer updates it. Bad rows
+stored order changes nothing; a changed status, amount, time or buyer updates it. An export
+with line columns has one row per line: the rows of one order number write the order once
+and its lines (``members/order_lines.py``), which replace the lines stored for it. Bad rows
 are reported by line number and reason and the good rows are imported. Deciding tiers is
 not done here; the caller recomputes after the import (``members/tiers.py``).
 
