@@ -1,6 +1,6 @@
 """Backtest: reorder reminders by rhythm ("due") against the blanket 30-day silence rule.
 
-    python bench/rhythm.py [--buyers 2000] [--days 360] [--seed 7]
+    python bench/rhythm.py [--buyers 2000] [--days 360] [--seed 7] [--demo]
 
 Generates order histories with known rhythms (cycles of 7 to 90 days, each gap jittered
 log-normally, a share of buyers who stop ordering, some who start late), then walks the
@@ -13,19 +13,24 @@ at most once per cycle (until the buyer orders again):
 
 It prints, for each rule: messages sent, the share of flagged buyers who reorder within
 14 days of the message, the share of all reorders that came within 14 days after a
-message, and messages sent per such reorder. Pure computation: no database.
+message, and messages sent per such reorder. ``--demo`` also replays the year that
+``laoke demo`` seeds (its own buyers' orders and the history's), read from a temporary
+SQLite database: the last 180 days are evaluated, the orders before them are the history.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import sys
+import tempfile
 import time
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,6 +42,7 @@ WINDOW_DAYS = 14
 BLANKET_DAYS = 30
 WARM_UP_DAYS = 240  # history before the evaluation starts
 START = date(2025, 1, 1)
+DEMO_DAYS = 180
 
 
 @dataclass
@@ -73,10 +79,12 @@ def generate(buyers: int, days: int, rng: random.Random) -> tuple[dict, dict, di
     return history, groups, truth
 
 
-def backtest(history: dict, groups: dict, days: int, config: RhythmConfig) -> dict[str, Score]:
+def backtest(
+    history: dict, groups: dict, first: date, days: int, config: RhythmConfig
+) -> dict[str, Score]:
+    """Walk `days` days from `first`, scoring both rules on the orders known each day."""
     scores = {"rhythm": Score(), "blanket": Score()}
     flagged: dict[str, dict[int, date]] = {"rhythm": {}, "blanket": {}}  # last flag per buyer
-    first = START + timedelta(days=WARM_UP_DAYS)
     for offset in range(days):
         today = first + timedelta(days=offset)
         known = {}
@@ -115,15 +123,26 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=2000)
     parser.add_argument("--days", type=int, default=360)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--demo", action="store_true", help="also backtest the demo's year")
     args = parser.parse_args()
     config = RhythmConfig()
     history, groups, truth = generate(args.buyers, args.days, random.Random(args.seed))
     started = time.perf_counter()
-    scores = backtest(history, groups, args.days, config)
+    first = START + timedelta(days=WARM_UP_DAYS)
+    scores = backtest(history, groups, first, args.days, config)
+    report("generated histories", history, args.days, config, scores, started)
+    if args.demo:
+        history, groups, today = asyncio.run(demo_year())
+        started = time.perf_counter()
+        scores = backtest(history, groups, today - timedelta(days=DEMO_DAYS), DEMO_DAYS, config)
+        report("the demo's year", history, DEMO_DAYS, config, scores, started)
+
+
+def report(title: str, history: dict, days: int, config: RhythmConfig, scores, started) -> None:
     took = time.perf_counter() - started
     orders = sum(len(d) for d in history.values())
     print(
-        f"{len(history):,} buyers, {orders:,} orders, {args.days} days evaluated "
+        f"{title}: {len(history):,} buyers, {orders:,} orders, {days} days evaluated "
         f"(due at {config.due_after:g}× the cycle; window {WINDOW_DAYS} days) in {took:.1f} s"
     )
     print(
@@ -132,6 +151,51 @@ def main() -> None:
     )
     for name, score in scores.items():
         print(score.row(name))
+    print()
+
+
+async def demo_year() -> tuple[dict, dict, date]:
+    """The order days and tiers of the buyers `laoke demo` seeds, and the demo's today."""
+    from sqlalchemy import select
+
+    from bot.clock import FakeClock
+    from bot.config import parse_config
+    from bot.database import create_engine, sessionmaker, upgrade
+    from bot.models import Buyer
+    from demo.demo import DEMO_TIERS, seed_demo
+    from members.orders import Order
+
+    clock = FakeClock()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{folder}/demo.db"
+        await asyncio.to_thread(upgrade, url)
+        config = parse_config(
+            {
+                "wechat": {"appid": "wxbench", "secret": "s", "token": "t"},
+                "database": {"url": url},
+                "tiers": {"levels": DEMO_TIERS},
+            },
+            env={},
+        )
+        engine = create_engine(config.database)
+        sessions = sessionmaker(engine)
+        try:
+            await seed_demo(sessions, config, clock)
+            zone = ZoneInfo(config.orders.timezone)
+            history: dict[int, list[date]] = {}
+            async with sessions() as session:
+                rows = await session.execute(
+                    select(Order.buyer_id, Order.ordered_at)
+                    .where(Order.counted.is_(True), Order.buyer_id.is_not(None))
+                    .order_by(Order.ordered_at)
+                )
+                for buyer_id, at in rows:
+                    history.setdefault(buyer_id, []).append(at.astimezone(zone).date())
+                groups = dict((await session.execute(select(Buyer.id, Buyer.tier_key))).all())
+        finally:
+            await engine.dispose()
+    history = {b: sorted(set(ds)) for b, ds in history.items()}
+    return history, groups, clock.now().astimezone(zone).date()
 
 
 if __name__ == "__main__":
