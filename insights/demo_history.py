@@ -286,11 +286,8 @@ def _order_row(no: str, p: Person, bid: int, when: datetime, cents: int, counted
 
 async def _insert_lines(session: AsyncSession, lines: dict[str, list[tuple]]) -> None:
     """What each history order held (the order ids are read back by number)."""
-    ids = dict(
-        (await session.execute(select(Order.order_no, Order.id).where(Order.order_no.like("H%"))))
-        .tuples()
-        .all()
-    )
+    found = await session.execute(select(Order.order_no, Order.id).where(Order.order_no.like("H%")))
+    ids = {no: order_id for no, order_id in found}
     rows = [
         {"order_id": ids[no], "line_no": n, "title": title, "sku": sku, "quantity": qty,
          "unit_price_cents": price, "refund_cents": 0}
