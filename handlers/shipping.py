@@ -2,9 +2,10 @@
 
 The answer is the latest imported order of the buyer: its number, date, status as the
 platform export wrote it, what was in it, and the waybill number and carrier when the
-export carried them. What the data cannot answer goes to a person (``handlers/handoff.py``):
-a buyer with no linked order, or an order whose export said nothing about its status or
-shipment. The phrasings are the ``shipping`` rule of ``handlers/intents.py``; general
+export carried them. What the data cannot answer goes to a person as any message the bot
+cannot answer does (``handlers/autoreply.py``'s fallback: the inbox, worded by the
+收到消息回复 when one is enabled): a buyer with no linked order, or an order whose export
+said nothing about its status or shipment. The phrasings are the ``shipping`` rule of ``handlers/intents.py``; general
 questions about shipping (几天到, 运费, 包邮) are the FAQ's (``handlers/faq.py``, tried after
 this router). This module reads orders and writes nothing.
 """
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.dialog.context import Context, Reply
 from bot.dialog.routing import Router
-from handlers.handoff import NOT_UNDERSTOOD, hand_off
+from handlers.autoreply import fallback
 from handlers.intents import intent
 from members.order_lines import order_items
 from members.orders import Order, latest_order
@@ -41,6 +42,6 @@ def _order_view(order: Order, ctx: Context) -> dict:
 async def order_status(ctx: Context) -> Reply:
     order = await latest_order(ctx.session, ctx.buyer.id) if ctx.buyer.id else None
     if order is None or not (order.status or order.waybill_no):
-        return await hand_off(ctx, NOT_UNDERSTOOD)
+        return await fallback(ctx)  # handed off, worded as any message the bot cannot answer
     items = [item.label for item in await order_items(ctx.session, order.id)]
     return Reply(ctx.render("order_status", order=_order_view(order, ctx), items=items))
