@@ -350,9 +350,7 @@ async def test_odd_numbers_in_the_query_and_form_are_not_errors(console, clock):
     assert field_error(html, "window_start") == "请选择时间（北京时间）"
 
 
-async def test_a_reorder_campaign_is_created_from_the_form_with_its_daily_send_time(
-    console, clock
-):
+async def test_a_reorder_campaign_is_created_from_the_form_with_its_daily_send_time(console, clock):
     op = await console.login_as("operator")
     bad = {"kind": "reorder", "name": "补货提醒", "send_time": "25:00", "message_mode": "default"}
     html = await (await console.client.post("/admin/campaigns/new", data=bad, headers=op)).text()
