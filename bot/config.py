@@ -239,7 +239,8 @@ class OrdersConfig(Section):
     # Platform exports show local time without a zone.
     timezone: str = "Asia/Shanghai"
     # Column mapping for exports with other headers: field -> header, e.g. amount = "实收金额".
-    # Fields: order_no, account, phone, amount, created_at, status.
+    # Fields: order_no, account, phone, amount, created_at, status, and optionally waybill_no,
+    # carrier, title, sku, quantity, unit_price, refund (one row per line item).
     columns: dict[str, str] = Field(default_factory=dict)
     # An order whose status contains one of these never counts (cancelled, refunded, unpaid).
     not_counted: list[str] = Field(
@@ -279,6 +280,23 @@ class CampaignsConfig(Section):
     quiet_end: time | None = None
     missed_grace_s: int = Field(900, ge=0)
     timezone: str = "Asia/Shanghai"
+
+
+class RhythmConfig(Section):
+    # A buyer's cycle is the median gap between their orders once they have this many.
+    min_orders: int = Field(3, ge=2)
+    # Before that: the median cycle of buyers of the same tier, else of everyone, else this.
+    default_cycle_days: int = Field(30, ge=1, le=3650)
+    # Days since the last order, as multiples of the cycle: due, overdue and lapsed from here.
+    due_after: float = Field(1.0, gt=0)
+    overdue_after: float = Field(2.0, gt=0)
+    lapsed_after: float = Field(4.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RhythmConfig:
+        if not self.due_after < self.overdue_after < self.lapsed_after:
+            raise ValueError("due_after < overdue_after < lapsed_after is required")
+        return self
 
 
 class FaqEntry(Section):
@@ -449,6 +467,7 @@ class Config(Section):
     inbox: InboxConfig = InboxConfig()
     followers: FollowersConfig = FollowersConfig()
     statements: StatementsConfig = StatementsConfig()
+    rhythm: RhythmConfig = RhythmConfig()
     faq: list[FaqEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")

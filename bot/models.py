@@ -8,12 +8,13 @@ segments filter on, so a segment over a million buyers is one indexed query with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -24,6 +25,15 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Buyer.reorder_state, as insights/rhythm.py decides it from the days since the last order.
+REORDER_ON_RHYTHM, REORDER_DUE, REORDER_OVERDUE, REORDER_LAPSED = (
+    "on_rhythm",
+    "due",
+    "overdue",
+    "lapsed",
+)
+REORDER_STATES = (REORDER_ON_RHYTHM, REORDER_DUE, REORDER_OVERDUE, REORDER_LAPSED)
 
 
 class UTCDateTime(TypeDecorator):
@@ -94,6 +104,17 @@ class Buyer(Base):
     orders_12m: Mapped[int] = mapped_column(Integer, default=0)
     spend_12m: Mapped[float] = mapped_column(Float, default=0.0)
     orders_total: Mapped[int] = mapped_column(Integer, default=0)
+    # The reorder rhythm (insights/rhythm.py), refreshed daily from the counted orders: the
+    # last order, the cycle in days, the local date the next order is expected, the state
+    # (on_rhythm, due, overdue, lapsed; None without orders), days past the expected date,
+    # what the last order held, and the last order a 补货提醒 was sent for (once per cycle).
+    last_order_at: Mapped[datetime | None]
+    cycle_days: Mapped[int | None] = mapped_column(Integer)
+    next_order_on: Mapped[date | None] = mapped_column(Date)
+    reorder_state: Mapped[str | None] = mapped_column(String(16))
+    days_overdue: Mapped[int | None] = mapped_column(Integer)
+    last_bought: Mapped[str | None] = mapped_column(String(200))
+    reorder_reminded_for: Mapped[datetime | None]
     # A notice (tier change …) that could not be sent yet; delivered when the buyer writes.
     pending_notice: Mapped[str | None] = mapped_column(Text)
 
@@ -111,6 +132,7 @@ class Buyer(Base):
     __table_args__ = (
         Index("ix_buyers_last_interaction", "last_interaction_at"),
         Index("ix_buyers_tier", "tier_key"),
+        Index("ix_buyers_reorder_state", "reorder_state"),
     )
 
 

@@ -17,6 +17,7 @@ they are not part of the segment language, so a list with a search cannot be sav
 | 最近互动 | ``days`` | ``days_since_interaction lte`` |
 | 名片 | ``card`` yes/no | ``has_card eq`` |
 | 退订 | ``optout`` yes/no | ``opted_out eq`` |
+| 补货节奏 | ``rhythm`` | ``reorder_state eq`` (on_rhythm/due/overdue/lapsed) |
 
 This module does not query: ``members/buyer_book.py`` runs the condition.
 """
@@ -38,13 +39,16 @@ from scheduler.segments import SegmentError, compile_segment
 
 STATUSES = {"prospect": "潜在", "new": "新客", "returning": "老客", "lapsed": "流失"}
 YES_NO = {"yes": "有", "no": "无"}
+RHYTHMS = {"due": "该补货了", "overdue": "补货逾期", "on_rhythm": "节奏正常", "lapsed": "已流失"}
 SORT_LABELS = {
     "last_interaction": "最近互动",
     "spend_12m": "近12月采购额",
     "orders_total": "订单数",
     "subscribed_at": "关注时间",
 }
-FILTER_KEYS = ("tier", "status", "btype", "region", "interest", "tag", "days", "card", "optout")
+FILTER_KEYS = (
+    "tier", "status", "btype", "region", "interest", "tag", "days", "card", "optout", "rhythm",
+)  # fmt: skip
 MAX_DAYS = 3650
 
 
@@ -86,6 +90,7 @@ def parse_filters(query: Mapping[str, str], config: Config) -> BuyerFilters:
         "interest": (set(config.card.interest_categories), "兴趣"),
         "card": (set(YES_NO), "名片"),
         "optout": (set(YES_NO), "退订"),
+        "rhythm": (set(RHYTHMS), "补货节奏"),
     }
     for key in FILTER_KEYS:
         value = _get(query, key)
@@ -145,6 +150,8 @@ def to_spec(filters: BuyerFilters) -> dict[str, Any]:
         cond("has_card", "eq", c["card"] == "yes")
     if "optout" in c:
         cond("opted_out", "eq", c["optout"] == "yes")
+    if "rhythm" in c:
+        cond("reorder_state", "eq", c["rhythm"])
     return {"all": conds}
 
 
@@ -181,6 +188,8 @@ def in_words(filters: BuyerFilters, config: Config) -> str:
         parts.append("已交换名片" if c["card"] == "yes" else "未交换名片")
     if "optout" in c:
         parts.append("已退订" if c["optout"] == "yes" else "未退订")
+    if "rhythm" in c:
+        parts.append(RHYTHMS[c["rhythm"]])
     if filters.q:
         parts.append(f"搜索「{filters.q}」")
     return " · ".join(parts) or "全部买家"

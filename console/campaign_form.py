@@ -16,10 +16,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scheduler.campaigns import BroadcastSpec, LivestreamSpec, RecallSpec
+from scheduler.campaigns import BroadcastSpec, LivestreamSpec, RecallSpec, ReorderSpec
 
-SPECS = {"livestream": LivestreamSpec, "recall": RecallSpec, "broadcast": BroadcastSpec}
-KIND_LABELS = {"livestream": "直播预告", "recall": "粉丝召回", "broadcast": "群发消息"}
+SPECS = {
+    "livestream": LivestreamSpec, "recall": RecallSpec, "broadcast": BroadcastSpec,
+    "reorder": ReorderSpec,
+}  # fmt: skip
+KIND_LABELS = {
+    "livestream": "直播预告", "recall": "粉丝召回", "broadcast": "群发消息", "reorder": "补货提醒",
+}  # fmt: skip
 STATUS_LABELS = {
     "draft": "草稿",
     "scheduled": "已排期",
@@ -60,6 +65,7 @@ REACH_REASONS = {"mass_quota": "48 小时内未互动且本月群发次数已用
 TEXT_FIELDS = (
     "name", "segment_name", "template_id", "message_template", "message_source", "title",
     "start_at", "link", "window_start", "window_end", "send_at", "text", "recall_title",
+    "send_time",
 )  # fmt: skip
 FORM_LIMIT = 20_000  # longest field the form accepts (message_source)
 VARIABLES = ("name", "tier.name", "title", "start_local", "until", "link",
@@ -73,9 +79,14 @@ def step_label(kind: str, offset_s: int | None) -> str:
         if offset_s % 3600 == 0:
             return f"提前{offset_s // 3600}小时"
         return f"提前{offset_s // 60}分钟"
-    return {"announce": "公告", "start": "开播", "wave": "召回", "broadcast": "群发"}.get(
-        kind, kind
-    )
+    labels = {
+        "announce": "公告",
+        "start": "开播",
+        "wave": "召回",
+        "broadcast": "群发",
+        "daily": "每日",
+    }
+    return labels.get(kind, kind)
 
 
 def blank_form(kind: str = "livestream") -> dict[str, Any]:
@@ -84,7 +95,7 @@ def blank_form(kind: str = "livestream") -> dict[str, Any]:
         "message_mode": "default", "message_template": "", "message_source": "",
         "title": "", "recall_title": "", "start_at": "", "link": "", "offset_day": True, "offset_hour": True,
         "duration_h": "2", "window_start": "", "window_end": "", "dormant_days": "30",
-        "send_at": "", "text": "",
+        "send_at": "", "text": "", "send_time": "10:00",
     }  # fmt: skip
 
 
@@ -164,6 +175,8 @@ def spec_data(form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         days = _number(form["dormant_days"] or "30", "dormant_days", errors, integer=True)
         if days is not None:
             data["dormant_days"] = days
+    elif kind == "reorder":
+        data["send_time"] = form["send_time"].strip() or "10:00"
     else:
         data |= {"send_at": form["send_at"] or None, "text": form["text"]}
     return data, errors
@@ -179,6 +192,8 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
         return "不能为空"
     if kind == "string_too_long":
         return f"太长：最多 {ctx.get('max_length')} 字"
+    if kind.startswith("time"):
+        return "请填写时间，如 10:00"
     if kind.startswith("datetime") or kind.startswith("date"):
         return "请选择时间（北京时间）"
     if kind in ("greater_than_equal", "less_than_equal", "too_long"):

@@ -55,7 +55,9 @@ STAGE_LABELS = {
     "matched": "匹配订单",
 }
 CAMPAIGN_STAGES = {"reached": "触达", "replied": "48h回复", "ordered": "7日下单"}
-KIND_LABELS = {"livestream": "直播预告", "recall": "粉丝召回", "broadcast": "群发消息"}
+KIND_LABELS = {
+    "livestream": "直播预告", "recall": "粉丝召回", "broadcast": "群发消息", "reorder": "补货提醒",
+}  # fmt: skip
 STEP_LABELS = {key: label for key, (label, _) in OPTIONAL_FIELDS.items()} | {
     "consent": "同意条款",
     "name": "称呼",

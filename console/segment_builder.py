@@ -38,6 +38,8 @@ FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("会员与订单", (
         ("tier", "会员等级"), ("customer", "客户类型"), ("orders_12m", "近12个月订单数"),
         ("orders_total", "累计订单数"), ("spend_12m", "近12个月采购额（元）"),
+        ("reorder_state", "补货节奏（on_rhythm 正常 / due 该补货 / overdue 逾期 / lapsed 流失）"),
+        ("days_overdue", "超过预计补货日的天数"), ("cycle_days", "补货周期（天）"),
     )),
     ("互动", (
         ("days_since_interaction", "未互动天数"), ("days_since_follow", "关注天数"),
@@ -56,6 +58,12 @@ OP_LABELS = {
     "is_empty": "为空", "gt": "大于", "gte": "至少", "lt": "小于", "lte": "至多", "between": "介于",
 }  # fmt: skip
 MODES = {"all": "满足全部", "any": "满足任一", "not": "排除"}
+REORDER_LABELS = {
+    "on_rhythm": "节奏正常",
+    "due": "该补货了",
+    "overdue": "补货逾期",
+    "lapsed": "已流失",
+}
 CUSTOMER_LABELS = {
     "prospect": "潜在客户（未下单）",
     "new": "新客（1 单）",
@@ -338,6 +346,8 @@ def value_label(name: str, value: Any, tier_names: dict[str, str]) -> str:
         return BUSINESS_TYPES[key][0] if key in BUSINESS_TYPES else str(value)
     if name == "customer":
         return {"prospect": "潜在客户", "new": "新客", "returning": "老客"}.get(value, str(value))
+    if name == "reorder_state":
+        return REORDER_LABELS.get(str(value), str(value))
     if name == "rsvp":
         return f"直播 #{value}"
     if name == "interests":

@@ -63,7 +63,7 @@ def _leaf(node: dict[str, Any], tiers: dict[str, str]) -> str:
     if name in SHORT:
         joiner = "和" if op == "contains_all" else "或"
         return f"{SHORT[name]}含{words(joiner)}"
-    if name in ("tier", "customer", "business_type", "rsvp"):
+    if name in ("tier", "customer", "business_type", "rsvp", "reorder_state"):
         return words() if op in ("eq", "in") else f"不是{words()}"
     if op in ("eq", "in"):
         return f"{label}为{words()}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TOPICS = ("欢迎", "名片", "会员", "对账", "直播", "退订", "活动", "兜底/其他")
+TOPICS = ("欢迎", "名片", "会员", "订单", "对账", "直播", "退订", "活动", "兜底/其他")
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,18 @@ STATEMENT_DOC = (
     "paid_on、paid_method 发放日期和方式（未发放为 None）"
 )
 CAMPAIGN_BUYER = Var(
-    "买家：称呼、公司、经营类型、省、市、等级、兴趣",
-    ("display_name", "company", "business_type", "province", "city", "tier_key", "interests"),
-)
+    "买家：称呼、公司、经营类型、省、市、等级、兴趣、上次拿的货（补货提醒用，可能为空）",
+    (
+        "display_name", "company", "business_type", "province", "city", "tier_key", "interests",
+        "last_bought",
+    ),
+)  # fmt: skip
 CAMPAIGN = {
     "buyer": CAMPAIGN_BUYER,
     "name": Var("买家称呼，未知时为「老朋友」"),
     "tier": Var("买家等级（无等级时为 None）", ("key", "name", "perks", "badge")),
     "interests": Var("买家主营品类（列表，可能为空）"),
-    "step": Var("推送步骤：kind（announce/reminder/start/wave/broadcast）、seq、offset_s",
+    "step": Var("推送步骤：kind（announce/reminder/start/wave/broadcast/daily）、seq、offset_s",
                 ("kind", "seq", "offset_s")),
     "rsvped": Var("买家是否已预约本场直播"),
     "title": Var("活动标题"),
@@ -230,6 +233,17 @@ _ENTRIES: list[TemplateInfo] = [
         link=Var("对账单明细页链接（未设置公网地址时为 None）"),
     ),  # fmt: skip
     _t(
+        "order_status",
+        "订单",
+        "买家问发货了吗、到哪了：最近一笔订单的状态和物流",
+        buyer=BUYER,
+        order=Var(
+            "最近一笔订单：单号、下单日期（如 5月18日）、金额（元）、状态、运单号、物流公司",
+            ("order_no", "ordered_local", "amount", "status", "waybill_no", "carrier"),
+        ),
+        items=Var("这笔订单的货品（列表，如「纯棉T恤（白色 XL）」，可能为空）"),
+    ),  # fmt: skip
+    _t(
         "live_next", "直播", "下一场直播预告（买家问直播时）", rsvped=Var("买家是否已预约"), **LIVE
     ),  # fmt: skip
     _t("live_now", "直播", "正在直播时买家问直播", **LIVE),
@@ -242,6 +256,7 @@ _ENTRIES: list[TemplateInfo] = [
     ),  # fmt: skip
     _t("campaign_livestream", "活动", "直播预告活动的默认消息（公告、提醒、开播）", **CAMPAIGN),
     _t("campaign_recall", "活动", "粉丝召回活动的默认消息", **CAMPAIGN),
+    _t("campaign_reorder", "活动", "补货提醒：按买家的拿货节奏，到期时提醒补货", **CAMPAIGN),
     _t("campaign_broadcast", "活动", "群发活动的默认消息", **CAMPAIGN),
     _t("help", "兜底/其他", "帮助：能做什么、怎么联系人工", buyer=BUYER),
     _t("inbox_ack_open", "兜底/其他", "转人工后（工作时间内）的确认：客服会尽快回复", buyer=BUYER),

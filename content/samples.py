@@ -92,6 +92,7 @@ def _buyer(card: bool, long_company: bool) -> dict[str, Any]:
         "phone": "13800138000",
         "platform_account": "wangjie_fz",
         "opted_out": False,
+        "last_bought": "春季新款纯棉T恤（白色 均码）、帆布托特包",
     }
 
 
@@ -149,6 +150,15 @@ def _values(config: Config, tier: Any, buyer: dict[str, Any], when: str) -> dict
         "topic": "statement",
         "owed": 12_350,
         "staff_in": False,  # inbox_ack_again: within business hours
+        "order": {
+            "order_no": "3312000001",
+            "ordered_local": "5月16日",
+            "amount": 1280.0,
+            "status": "卖家已发货",
+            "waybill_no": "SF1234567890",
+            "carrier": "顺丰速运",
+        },
+        "items": ["纯棉T恤（白色 XL）", "帆布袋"],
     }
 
 

@@ -46,6 +46,7 @@ from demo.demo_order_imports import seed_demo_order_imports
 from demo.followers_demo import demo_followers
 from demo.inbox_demo import seed_demo_inbox
 from demo.orders_demo import seed_demo_orders
+from demo.rhythm_demo import seed_demo_rhythm
 from demo.segments_demo import seed_demo_segments
 from demo.simulator.chat import QR_SCENES
 from demo.simulator.fake_account import FakeWeChat
@@ -183,6 +184,7 @@ DEMO_SEEDERS: list[DemoSeeder] = [
     seed_demo_campaign_report,
     seed_demo_order_imports,
     seed_demo_segments,
+    seed_demo_rhythm,  # after every seeder of orders: the rhythm and the 补货提醒 campaign
     seed_demo_templates,
     seed_demo_autoreplies,
 ]

@@ -3,8 +3,11 @@
 Every demo buyer with a card and order figures gets orders that add up to those figures
 (in the trailing window, plus older ones), some refunded or closed orders that do not
 count, and a few orders of platform accounts no buyer has given yet (they wait to be
-matched when a card names them). Then tiers are recomputed from the orders, so the demo
-has members of each configured tier. Idempotent: order numbers are stable, so a restart
+matched when a card names them). Each order lists its line items (a row per line, as a
+1688 export has them): each buyer keeps coming back for a few favourite products of the
+demo catalogue, so "what they buy" is visible; orders of the last month carry a waybill
+number and carrier. Then tiers are recomputed from the orders, so the demo has members of
+each configured tier. Idempotent: order numbers are stable, so a restart
 re-imports nothing. Changes found while seeding are not announced.
 """
 
@@ -20,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Config
 from bot.models import Buyer
+from insights.demo_lines import CATALOGUE, favourites, order_lines, waybill
 from members.order_import import import_orders
 from members.tier_recompute import recompute_tiers
 from members.tiers import NOTICE_NONE, NOTICE_PENDING, TierChange
@@ -53,6 +57,7 @@ async def seed_demo_orders(
             )
         ).all()
     rows: list[tuple[int, tuple]] = []
+    products = list(CATALOGUE)
 
     def add(
         no: str,
@@ -62,11 +67,14 @@ async def seed_demo_orders(
         when: datetime,
         status: str = DONE,
     ) -> None:
-        rows.append(
-            (len(rows) + 1, (no, account, phone, f"{cents / 100:.2f}", _local(when, zone), status))
-        )
+        order = (no, account, phone, f"{cents / 100:.2f}", _local(when, zone), status)
+        shipment = waybill(rng) if now - when < timedelta(days=30) else (None, None)
+        for title, sku, quantity, price in order_lines(rng, cents, products):
+            line = (title, sku, str(quantity), f"{price / 100:.2f}", "")
+            rows.append((len(rows) + 1, order + shipment + line))
 
     for b in buyers:
+        products = favourites(rng)
         recent = max(b.orders_12m or 0, 0)
         if recent:
             total_cents = round((b.spend_12m or 0) * 100)
@@ -97,6 +105,7 @@ async def seed_demo_orders(
                 now - timedelta(days=rng.randint(1, 200)),
                 rng.choice(("已退款", "交易关闭")),
             )
+    products = list(CATALOGUE)
     for k in range(12):  # accounts no card names yet: matched once a buyer gives one
         add(
             f"DEMOUNMATCHED{k:03d}",

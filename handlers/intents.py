@@ -43,7 +43,7 @@ card's own commands), and never a fuzzy guess: an answer such as the company nam
 is not taken as a command. Exact keywords work everywhere, as before.
 
 This module decides nothing about what to answer and touches no database: the handlers
-(optout, membership, live, card, help, smalltalk, handoff) do. FAQ answers come from the
+(optout, membership, live, card, help, smalltalk, handoff, shipping) do. FAQ answers come from the
 configuration and are matched in ``handlers/faq.py``.
 """
 
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Intent:
-    name: str  # opt_out, opt_out_unsure, opt_in, tier, live, rsvp, card, show_card, …
+    name: str  # opt_out, opt_out_unsure, opt_in, tier, live, rsvp, card, shipping, …
     kind: str = ""  # courtesy: thanks / ack / toil / bye
 
 
@@ -114,6 +114,11 @@ RULES: tuple[Rule, ...] = (
                     "找负责人", "找你们负责人", "负责人在", "店主在", "掌柜的在", "掌柜在", "有人吗",
                     "有人在吗", "在吗", "找人", "业务员", "工作人员", "联系你们", "打电话给我",
                     "给我回电话", "电话联系")),
+    # Where the buyer's own order is; how shipping works in general is the FAQ's.
+    Rule("shipping", ("发货了吗", "发货了没", "发货没", "发了吗", "发了没", "发出了吗", "还没发货",
+                      "到哪了", "到哪里了", "到哪儿了", "物流", "单号", "查快递", "快递到",
+                      "我的订单", "订单状态"),
+         ("运费", "包邮", "几天", "多久", "哪家", "什么快递", "用什么", "默认")),
     Rule("edit_card", ("改名片", "改一下名片", "改下名片", "换个名片", "换名片", "更新名片",
                        "修改名片", "名片写错", "名片填错", "名片有误", "名片不对", "改资料",
                        "修改资料", "改下资料", "改一下资料", "更新资料", "资料写错", "资料填错",

@@ -35,6 +35,8 @@ from bot.inbound.events import (
     BuyerEvent,
 )
 from bot.models import Buyer, InboundMessage
+from insights.demo_lines import favourites, order_lines
+from members.order_lines import OrderLine
 from members.orders import Order, refresh_all_figures
 from members.tiers import NOTICE_NONE, TierChange
 from scheduler.models import Campaign, CampaignStep, Delivery
@@ -185,12 +187,17 @@ async def seed_demo_history(
         )
         await _campaigns(session, people, ids, rng, now, ZoneInfo(config.campaigns.timezone))
         events, orders, messages, forms, changes = [], [], [], [], []
+        lines: dict[str, list[tuple[str, str, int, int]]] = {}
+        line_rng = random.Random(1688)  # its own stream: the history stays as it was
         ladder = Ladder(config.tiers)
         for p in people:
             bid = ids[p.openid]
             events += _events(p, bid)
+            products = favourites(line_rng)
             for k, (when, cents, counted) in enumerate(p.orders):
-                orders.append(_order_row(f"H{bid:05d}-{k:03d}", p, bid, when, cents, counted))
+                no = f"H{bid:05d}-{k:03d}"
+                orders.append(_order_row(no, p, bid, when, cents, counted))
+                lines[no] = order_lines(line_rng, cents, products)
             for k, (when, event) in enumerate(p.messages):
                 messages.append(_message_row(f"{p.openid}:{k}", p.openid, when, event))
             if p.stuck:
@@ -212,6 +219,7 @@ async def seed_demo_history(
         ):
             if rows:
                 await session.execute(insert(table), rows)
+        await _insert_lines(session, lines)
         await refresh_all_figures(session, now - timedelta(days=30 * config.tiers.window_months))
         await clear(session)
 
@@ -289,6 +297,20 @@ def _order_row(no: str, p: Person, bid: int, when: datetime, cents: int, counted
         "last_import": "demo-history",
         "updated_at": when,
     }
+
+
+async def _insert_lines(session: AsyncSession, lines: dict[str, list[tuple]]) -> None:
+    """What each history order held (the order ids are read back by number)."""
+    found = await session.execute(select(Order.order_no, Order.id).where(Order.order_no.like("H%")))
+    ids = {no: order_id for no, order_id in found}
+    rows = [
+        {"order_id": ids[no], "line_no": n, "title": title, "sku": sku, "quantity": qty,
+         "unit_price_cents": price, "refund_cents": 0}
+        for no, items in lines.items()
+        for n, (title, sku, qty, price) in enumerate(items, start=1)
+    ]  # fmt: skip
+    if rows:
+        await session.execute(insert(OrderLine), rows)
 
 
 def _message_row(key: str, openid: str, when: datetime, event: str | None) -> dict:

@@ -33,6 +33,7 @@ from followers.runner import follower_syncs_ctx
 from handlers import build_dispatcher
 from insights import api as insights_api
 from insights.refresher import dashboard_refresher
+from insights.rhythm_store import rhythm_refresher
 from members import orders_api
 from members.import_jobs import import_jobs_ctx
 from scheduler import campaigns_api, segment_tags_api, segments_api
@@ -112,6 +113,7 @@ def create_app(
     app.cleanup_ctx.append(published_templates)  # admins' edits, reloaded on publish
     app.cleanup_ctx.append(campaign_engine)  # scheduler + sender, per [server] run_*
     app.cleanup_ctx.append(dashboard_refresher)  # with the scheduler: default views kept counted
+    app.cleanup_ctx.append(rhythm_refresher)  # with the scheduler: reorder states of the day
     app.cleanup_ctx.append(import_jobs_ctx)  # console order imports in the background
     app.cleanup_ctx.append(follower_syncs_ctx)  # follower syncs (API, console, daily run)
     app.cleanup_ctx.append(segment_tags_api.tag_mirrors_ctx)  # segments mirrored as WeChat tags

@@ -18,6 +18,7 @@ import followers.models  # noqa: F401
 import inbox.models  # noqa: F401
 import members.buyer_notes  # noqa: F401
 import members.import_jobs  # noqa: F401
+import members.order_lines  # noqa: F401
 import members.orders  # noqa: F401
 import members.tiers  # noqa: F401
 import scheduler.models  # noqa: F401

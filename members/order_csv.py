@@ -27,7 +27,11 @@ from zoneinfo import ZoneInfo
 
 from bot.config import OrdersConfig
 
-FIELDS = ("order_no", "account", "phone", "amount", "created_at", "status")
+ORDER_FIELDS = ("order_no", "account", "phone", "amount", "created_at", "status")
+# Optional: the shipment of the order, and one line item per row (a row per line of an
+# order, the order's own columns repeated or left empty on its further rows).
+LINE_FIELDS = ("waybill_no", "carrier", "title", "sku", "quantity", "unit_price", "refund")
+FIELDS = ORDER_FIELDS + LINE_FIELDS
 
 # Header names seen in real exports, per field; the first header present in the file wins.
 DEFAULT_HEADERS: dict[str, tuple[str, ...]] = {
@@ -78,6 +82,13 @@ DEFAULT_HEADERS: dict[str, tuple[str, ...]] = {
         "created_at",
     ),
     "status": ("订单状态", "交易状态", "status"),
+    "waybill_no": ("物流单号", "运单号", "快递单号", "运单号码", "waybill_no"),
+    "carrier": ("物流公司", "快递公司", "物流公司名称", "carrier"),
+    "title": ("货品标题", "宝贝标题", "商品标题", "商品名称", "货品名称", "宝贝名称", "title"),
+    "sku": ("规格", "SKU", "sku", "商品规格", "宝贝规格", "销售属性", "货品规格", "商家编码"),
+    "quantity": ("数量", "购买数量", "宝贝数量", "货品数量", "商品数量", "quantity"),
+    "unit_price": ("单价", "单价(元)", "货品单价", "宝贝单价", "商品单价", "价格", "unit_price"),
+    "refund": ("退款金额", "退款金额(元)", "退款", "refund"),
 }
 
 
@@ -238,6 +249,7 @@ class RowParser:
         self.not_counted = tuple(word.lower() for word in config.not_counted)
         self._counts: dict[str, bool] = {}  # an export has a handful of distinct statuses
         self._offsets: dict[tuple[int, int, int, int], timedelta] = {}  # per local hour
+        self._last: tuple | None = None  # the order of the previous row
 
     def utc(self, moment: datetime) -> datetime:
         """Naive UTC from a local export time (the zone's offset looked up once per hour)."""
@@ -258,13 +270,24 @@ class RowParser:
 
     def parse(self, values: Sequence[str | None]) -> tuple:
         """One row's raw values in FIELDS order → (order_no, account, phone, amount_cents,
-        ordered_at as naive UTC, status, counted); raises ValueError saying what is wrong."""
-        order_no, account, phone, amount, created_at, status = values
+        ordered_at as naive UTC, status, counted); raises ValueError saying what is wrong.
+
+        A further line of the order just parsed may leave the order's own columns empty:
+        it then stands for the same order.
+        """
+        order_no, account, phone, amount, created_at, status = values[:6]
         order_no = clean_cell(order_no)
         if not order_no:
             raise ValueError("order number is empty")
         if len(order_no) > 64:
             raise ValueError("order number is longer than 64 characters")
+        last = self._last
+        if last is not None and last[0] == order_no and not (account or phone or amount):
+            return last
+        self._last = self._parse_order(order_no, account, phone, amount, created_at, status)
+        return self._last
+
+    def _parse_order(self, order_no, account, phone, amount, created_at, status) -> tuple:
         account = (account.strip()[:128] or None) if account else None
         phone = normalize_phone(phone) if phone else None
         if account is None and phone is None:
@@ -283,6 +306,54 @@ class RowParser:
             status,
             self.counts(status),
         )
+
+    def parse_line(self, values: Sequence[str | None]) -> tuple:
+        """A row's shipment and line item → (waybill_no, carrier, line), the line being
+        (title, sku, quantity, unit_price_cents, refund_cents) or None when the row has no
+        line columns; raises ValueError saying what is wrong."""
+        extra = values[len(ORDER_FIELDS) :]
+        if not any(extra):
+            return None, None, None  # a file (or JSON rows) without these columns
+        waybill, carrier, title, sku, quantity, price, refund = extra
+        waybill = clean_cell(waybill)[:64] or None
+        carrier = (carrier.strip()[:32] or None) if carrier else None
+        title = (title.strip()[:200] or None) if title else None
+        sku = (clean_cell(sku)[:128] or None) if sku else None
+        if title is None and sku is None:
+            if quantity or price or refund:
+                raise ValueError("a line with a quantity or price has neither title nor SKU")
+            return waybill, carrier, None
+        return (
+            waybill,
+            carrier,
+            (
+                title,
+                sku,
+                parse_quantity(quantity) if quantity else 1,
+                _line_amount(price, "unit price") if price else None,
+                _line_amount(refund, "refund") if refund else 0,
+            ),
+        )
+
+
+def parse_quantity(value: str) -> int:
+    """ "3", "3.0" → 3; raises ValueError unless a whole number from 0 to a million."""
+    v = value.strip()
+    try:
+        number = Decimal(v)
+    except InvalidOperation:
+        raise ValueError(f"quantity {value!r} is not a whole number") from None
+    if not number.is_finite() or number != number.to_integral_value() or not 0 <= number <= 10**6:
+        raise ValueError(f"quantity {value!r} is not a whole number")
+    return int(number)
+
+
+def _line_amount(value: str, what: str) -> int:
+    """A line's price or refund in cents; the reason names the column, not the paid amount."""
+    try:
+        return parse_amount(value)
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not an amount") from None
 
 
 # --- reading -----------------------------------------------------------------------------

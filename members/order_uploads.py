@@ -63,6 +63,11 @@ _REASONS = [
     (re.compile(r"^created time is empty$"), "下单时间为空"),
     (re.compile(r"^created time (.*) is not a date and time$"), "下单时间 {} 不是日期时间"),
     (re.compile(r"^created time (.*) is not a valid date$"), "下单时间 {} 不是有效日期"),
+    (re.compile(r"^quantity (.*) is not a whole number$"), "数量 {} 不是整数"),
+    (re.compile(r"^unit price (.*) is not an amount$"), "单价 {} 不是金额"),
+    (re.compile(r"^refund (.*) is not an amount$"), "退款金额 {} 不是金额"),
+    (re.compile(r"^a line with a quantity or price has neither title nor SKU$"),
+     "有数量或单价，但没有商品标题或规格"),
 ]  # fmt: skip
 
 
@@ -265,7 +270,9 @@ def _read_all(path: Path, encoding: str, mapping: Mapping[str, str], config: Ord
         try:
             for line, values in read_csv_rows(text, mapping):
                 try:
-                    good.append((line, parser.parse(values)))
+                    order = parser.parse(values)
+                    parser.parse_line(values)  # a bad line item makes the row bad
+                    good.append((line, order))
                 except ValueError as exc:
                     bad.append((line, reason_zh(str(exc))))
         finally:
@@ -305,7 +312,11 @@ async def dry_run(
         for r in await session.execute(q):
             stored[r.order_no] = (r.account, r.phone, r.amount_cents, _naive_utc(r.ordered_at),
                                   r.status, r.buyer_id)  # fmt: skip
+    counted_orders: set[str] = set()
     for line, (no, account, phone, cents, when, status, _counted) in good:
+        if no in counted_orders:
+            continue  # a further line of an order already counted
+        counted_orders.add(no)
         buyer = (by_account.get(account) if account else None) or (
             by_phone.get(phone) if phone else None
         )

@@ -56,6 +56,9 @@ class Order(Base):
     buyer_id: Mapped[int | None] = mapped_column(
         ForeignKey("buyers.id", ondelete="SET NULL"), default=None
     )
+    # The shipment, when the export carries it (kept when a later export leaves it out).
+    waybill_no: Mapped[str | None] = mapped_column(String(64), default=None)
+    carrier: Mapped[str | None] = mapped_column(String(32), default=None)
     # The import that created the row and the last one that changed it (import statistics).
     first_import: Mapped[str] = mapped_column(String(16))
     last_import: Mapped[str] = mapped_column(String(16))
@@ -243,3 +246,13 @@ async def refresh_all_figures(session: AsyncSession, since: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return max(zeroed.rowcount or 0, 0) + max(changed.rowcount or 0, 0)
+
+
+async def latest_order(session: AsyncSession, buyer_id: int) -> Order | None:
+    """A buyer's most recent order, whatever its status (what "发货了吗" is about)."""
+    return await session.scalar(
+        select(Order)
+        .where(Order.buyer_id == buyer_id)
+        .order_by(Order.ordered_at.desc(), Order.id.desc())
+        .limit(1)
+    )

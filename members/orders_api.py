@@ -55,6 +55,13 @@ class OrderIn(BaseModel):
         max_length=64, description="local time of the export, e.g. 2026-05-18 12:30:00"
     )
     status: str = Field("", max_length=64)
+    waybill_no: str | None = Field(None, max_length=64)
+    carrier: str | None = Field(None, max_length=32)
+    title: str | None = Field(None, max_length=200, description="a line item: product title")
+    sku: str | None = Field(None, max_length=128)
+    quantity: int | None = Field(None, ge=0, le=10**6)
+    unit_price: str | None = Field(None, max_length=32)
+    refund: str | None = Field(None, max_length=32)
 
 
 class OrdersIn(BaseModel):
@@ -103,9 +110,11 @@ async def _after_import(request: web.Request, result: dict, recompute: bool) -> 
 async def post_orders(request: web.Request, body: OrdersIn) -> dict:
     services = request.config_dict[SERVICES]
     rows = [
-        (i, (r.order_no, r.account, r.phone, str(r.amount), r.created_at, r.status))
+        (i, (r.order_no, r.account, r.phone, str(r.amount), r.created_at, r.status,
+             r.waybill_no, r.carrier, r.title, r.sku,
+             None if r.quantity is None else str(r.quantity), r.unit_price, r.refund))
         for i, r in enumerate(body.rows, start=1)
-    ]
+    ]  # fmt: skip
     result = await import_orders(
         request.config_dict[SESSIONMAKER], rows, services.config.orders, services.clock.now()
     )

@@ -1,6 +1,6 @@
 """Campaign lifecycle: validated specs, the steps each kind needs, and the state transitions.
 
-An operator describes a campaign (livestream, recall, broadcast) as a spec; ``create_campaign``
+An operator describes a campaign (livestream, recall, broadcast, reorder) as a spec; ``create_campaign``
 checks it, stores a draft and computes its timed steps (announcement and reminders, recall
 waves, the broadcast). ``schedule`` / ``pause`` / ``resume`` / ``cancel`` move it through
 draft → scheduled → running → done; an illegal move raises ``CampaignError`` saying why.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from datetime import time as dt_time
 from functools import partial
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -30,7 +31,9 @@ from scheduler.messages import CampaignMessages
 from scheduler.models import (
     ANNOUNCE,
     CANCELLED,
+    DAILY,
     DRAFT,
+    KINDS,
     LIVESTREAM,
     PAUSED,
     PENDING,
@@ -49,6 +52,7 @@ from scheduler.models import (
     Delivery,
     Rsvp,
 )
+from scheduler.reorder import DEFAULT_SEND_TIME, next_send, plan_reorder, send_time_of
 from scheduler.segments import SegmentError, compile_segment
 
 DEFAULT_OFFSETS_S = [86400, 3600, 0]  # 1 day before, 1 hour before, at the start
@@ -118,18 +122,26 @@ class BroadcastSpec(_Common):
     text: str = Field(min_length=1, max_length=2000)
 
 
-CampaignSpec = Annotated[LivestreamSpec | RecallSpec | BroadcastSpec, Field(discriminator="kind")]
+class ReorderSpec(_Common):
+    kind: Literal["reorder"] = "reorder"
+    send_time: dt_time = Field(DEFAULT_SEND_TIME, description="local time of the daily send")
+
+
+CampaignSpec = Annotated[
+    LivestreamSpec | RecallSpec | BroadcastSpec | ReorderSpec, Field(discriminator="kind")
+]
+CampaignSpecs = LivestreamSpec | RecallSpec | BroadcastSpec | ReorderSpec
 _spec_adapter: TypeAdapter[Any] = TypeAdapter(CampaignSpec)
 
 
-def parse_campaign_spec(data: dict[str, Any]) -> LivestreamSpec | RecallSpec | BroadcastSpec:
+def parse_campaign_spec(data: dict[str, Any]) -> CampaignSpecs:
     """Validate an operator's campaign description; errors name the field."""
     try:
         return _spec_adapter.validate_python(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = [str(p) for p in err["loc"] if p not in ("livestream", "recall", "broadcast")]
+            loc = [str(p) for p in err["loc"] if p not in KINDS]
             problems.append(f"{'.'.join(loc) or 'campaign'}: {err['msg']}")
         raise CampaignError("invalid campaign: " + "; ".join(problems)) from None
 
@@ -191,6 +203,8 @@ def _plan(spec: Any, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any], list[
             "waves": [_iso(w) for w in waves],
             "dormant_days": spec.dormant_days,
         }
+    elif isinstance(spec, ReorderSpec):
+        params, steps = plan_reorder(spec.send_time, now, tz)
     else:
         send_at = _aware(spec.send_at, tz)
         steps = [CampaignStep(kind=SEND, due_at=send_at)]
@@ -201,8 +215,8 @@ def _plan(spec: Any, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any], list[
 
 
 def plan_campaign(
-    spec: LivestreamSpec | RecallSpec | BroadcastSpec | dict[str, Any], clock: Clock, tz: str
-) -> tuple[LivestreamSpec | RecallSpec | BroadcastSpec, dict[str, Any], list[CampaignStep]]:
+    spec: CampaignSpecs | dict[str, Any], clock: Clock, tz: str
+) -> tuple[CampaignSpecs, dict[str, Any], list[CampaignStep]]:
     """The parsed spec with its segment checked, and the params and steps it plans to (one way
     for creating a campaign and for editing a draft, ``scheduler/drafts.py``)."""
     if isinstance(spec, dict):
@@ -218,7 +232,7 @@ def plan_campaign(
 
 async def create_campaign(
     session: AsyncSession,
-    spec: LivestreamSpec | RecallSpec | BroadcastSpec | dict[str, Any],
+    spec: CampaignSpecs | dict[str, Any],
     clock: Clock,
     *,
     tz: str = "Asia/Shanghai",
@@ -294,7 +308,12 @@ def _refuse(campaign: Campaign, action: str, allowed: tuple[str, ...]) -> None:
 
 
 async def schedule_campaign(
-    session: AsyncSession, campaign_id: int, clock: Clock, *, grace_s: int = 900
+    session: AsyncSession,
+    campaign_id: int,
+    clock: Clock,
+    *,
+    grace_s: int = 900,
+    tz: str = "Asia/Shanghai",
 ) -> Campaign:
     """Draft → scheduled: its steps will run when due (an announcement due earlier runs now)."""
     campaign = await get_campaign(session, campaign_id)
@@ -303,7 +322,9 @@ async def schedule_campaign(
     for step in await list_steps(session, campaign_id):
         if step.due_at >= now:
             continue
-        if step.kind == ANNOUNCE:
+        if step.kind == DAILY:  # a standing campaign starts with the next send time
+            step.due_at = next_send(now, send_time_of(campaign), ZoneInfo(tz))
+        elif step.kind == ANNOUNCE:
             step.due_at = now
         elif now - step.due_at > timedelta(seconds=grace_s):
             step.status, step.note = STEP_MISSED, "due before the campaign was scheduled"

@@ -28,6 +28,7 @@ from scheduler.campaigns import (
     CampaignError,
     LivestreamSpec,
     RecallSpec,
+    ReorderSpec,
     campaign_to_dict,
     cancel_campaign,
     create_campaign,
@@ -58,7 +59,7 @@ from scheduler.segments_api import sample_size
 
 routes = ApiRoutes("campaigns")
 
-Spec = LivestreamSpec | RecallSpec | BroadcastSpec
+Spec = LivestreamSpec | RecallSpec | BroadcastSpec | ReorderSpec
 ID = "{id:[0-9]+}"  # ASCII digits only; path_id() also bounds it to a BIGINT
 STATUSES = (DRAFT, SCHEDULED, RUNNING, PAUSED, CANCELLED, DONE)
 
@@ -187,6 +188,13 @@ async def create_recall(request: web.Request, body: RecallSpec) -> dict[str, Any
     "POST", "/campaigns/broadcasts", "Create a broadcast campaign (draft)", body=BroadcastSpec
 )
 async def create_broadcast(request: web.Request, body: BroadcastSpec) -> dict[str, Any]:
+    return await _create(request, body)
+
+
+@routes.route(
+    "POST", "/campaigns/reorders", "Create a standing 补货提醒 campaign (draft)", body=ReorderSpec
+)
+async def create_reorder(request: web.Request, body: ReorderSpec) -> dict[str, Any]:
     return await _create(request, body)
 
 
@@ -338,8 +346,9 @@ async def move_campaign(
     """schedule / pause / resume / cancel a campaign (shared by the API and the CLI)."""
     if action == "schedule":
         return await schedule_campaign(
-            session, campaign_id, clock, grace_s=config.campaigns.missed_grace_s
-        )
+            session, campaign_id, clock, grace_s=config.campaigns.missed_grace_s,
+            tz=config.campaigns.timezone,
+        )  # fmt: skip
     return await MOVES[action](session, campaign_id, clock)
 
 

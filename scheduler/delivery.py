@@ -236,6 +236,7 @@ class BuyerState:
     business_type: str | None
     province: str | None
     city: str | None
+    last_bought: str | None = None
     custom_used: int = 0  # customer-service messages since the last interaction (quota 5)
     day: set[int] | None = None  # campaigns that reached the buyer in the last 24 h
     week: set[int] | None = None  # … in the last 7 days
@@ -259,6 +260,7 @@ async def load_buyers(
             Buyer.business_type,
             Buyer.province,
             Buyer.city,
+            Buyer.last_bought,
         ).where(Buyer.id.in_(buyer_ids))
     )
     buyers = {r[0]: BuyerState(*r, day=set(), week=set()) for r in rows}

@@ -20,9 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from scheduler.campaigns import (
-    BroadcastSpec,
-    LivestreamSpec,
-    RecallSpec,
+    CampaignSpecs,
     check_message,
     create_campaign,
     get_campaign,
@@ -32,7 +30,7 @@ from scheduler.errors import CampaignError
 from scheduler.messages import CampaignMessages
 from scheduler.models import BROADCAST, DRAFT, LIVESTREAM, Campaign, CampaignStep
 
-Spec = LivestreamSpec | RecallSpec | BroadcastSpec
+Spec = CampaignSpecs
 COPY_SUFFIX = "（副本）"
 
 

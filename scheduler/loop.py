@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -52,6 +53,7 @@ from bot.dialog.context import Services
 from bot.leases import acquire_lease, release_lease
 from bot.logs import Outage
 from bot.models import Buyer, UTCDateTime
+from scheduler import reorder
 from scheduler.backlog import export as export_backlog
 from scheduler.delivery import mark_in_flight_uncertain
 from scheduler.models import (
@@ -60,6 +62,7 @@ from scheduler.models import (
     LIVESTREAM,
     PENDING,
     RECALL,
+    REORDER,
     RUNNING,
     SCHEDULED,
     SENDING,
@@ -175,6 +178,8 @@ async def fan_out(
     reachable = and_(Buyer.subscribed.is_(True), Buyer.opted_out.is_(False))
     conditions = [await segment_condition(session, campaign, now), reachable]
     to_segment = True
+    if campaign.kind == REORDER:
+        conditions += reorder.recipients()
     if campaign.kind == RECALL:
         dormant_since = now - timedelta(days=int(campaign.params.get("dormant_days", 0)))
         last_seen = func.coalesce(Buyer.last_interaction_at, Buyer.first_seen_at)
@@ -194,6 +199,8 @@ async def fan_out(
             _COLUMNS, select(*_rows(step, False, now)).where(*conditions)
         )
         await session.execute(stmt.on_conflict_do_nothing(index_elements=["step_id", "buyer_id"]))
+    if campaign.kind == REORDER:
+        await reorder.mark_reminded(session, step)
     return await session.scalar(
         select(func.count()).select_from(Delivery).where(Delivery.step_id == step.id)
     )
@@ -216,6 +223,7 @@ class CampaignScheduler:
         self.services = services
         self.clock = services.clock
         self.cfg = services.config.campaigns
+        self.tz = ZoneInfo(self.cfg.timezone)
         self.holder = holder or process_id("scheduler")
         self.tick_s = tick_s
         self.nightly = nightly
@@ -285,6 +293,8 @@ class CampaignScheduler:
                     continue
                 since = max(step.due_at, campaign.resumed_at or step.due_at)
                 late = (now - since).total_seconds()
+                if campaign.kind == REORDER:  # standing: tomorrow's step, whatever happens today
+                    session.add(reorder.next_step(campaign, step, now, self.tz))
                 if late > self.cfg.missed_grace_s:
                     step.status, step.finished_at = STEP_MISSED, now
                     step.note = f"due {step.due_at.isoformat()}, scheduler ran {late:.0f}s late"

@@ -12,7 +12,8 @@ row would lead to ``campaign.metadata``, the schema, and to ``buyer.phone``):
   ``business_type``, ``province``, ``city``, ``tier_key``, ``interests``
 - ``tier``: ``key``, ``name``, ``perks``, ``badge`` of the buyer's tier, or none
 - ``interests``: the buyer's interests (a list, empty when unknown)
-- ``step``: ``kind`` (announce, reminder, start, wave, broadcast), ``seq``, ``offset_s``
+- ``step``: ``kind`` (announce, reminder, start, wave, broadcast, daily), ``seq``, ``offset_s``
+- ``buyer.last_bought``: what the buyer's last order held (补货提醒), or empty
 - ``rsvped``: the buyer has reserved this livestream (预约)
 - ``title``, ``link``, ``text``; ``start_local``, ``end_local`` (livestream), ``until``
   (reminder: "1小时"), ``window_start_local``, ``window_end_local`` (recall)
@@ -53,9 +54,11 @@ from content.overrides import PublishedTemplates
 from scheduler.models import (
     ANNOUNCE,
     BROADCAST,
+    DAILY,
     LIVESTREAM,
     RECALL,
     REMINDER,
+    REORDER,
     SEND,
     START,
     WAVE,
@@ -81,6 +84,7 @@ class BuyerView:
     city: str | None
     tier_key: str | None
     interests: tuple[str, ...]
+    last_bought: str = ""  # what the last order held (补货提醒), "" when unknown
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,23 @@ class StepView:
     offset_s: int | None
 
 
-STEP_KINDS = {LIVESTREAM: (ANNOUNCE, REMINDER, START), RECALL: (WAVE,), BROADCAST: (SEND,)}
+STEP_KINDS = {
+    LIVESTREAM: (ANNOUNCE, REMINDER, START),
+    RECALL: (WAVE,),
+    BROADCAST: (SEND,),
+    REORDER: (DAILY,),
+}
 SAMPLE_BUYERS = (
-    BuyerView("张姐", "义乌小商品有限公司", "批发", "浙江", "金华", None, ("数码", "家居")),
+    BuyerView(
+        "张姐",
+        "义乌小商品有限公司",
+        "批发",
+        "浙江",
+        "金华",
+        None,
+        ("数码", "家居"),
+        "春季新款纯棉T恤（白色 均码）、帆布托特包",
+    ),
     BuyerView(None, None, None, None, None, None, ()),
 )
 
@@ -237,12 +255,14 @@ class CampaignMessages:
         version = published[1] if published else None
         key = (campaign.id, step.id, version, buyer.tier_key, buyer.display_name, interests, rsvped)
         key += tuple(getattr(buyer, f, None) for f in MEMO_FIELDS)
+        last_bought = getattr(buyer, "last_bought", None) or ""
+        key += (last_bought,)
         text = self._memo.get(key)
         if text is not None:
             return text
         view = BuyerView(
             buyer.display_name, *(getattr(buyer, f, None) for f in MEMO_FIELDS), buyer.tier_key,
-            interests,
+            interests, last_bought,
         )  # fmt: skip
         tier = self.tiers.get(buyer.tier_key) if buyer.tier_key else None
         text = None

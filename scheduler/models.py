@@ -31,7 +31,8 @@ from bot.models import Base
 
 # Campaign.kind
 LIVESTREAM, RECALL, BROADCAST = "livestream", "recall", "broadcast"
-KINDS = (LIVESTREAM, RECALL, BROADCAST)
+REORDER = "reorder"  # standing: a step every day, until cancelled (scheduler/reorder.py)
+KINDS = (LIVESTREAM, RECALL, BROADCAST, REORDER)
 
 # Campaign.status: draft → scheduled → running → done; paused ⇄ (scheduled|running);
 # cancelled from any state but done.
@@ -46,6 +47,7 @@ DRAFT, SCHEDULED, RUNNING, PAUSED, CANCELLED, DONE = (
 
 # CampaignStep.kind and .status
 ANNOUNCE, REMINDER, START, WAVE, SEND = "announce", "reminder", "start", "wave", "broadcast"
+DAILY = "daily"  # a standing campaign's send of the day
 STEP_PENDING, STEP_FANNED_OUT, STEP_DONE, STEP_MISSED, STEP_CANCELLED = (
     "pending",
     "fanned_out",

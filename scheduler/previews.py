@@ -29,11 +29,12 @@ from bot.dialog.context import Services
 from bot.models import Buyer, UTCDateTime
 from bot.sandbox import RenderError, render_off_loop
 from bot.wechat.channels import SERVICE_ACCOUNT, WINDOW, Account, mass_text_problem
+from scheduler import reorder
 from scheduler.campaigns import CampaignError, get_campaign, list_steps
 from scheduler.mass_delivery import ANYONE
 from scheduler.mass_sends import month_of, sends_today
 from scheduler.messages import CampaignMessages
-from scheduler.models import RECALL, STEP_PENDING, Campaign, MassAllowance
+from scheduler.models import RECALL, REORDER, STEP_PENDING, Campaign, MassAllowance
 from scheduler.saved_segments import SegmentNotFound
 
 PREVIEW_TIME_S = 3.0  # all sample buyers of one preview together (each render: 1 s at most)
@@ -52,6 +53,8 @@ async def recipients(session: AsyncSession, campaign: Campaign, now: datetime) -
         dormant_since = now - timedelta(days=int(campaign.params.get("dormant_days", 0)))
         last_seen = func.coalesce(Buyer.last_interaction_at, Buyer.first_seen_at)
         conditions.append(last_seen <= literal(dormant_since, UTCDateTime()))
+    if campaign.kind == REORDER:
+        conditions += reorder.recipients()
     return and_(*conditions)
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
     true,
 )
 
-from bot.models import Buyer
+from bot.models import REORDER_STATES, Buyer
 from members.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
 from scheduler.json_lists import json_list_contains, json_list_empty
 from scheduler.models import Rsvp  # the campaigns feature owns RSVPs
@@ -182,6 +182,7 @@ FLAG = Kind("flag", {"eq": _flag})
 CUSTOMER_KINDS = ("prospect", "new", "returning")
 CUSTOMER = Kind("customer", {"eq": _one_of(CUSTOMER_KINDS), "in": _some_of(CUSTOMER_KINDS)})
 RSVP = Kind("rsvp", {"eq": _campaign_id, "in": _campaign_ids}, cost=2)
+REORDER = Kind("reorder", {"eq": _one_of(REORDER_STATES), "in": _some_of(REORDER_STATES)})
 
 
 def negate(condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -361,5 +362,18 @@ FIELDS: dict[str, Field] = {
         ),
         Field("customer", CUSTOMER, _customer, "prospect (0 orders), new (1), returning (2+)"),
         Field("rsvp", RSVP, _rsvp, "RSVP'd to the livestream campaign(s) with these ids"),
+        Field(
+            "reorder_state",
+            REORDER,
+            lambda op, value, now: Buyer.reorder_state.in_(_as_list(value)),
+            "reorder rhythm: on_rhythm, due, overdue, lapsed (buyers with orders)",
+        ),
+        Field(
+            "days_overdue",
+            NUMBER,
+            _number_field(Buyer.days_overdue),
+            "days past the expected next order (0 before it)",
+        ),
+        Field("cycle_days", NUMBER, _number_field(Buyer.cycle_days), "reorder cycle in days"),
     )
 }

@@ -34,6 +34,7 @@ from console.rendering import render
 from members.buyer_book import BookError, add_note, add_tag, delete_notes, notes_for, remove_tag
 from members.buyer_card_edit import card_fields, edit_card_field
 from members.card.profile import erase_buyer_data
+from members.order_lines import buyer_purchases
 
 page = PageRoutes()
 BUYER = PATH + "/{buyer_id}"
@@ -74,6 +75,7 @@ async def _page(
         log = await audit_entries(session, buyer.id)
         edited = await staff_edited_fields(session, buyer.id)
         orders = await recent_orders(session, buyer.id)
+        purchases = await buyer_purchases(session, buyer.id)
     editor = can_edit(request)
     fields = [
         (f, label, mask_phone(shown) if f == "phone" and not editor else shown, prefill)
@@ -98,6 +100,7 @@ async def _page(
             "edited": edited,
             "progress": tier_progress(buyer, config),
             "orders": orders,
+            "purchases": purchases,
             "money": money,
             "notes": notes,
             "log": log,

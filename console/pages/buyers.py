@@ -23,6 +23,7 @@ from console import audit
 from console.auth import redirect
 from console.buyer_filters import (
     FILTER_KEYS,
+    RHYTHMS,
     SORT_LABELS,
     STATUSES,
     BuyerFilters,
@@ -80,6 +81,7 @@ def _choices(config) -> dict[str, list[tuple[str, str]]]:
         "interest": [(c, c) for c in config.card.interest_categories],
         "card": [("yes", "已交换"), ("no", "未交换")],
         "optout": [("no", "未退订"), ("yes", "已退订")],
+        "rhythm": list(RHYTHMS.items()),
     }
 
 
@@ -133,6 +135,7 @@ async def _list(
             "sort_url": lambda key: _sort_url(filters, key),
             "sort_labels": SORT_LABELS,
             "choices": _choices(config),
+            "rhythms": RHYTHMS,
             "query": urlencode(filters.params()),
             "can_save": bool(filters.chips) and not filters.q,
             "editor": editor,

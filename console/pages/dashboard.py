@@ -42,6 +42,7 @@ from insights.periods import (
     parse_range,
     preset,
 )
+from insights.reorder_due import reorder_due
 from scheduler.saved_segments import SegmentExists, create_segment
 from scheduler.segments import SegmentError
 
@@ -142,6 +143,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
         return render(request, template, context, status=400)
     async with request.config_dict[SESSIONMAKER]() as session:
         setup = await setup_state(session)
+        due = await reorder_due(session)
     context |= {"range": key, "granularity": granularity, "period": period,
                 "raw": {"from": period.start.isoformat(), "to": period.end.isoformat()},
                 "query": urlencode(_view_query(key, period, granularity))}  # fmt: skip
@@ -155,6 +157,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
         "chart_json": script_json({k: t.chart_data() for k, t in charts.items()}),
         "computed_at": request.config_dict[CLOCK].now().astimezone(_tz(request)),
         "data": data,
+        "due": due,
     }
     return render(request, template, context)
 

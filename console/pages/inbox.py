@@ -37,6 +37,7 @@ from inbox.live import ChangeFeed
 from inbox.models import Conversation
 from inbox.quick import add_quick_reply, delete_quick_reply, fill, unfilled
 from inbox.replies import TEMPLATE_PURPOSE, Staff, send_reply, send_template_reply, window_of
+from members.order_lines import buyer_purchases
 from members.tiers import Ladder
 
 page = PageRoutes()
@@ -133,6 +134,7 @@ async def _context(
         if conv_id is None and rows:
             conv_id = rows[0].id
         thread = await queries.thread(session, conv_id) if conv_id else None
+        purchases = await buyer_purchases(session, thread.buyer.id) if thread else None
         window = await window_of(session, thread.buyer, now) if thread else None
         staff = [u for u in await list_users(session) if not u.disabled and u.role != "viewer"]
         quick = await queries.quick_replies(session)
@@ -168,6 +170,7 @@ async def _context(
         "window": window,
         "window_hm": _hm(window.remaining) if window else "",
         "profile": profile,
+        "purchases": purchases,
         "staff": staff,
         "quick": [
             {

@@ -37,7 +37,9 @@ page = PageRoutes()
 PATH = "/admin/orders"
 FIELD_LABELS = {
     "order_no": "订单编号", "account": "买家账号", "phone": "手机号", "amount": "实付金额",
-    "created_at": "下单时间", "status": "订单状态",
+    "created_at": "下单时间", "status": "订单状态", "waybill_no": "物流单号",
+    "carrier": "物流公司", "title": "商品标题", "sku": "规格/SKU", "quantity": "数量",
+    "unit_price": "单价", "refund": "退款金额",
 }  # fmt: skip
 
 

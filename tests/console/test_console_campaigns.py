@@ -414,3 +414,22 @@ async def test_scheduling_is_refused_while_the_mass_text_is_over_300_characters(
                                      data={"confirm_reach": "1"}, headers=op)  # fmt: skip
     assert resp.status == 409 and "无法排期：群发消息最多 300 字" in await resp.text()
     assert (await get_campaign_status(console, c.id)) == "draft"
+
+
+async def test_a_reorder_campaign_is_created_from_the_form_with_its_daily_send_time(console, clock):
+    op = await console.login_as("operator")
+    bad = {"kind": "reorder", "name": "补货提醒", "send_time": "25:00", "message_mode": "default"}
+    html = await (await console.client.post("/admin/campaigns/new", data=bad, headers=op)).text()
+    assert field_error(html, "send_time") == "请填写时间，如 10:00"
+    form = bad | {"send_time": "09:30"}
+    resp = await console.client.post(
+        "/admin/campaigns/new", data=form, headers=op, allow_redirects=False
+    )
+    assert resp.status == 303
+    cid = int(re.search(r"/admin/campaigns/(\d+)/edit", resp.headers["Location"]).group(1))
+    async with console.sessionmaker() as session:
+        campaign = await get_campaign(session, cid)
+        [step] = await list_steps(session, cid)
+    assert (campaign.kind, campaign.params["send_time"], step.kind) == ("reorder", "09:30", "daily")
+    listing = await (await console.client.get("/admin/campaigns", headers=op)).text()
+    assert "补货提醒" in listing

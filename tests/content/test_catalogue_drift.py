@@ -19,6 +19,7 @@ from bot.dialog.rendering import TEMPLATES_DIR, Renderer
 from content.catalogue import CATALOGUE
 from handlers.card import CARD
 from scheduler.messages import CampaignMessages, StepView, _buyer_vars
+from scheduler.models import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLERS = [
@@ -90,7 +91,7 @@ def passed_variables() -> dict[str, set[str]]:
     campaign = type("C", (), {"params": {}})()
     shared = set(messages._shared(campaign, StepView("announce", 0, 0)))
     buyer = set(_buyer_vars(type("B", (), {"display_name": None, "interests": ()})(), None))
-    for kind in ("livestream", "recall", "broadcast"):
+    for kind in KINDS:  # every campaign kind renders campaign_<kind>
         passed[f"campaign_{kind}"] = shared | buyer | {"rsvped"}
     return passed
 

@@ -184,3 +184,42 @@ async def test_demo_mass_sends_are_reported_back_by_the_finish_event(demo):
     assert done, "no mass send was reported back within 15 s"
     assert all(m.total_count == m.recipients and m.sent_count + m.filter_count == m.total_count
                for m in done)  # fmt: skip
+
+
+async def test_demo_orders_list_what_each_buyer_buys(sessions, make_config, clock):
+    from members.order_lines import OrderLine, buyer_purchases
+    from members.orders import Order
+
+    await seed_demo(sessions, make_config(tiers={"levels": DEMO_TIERS}), clock)
+    async with sessions() as session:
+        without_lines = await session.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(~select(OrderLine.id).where(OrderLine.order_id == Order.id).exists())
+        )
+        buyer_id = await session.scalar(
+            select(Order.buyer_id).where(Order.buyer_id.is_not(None)).limit(1)
+        )
+        bought = await buyer_purchases(session, buyer_id)
+        shipped = await session.scalar(select(func.count()).where(Order.waybill_no.is_not(None)))
+    assert without_lines == 0
+    assert bought.top and bought.last  # a favourite product, and the latest order's lines
+    assert shipped > 0  # recent orders carry a waybill
+
+
+async def test_demo_has_buyers_due_to_reorder_and_a_standing_reorder_campaign(
+    sessions, make_config, clock
+):
+    from scheduler.models import Campaign
+
+    await seed_demo(sessions, make_config(tiers={"levels": DEMO_TIERS}), clock)
+    async with sessions() as session:
+        states = dict(
+            (await session.execute(
+                select(Buyer.reorder_state, func.count()).group_by(Buyer.reorder_state)
+            )).all()
+        )  # fmt: skip
+        kinds = set(await session.scalars(select(Campaign.kind)))
+    assert states.get("due", 0) > 0 and states.get("on_rhythm", 0) > 0
+    assert states.get("lapsed", 0) > 0  # the history's fading repurchases
+    assert "reorder" in kinds

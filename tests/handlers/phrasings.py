@@ -2,7 +2,7 @@
 
 Each row: (what the buyer typed, expected outcome). Outcomes name what answers: a command
 (opt_out, opt_out_unsure = a confirmation question, opt_in, tier, live, rsvp, card,
-show_card, edit_card, delete_card, help), ``faq:<topic>`` (the ``[[faq]]`` entries of
+show_card, edit_card, delete_card, help, shipping), ``faq:<topic>`` (the ``[[faq]]`` entries of
 ``config.example.toml``), ``person`` (a request for a person), ``courtesy:<kind>``, or
 ``not_understood`` (handed off). Refusals are rows too: 不要退订 is no opt-out, 退订单 is
 about an order.
@@ -68,9 +68,12 @@ PHRASINGS: list[tuple[str, str]] = [
     # --- FAQ (config.example.toml)
     ("多少钱起批", "faq:起批量"), ("几件起批", "faq:起批量"), ("最少拿多少件", "faq:起批量"),
     ("可以混批吗", "faq:起批量"), ("起订量多少", "faq:起批量"), ("拿货要求是什么", "faq:起批量"),
-    ("发货了吗", "faq:发货时间"), ("什么时候发货", "faq:发货时间"), ("几天能到", "faq:发货时间"),
+    ("什么时候发货", "faq:发货时间"), ("几天能到", "faq:发货时间"),
     ("发什么快递", "faq:发货时间"), ("包邮吗", "faq:发货时间"), ("运费怎么算", "faq:发货时间"),
-    ("多久到广州", "faq:发货时间"), ("物流查不到", "faq:发货时间"),
+    ("多久到广州", "faq:发货时间"),
+    # --- where my order is (the latest order; a person when no order is known)
+    ("发货了吗", "shipping"), ("物流查不到", "shipping"), ("我的货到哪了", "shipping"),
+    ("单号发我一下", "shipping"),
     ("能开发票吗", "faq:开票"), ("可以开专票吗", "faq:开票"), ("开票加几个点", "faq:开票"),
     ("普票怎么开", "faq:开票"),
     ("可以退货吗", "faq:退换货"), ("怎么退换", "faq:退换货"), ("衣服有质量问题", "faq:退换货"),

@@ -26,6 +26,7 @@ HANDLERS = {
     "rsvp": "live.rsvp", "card": "card.exchange_cards", "show_card": "card.show_card",
     "edit_card": "card.edit_card", "delete_card": "card.delete_data", "help": "help.help_reply",
     "faq": "faq.answer_faq", "person": "handoff.ask_for_person",
+    "shipping": "shipping.order_status",
     "courtesy": "smalltalk.courtesy", "not_understood": "fallback",
 }  # fmt: skip
 COURTESY = {"thanks": "不客气", "ack": "好的👌", "toil": "不辛苦", "bye": "再见"}

@@ -73,6 +73,9 @@ async def seed(session, now):
             orders_total=1,
             orders_12m=1,
             spend_12m=3000,
+            reorder_state="on_rhythm",
+            days_overdue=0,
+            cycle_days=30,
         ),
         Buyer(
             openid="nobody",
@@ -98,6 +101,9 @@ async def seed(session, now):
             orders_total=2,
             orders_12m=0,
             spend_12m=0,
+            reorder_state="lapsed",
+            days_overdue=150,
+            cycle_days=40,
         ),
     ]
     session.add_all(buyers)
@@ -197,6 +203,10 @@ CASES = [
     (leaf("customer", "eq", "new"), {"silver_ws"}),
     (leaf("customer", "eq", "returning"), {"gold_tb", "quiet_gold"}),
     (leaf("customer", "in", ["new", "returning"]), {"gold_tb", "silver_ws", "quiet_gold"}),
+    (leaf("reorder_state", "eq", "lapsed"), {"quiet_gold"}),
+    (leaf("reorder_state", "in", ["on_rhythm", "due"]), {"silver_ws"}),
+    (leaf("days_overdue", "gte", 30), {"quiet_gold"}),
+    (leaf("cycle_days", "lt", 35), {"silver_ws"}),
     # combinators
     ({"all": []}, ALL),
     ({"any": []}, set()),
@@ -280,6 +290,7 @@ REFUSALS = [
     (leaf("opted_out", "eq", "yes"), "value", "true or false"),
     (leaf("interests", "contains", ""), "value", "non-empty string"),
     (leaf("customer", "eq", "vip"), "value", "prospect, new, returning"),
+    (leaf("reorder_state", "eq", "soon"), "value", "on_rhythm, due, overdue, lapsed"),
     (leaf("business_type", "eq", "factory"), "value", "unknown business type 'factory'"),
     (leaf("business_type", "in", ["taobao", "x"]), "value", "unknown business type 'x'"),
     (leaf("rsvp", "eq", 0), "value", "campaign id"),
