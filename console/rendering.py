@@ -21,6 +21,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from console import labels
 from console.current import csrf_of, signed_in_user
 from console.nav import visible_nav
 from console.roles import Role
@@ -77,6 +78,7 @@ def setup_jinja(app: web.Application, state: ConsoleState) -> None:
     def static_url(name: str) -> str:
         return f"/admin/static/{state.static_hashes[name]}/{name}"
 
+    labels.register(env)
     env.globals["static_url"] = static_url
     env.globals["role_label"] = lambda role: Role.parse(role).label
     app[STATE] = state

@@ -43,7 +43,7 @@ FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("days_since_interaction", "未互动天数"), ("days_since_follow", "关注天数"),
         ("subscribed", "已关注"), ("opted_out", "已退订"), ("tags", "标签"),
         ("qr_scene", "来源二维码"), ("imported", "同步导入的粉丝"),
-        ("openid", "指定买家 openid"),
+        ("openid", "指定买家（OpenID）"),
     )),
     ("活动", (("rsvp", "预约了直播（活动编号）"),)),
 )  # fmt: skip

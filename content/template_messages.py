@@ -50,6 +50,29 @@ PURPOSES = {
     )
 }  # fmt: skip
 FIELD_NAMES = ("first", *(f"keyword{i}" for i in range(1, 6)), "remark")
+# As staff read them: the order the MP backend lists a template's fields in.
+FIELD_LABELS = {
+    "first": "开头语",
+    **{f"keyword{i}": f"第 {i} 项" for i in range(1, 6)},
+    "remark": "结尾备注",
+}
+# Staff write placeholders by what they hold ({新等级名称}); the stored text names them by
+# key ({tier_name}), which is what the senders fill.
+_NAMED = re.compile(r"\{([^{}]{1,20})\}")
+
+
+def with_keys(purpose: str, text: str) -> str:
+    """{新等级名称} → {tier_name} for `purpose`'s placeholders (keys stay keys)."""
+    by_label = {label: key for key, label in PURPOSES[purpose].placeholders.items()}
+    return _NAMED.sub(lambda m: "{" + by_label.get(m.group(1), m.group(1)) + "}", text)
+
+
+def with_labels(purpose: str, text: str) -> str:
+    """{tier_name} → {新等级名称}: a stored text as staff write it."""
+    labels = PURPOSES[purpose].placeholders
+    return _NAMED.sub(lambda m: "{" + labels.get(m.group(1), m.group(1)) + "}", text)
+
+
 FIELD_WARN = 20  # characters WeChat shows of a keyword field
 TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 MAX_FIELD = 200
@@ -66,9 +89,9 @@ def validate(purpose: str, template_id: str, fields: dict[str, str], url: str) -
         raise VersionError("模板 ID 只能包含字母、数字、下划线和短横线（最多 128 个）")
     for name, text in fields.items():
         if name not in FIELD_NAMES:
-            raise VersionError(f"没有字段 {name}")
+            raise VersionError("没有这个字段")
         if len(text) > MAX_FIELD:
-            raise VersionError(f"字段 {name} 过长（最多 {MAX_FIELD} 字）")
+            raise VersionError(f"「{FIELD_LABELS[name]}」过长（最多 {MAX_FIELD} 字）")
     if len(url) > 1024 or (url and not url.startswith(("https://", "http://"))):
         raise VersionError("链接须以 http:// 或 https:// 开头，最长 1,024 字")
 
@@ -86,6 +109,7 @@ async def save(
     after) for the audit entry."""
     fields = {k: v for k, v in fields.items() if v.strip()}
     validate(purpose, template_id, fields, url)
+    fields = {k: with_keys(purpose, v) for k, v in fields.items()}
     row = await session.get(TemplateMessageMapping, purpose)
     before = _snapshot(row) if row else None
     if not template_id and not fields:
@@ -116,8 +140,11 @@ def preview(purpose: str, fields: dict[str, str]) -> list[tuple[str, str, bool]]
     return [
         (name, text, name.startswith("keyword") and len(text) > FIELD_WARN)
         for name in FIELD_NAMES
-        if (text := fill(fields.get(name, ""), sample))
+        if (text := fill(with_keys(purpose, fields.get(name, "")), sample))
     ]
 
 
-__all__ = ["FIELD_NAMES", "PURPOSES", "layouts", "mappings", "preview", "save", "validate"]
+__all__ = [
+    "FIELD_LABELS", "FIELD_NAMES", "PURPOSES", "layouts", "mappings", "preview", "save", "validate",
+    "with_keys", "with_labels",
+]  # fmt: skip

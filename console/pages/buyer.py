@@ -34,6 +34,7 @@ from console.rendering import render
 from members.buyer_book import BookError, add_note, add_tag, delete_notes, notes_for, remove_tag
 from members.buyer_card_edit import card_fields, edit_card_field
 from members.card.profile import erase_buyer_data
+from members.tiers import current_ladder
 
 page = PageRoutes()
 BUYER = PATH + "/{buyer_id}"
@@ -69,7 +70,9 @@ async def _page(
     kind = kind if kind in KINDS else None
     async with request.config_dict[SESSIONMAKER]() as session:
         buyer = await _load(session, request)
-        entries = await timeline(session, buyer, kind)
+        ladder = await current_ladder(session, config.tiers)
+        names = {level.key: level.name for level in ladder.levels}
+        entries = await timeline(session, buyer, kind, tier_names=names)
         notes = await notes_for(session, buyer.id)
         log = await audit_entries(session, buyer.id)
         edited = await staff_edited_fields(session, buyer.id)
@@ -79,7 +82,6 @@ async def _page(
         (f, label, mask_phone(shown) if f == "phone" and not editor else shown, prefill)
         for f, label, shown, prefill in card_fields(buyer)
     ]
-    tiers = {t.key: t.name for t in config.tiers.levels}
     undo = request.query.get("undo", "")
     return render(
         request,
@@ -87,7 +89,7 @@ async def _page(
         {
             "buyer": buyer,
             "name": buyer.display_name or "未留称呼",
-            "tier_name": tiers.get(buyer.tier_key or "", "无等级"),
+            "tier_name": names.get(buyer.tier_key or "", "无等级"),
             "step": step_of(buyer),
             "lapsed": buyer.orders_total >= 1 and buyer.orders_12m == 0,
             "hours_left": window_hours_left(buyer, now),

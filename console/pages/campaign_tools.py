@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
 from console import audit
-from console.campaign_form import KIND_LABELS, STATUS_LABELS, step_label, translate
+from console.campaign_form import KIND_LABELS, STATUS_LABELS, error_of, step_label
 from console.current import actor_of, signed_in_user
 from console.pages.campaigns import LIST, campaign_id_of
 from console.registry import PageRoutes
@@ -61,7 +61,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
             reach = await campaign_reach(session, campaign, now)
             bubbles = await bubble_previews(session, services, campaign, steps[seq])
         except (CampaignError, SegmentNotFound) as exc:
-            error = translate(str(exc))
+            error = error_of(str(exc))[1]
     timeline = [(s.seq, step_label(s.kind, s.offset_s), s.due_at, s.recipients, s.status)
                 for s in steps]  # fmt: skip
     context = {"campaign": campaign, "bubbles": bubbles, "timeline": timeline, "seq": seq,

@@ -33,7 +33,7 @@ async def _page(request: web.Request, *, status: int = 200, **extra) -> web.Resp
     items = []
     for key, purpose in tm.PURPOSES.items():
         row = rows.get(key)
-        fields = dict(row.fields) if row else {}
+        fields = {k: tm.with_labels(key, v) for k, v in row.fields.items()} if row else {}
         if key in extra.get("submitted", {}):
             fields = extra["submitted"][key]
         items.append(

@@ -19,6 +19,7 @@ from bot.sandbox import RenderError
 from console import audit
 from console.auth import redirect
 from console.current import actor_of, signed_in_user
+from console.labels import template_problem, variable_chips
 from console.registry import PageRoutes
 from console.rendering import render
 from console.roles import Role
@@ -103,8 +104,13 @@ async def _page(request: web.Request, name: str, *, status: int = 200, **extra) 
         "error": None,
         "notice": NOTICES.get(q.get("done", "")),
         "text_warn": tv.TEXT_WARN,
+        "chips": variable_chips(info.variables),
     } | extra
     return render(request, "templates/page.html", context, status=status)
+
+
+def _said(problem: tv.CheckFailure) -> str:
+    return template_problem(problem.line, problem.reason, problem.sample)
 
 
 def _int(value: str | None) -> int | None:
@@ -139,7 +145,7 @@ async def check(request: web.Request) -> web.StreamResponse:
     if not request.headers.get("HX-Request"):  # without JS: the whole page, text kept
         if problems:
             return await _page(request, name, status=422, source=source,
-                               error="检查未通过：" + problems[0].message())  # fmt: skip
+                               error="检查未通过：" + _said(problems[0]))  # fmt: skip
         return await _page(
             request, name, source=source, notice="检查通过：所有示例买家都能正常显示"
         )
@@ -170,7 +176,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
     if not request.headers.get("HX-Request"):  # without JS: the whole page, text kept
         shown = {"source": source} if _is_admin(request) else {}
         if error:
-            return await _page(request, name, status=422, error="无法预览：" + error.message(),
+            return await _page(request, name, status=422, error="无法预览：" + _said(error),
                                **shown)  # fmt: skip
         return await _page(request, name, notice="预览：" + text, **shown)
     return render(
