@@ -19,9 +19,11 @@ from typing import Any
 from members.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
 from scheduler.segment_fields import FIELDS
 from scheduler.segment_vocabulary import (
+    Vocabulary,
     business_type_key,
     canonical_words,
     city_spellings,
+    places_named,
     province_spellings,
 )
 
@@ -153,21 +155,24 @@ def apply_action(groups: list[Group], action: str) -> list[Group]:
 # --- builder → spec --------------------------------------------------------------------------
 
 
-def to_spec(groups: list[Group]) -> Built:
-    """The spec of the builder's filled rows; rows whose text cannot be a value get an error."""
+def to_spec(groups: list[Group], known: Vocabulary | None = None) -> Built:
+    """The spec of the builder's filled rows; rows whose text cannot be a value get an error.
+    With `known`, tiers may be typed by name or key (stored as keys), and tiers, interests
+    and places nobody can have are refused in Chinese on their row."""
     parts: list[dict[str, Any]] = []
     paths: dict[str, tuple[int, int]] = {}
     errors = False
     for gi, group in enumerate(groups):
         conds = []
         for ri, row in enumerate(group.rows):
-            row.error, row.echo = "", _echo(row)
+            row.error, row.echo = "", _echo(row, known)
             if not row.field:
                 if row.value:
                     row.error, errors = "请选择字段", True
                 continue
             try:
-                conds.append((ri, {"field": row.field, "op": row.op, "value": _value(row)}))
+                value = _known(row, _value(row), known)
+                conds.append((ri, {"field": row.field, "op": row.op, "value": value}))
             except ValueError as exc:
                 row.error, errors = str(exc), True
         if not conds:
@@ -219,6 +224,50 @@ def _value(row: Row) -> Any:
     return row.value
 
 
+def _known(row: Row, value: Any, known: Vocabulary | None) -> Any:
+    """`value` with tier names turned into keys; ValueError (Chinese) for a tier, interest
+    or place nobody can have."""
+    if known is None or row.op in FLAG_OPS or row.kind in ("flag", "number", "days", "rsvp"):
+        return value
+    words = value if isinstance(value, list) else [value]
+    if row.field == "tier":
+        keys = [known.tier_key(str(w)) for w in words]
+        for word, key in zip(words, keys, strict=True):
+            if key is None:
+                names = "、".join(n for _, n in known.tier_names) or "（还没有设置会员等级）"
+                raise ValueError(f"没有「{word}」这个会员等级；可选：{names}")
+        return keys if isinstance(value, list) else keys[0]
+    if row.field == "interests":
+        for word in words:
+            if _INTEREST(str(word)) not in known.interests:
+                listed = "、".join(known.interests) or "（还没有设置品类）"
+                raise ValueError(f"没有「{word}」这个品类；可选：{listed}")
+    if row.field in ("province", "city", "region"):
+        for word in words:
+            if not places_named(str(word)):
+                raise ValueError(f"没有叫「{word}」的省或市，请填写如 广东、广州")
+    return value
+
+
+# English problems of the segment language (the API's words) as staff read them.
+_PROBLEMS = (
+    ("unknown field", "没有这个字段"),
+    ("does not take operator", "这个字段不能用这个条件"),
+    ("unknown tier", "没有这个会员等级"),
+    ("unknown place", "没有这个省或市"),
+    ("unknown interests", "没有这个品类"),
+    ("missing", "缺少内容"),
+    ("nested deeper", "分组嵌套太深"),
+)
+
+
+def problem_in_chinese(problem: str) -> str:
+    """A ``SegmentError`` problem (English, for the API) in Chinese."""
+    if re.search(r"[\u4e00-\u9fff]", problem) and not re.search(r"[A-Za-z]{3,}", problem):
+        return problem
+    return next((zh for en, zh in _PROBLEMS if en in problem), "写法不对，请检查这个值")
+
+
 def _number(text: str) -> int | float:
     text = text.replace(",", "").replace("，", "")
     if not re.fullmatch(r"-?\d{1,13}(\.\d{1,4})?", text):
@@ -237,15 +286,20 @@ def place_error(groups: list[Group], built: Built, path: str, problem: str) -> b
     gi, ri = built.paths[best]
     tail = path[len(best) :].lstrip(".")
     prefix = {"op": "条件不适用于该字段", "field": "字段无效"}.get(tail, "值无效")
-    groups[gi].rows[ri].error = f"{prefix}：{problem}"
+    groups[gi].rows[ri].error = f"{prefix}：{problem_in_chinese(problem)}"
     return True
 
 
 # --- spec → builder --------------------------------------------------------------------------
 
 
-def from_spec(spec: Any) -> list[Group] | None:
-    """The builder for a spec of one level of groups, or None when only JSON can show it."""
+def from_spec(spec: Any, tier_names: dict[str, str] | None = None) -> list[Group] | None:
+    """The builder for a spec of one level of groups, or None when only JSON can show it;
+    tiers are shown by their names (`tier_names`: key → name)."""
+
+    def _row(node: dict[str, Any]) -> Row:
+        return _shown_row(node, tier_names or {})
+
     if not isinstance(spec, dict):
         return None
     parts = spec["all"] if set(spec) == {"all"} and isinstance(spec["all"], list) else [spec]
@@ -281,8 +335,11 @@ def _is_leaf(node: Any) -> bool:
     )
 
 
-def _row(node: dict[str, Any]) -> Row:
+def _shown_row(node: dict[str, Any], tier_names: dict[str, str]) -> Row:
     value, value2 = node["value"], ""
+    if node["field"] == "tier":
+        value = [tier_names.get(v, v) for v in value] if isinstance(value, list) else (
+            tier_names.get(value, value))  # fmt: skip
     if node["op"] == "between" and isinstance(value, list) and len(value) == 2:
         value, value2 = value
     return Row(node["field"], str(node["op"]), _show(value), _show(value2))
@@ -302,13 +359,18 @@ _INTEREST = canonical_words(INTEREST_SYNONYMS)
 _CHANNEL = canonical_words(CHANNELS)
 
 
-def _echo(row: Row) -> str:
+def _echo(row: Row, known: Vocabulary | None = None) -> str:
     """How the typed values are understood, when that differs from what was typed."""
     if row.kind in ("flag", "number", "days", "rsvp") or row.op in FLAG_OPS:
         return ""
+    names = dict(known.tier_names) if known else {}
     shown = []
     for word in (w for w in SPLIT.split(row.value) if w):
-        meant = _canonical(row.field, word)
+        if row.field == "tier":
+            key = known.tier_key(word) if known else None
+            meant = names.get(key, word) if key else word
+        else:
+            meant = _canonical(row.field, word)
         if meant and meant != word:
             shown.append(f"{word} → {meant}")
     return "；".join(shown)
