@@ -12,7 +12,6 @@ for buyers or decide who may edit.
 
 from __future__ import annotations
 
-import difflib
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -217,13 +216,6 @@ async def live_source(session: AsyncSession, name: str) -> str:
     return row.source if row is not None and row.source is not None else default_source(name)
 
 
-def diff_html(a: str, b: str, a_label: str, b_label: str) -> str:
-    """A side-by-side HTML diff table (difflib escapes the text)."""
-    return difflib.HtmlDiff(tabsize=2, wrapcolumn=40).make_table(
-        a.splitlines(), b.splitlines(), a_label, b_label, context=False
-    )
-
-
 # --- changing -----------------------------------------------------------------------------
 async def _next_version(session: AsyncSession, name: str) -> int:
     top = await session.scalar(
@@ -379,7 +371,6 @@ __all__ = [
     "check_report",
     "check_source",
     "default_source",
-    "diff_html",
     "failures",
     "history",
     "live_source",

@@ -27,6 +27,7 @@ from content import template_versions as tv
 from content.catalogue import CATALOGUE, by_topic
 from content.overrides import refresh_now
 from content.samples import sample_contexts
+from content.template_diff import diff_rows
 
 page = PageRoutes()
 PATH = "/admin/templates"
@@ -77,11 +78,7 @@ async def _page(request: web.Request, name: str, *, status: int = 200, **extra) 
         row = next((h for h in history if h.version == chosen), None)
         if row is not None:
             text = row.source if row.source is not None else default
-            diffs = (
-                row,
-                tv.diff_html(live, text, "当前线上", f"v{row.version}"),
-                tv.diff_html(default, text, "默认话术", f"v{row.version}"),
-            )
+            diffs = (row, diff_rows(live, text), diff_rows(default, text))
     config = request.config_dict[CONFIG]
     samples = [] if info.partial else sample_contexts(info, config)
     context = {
@@ -105,6 +102,9 @@ async def _page(request: web.Request, name: str, *, status: int = 200, **extra) 
         "notice": NOTICES.get(q.get("done", "")),
         "text_warn": tv.TEXT_WARN,
         "chips": variable_chips(info.variables),
+        "earlier": [
+            h for h in history if not (state.published and state.published.version == h.version)
+        ],
     } | extra
     return render(request, "templates/page.html", context, status=status)
 
