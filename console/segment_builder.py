@@ -12,6 +12,7 @@ It reads no database and renders no HTML.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,13 @@ class Row:
     value: str = ""
     value2: str = ""  # the upper bound of `between`
     error: str = ""
-    echo: str = ""  # how a typed word is understood: 淘宝 → 淘宝/天猫等网店
+    # how typed words are understood, (typed, meant): (淘宝, 淘宝/天猫等网店)
+    echoes: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    @property
+    def echo(self) -> str:
+        """The echoes as one line: 淘宝 → 淘宝/天猫等网店；广东 → 广东省."""
+        return "；".join(f"{typed} → {meant}" for typed, meant in self.echoes)
 
     @property
     def kind(self) -> str:
@@ -165,7 +172,7 @@ def to_spec(groups: list[Group], known: Vocabulary | None = None) -> Built:
     for gi, group in enumerate(groups):
         conds = []
         for ri, row in enumerate(group.rows):
-            row.error, row.echo = "", _echo(row, known)
+            row.error, row.echoes = "", _echo(row, known)
             if not row.field:
                 if row.value:
                     row.error, errors = "请选择字段", True
@@ -359,10 +366,10 @@ _INTEREST = canonical_words(INTEREST_SYNONYMS)
 _CHANNEL = canonical_words(CHANNELS)
 
 
-def _echo(row: Row, known: Vocabulary | None = None) -> str:
+def _echo(row: Row, known: Vocabulary | None = None) -> list[tuple[str, str]]:
     """How the typed values are understood, when that differs from what was typed."""
     if row.kind in ("flag", "number", "days", "rsvp") or row.op in FLAG_OPS:
-        return ""
+        return []
     names = dict(known.tier_names) if known else {}
     shown = []
     for word in (w for w in SPLIT.split(row.value) if w):
@@ -372,8 +379,8 @@ def _echo(row: Row, known: Vocabulary | None = None) -> str:
         else:
             meant = _canonical(row.field, word)
         if meant and meant != word:
-            shown.append(f"{word} → {meant}")
-    return "；".join(shown)
+            shown.append((word, meant))
+    return shown
 
 
 def _canonical(name: str, word: str) -> str:

@@ -126,7 +126,10 @@ async def test_synonyms_are_echoed_and_translated(seg):
     html = await (
         await seg.client.post("/admin/segments/preview", data=data, headers=headers)
     ).text()
-    assert "淘宝 → 淘宝/天猫等网店" in html and "广东 → 广东省" in html
+    typed = '<span translate="no">{}</span> → {}'
+    assert (
+        typed.format("淘宝", "淘宝/天猫等网店") in html and typed.format("广东", "广东省") in html
+    )
     assert 'id="count-matching">2<' in html  # 买家1 and 买家3 are in 广东省
 
 

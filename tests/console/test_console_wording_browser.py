@@ -65,6 +65,8 @@ DETAIL_PAGES = {
     "viewer": [
         "/admin/campaigns/calendar", "/admin/campaigns/1", "/admin/campaigns/1/recipients",
         "/admin/buyers/1", "/admin/buyers/2", "/admin/buyers/3", "/admin/inbox/kpis",
+        "/admin/buyers/2?type=tier", "/admin/buyers?tier=gold", "/admin/orders?matched=no",
+        "/admin/campaigns/2", "/admin/campaigns/3",
     ],
     "operator": [
         "/admin/campaigns/new", "/admin/campaigns/1/edit", "/admin/campaigns/2/edit",
@@ -74,6 +76,7 @@ DETAIL_PAGES = {
     ],
     "admin": [
         "/admin/tiers/edit", "/admin/templates/welcome?tab=history&v=1",
+        "/admin/settings/audit?action=user.create",
         "/admin/settings/wechat/followers",
     ],
 }  # fmt: skip
@@ -92,6 +95,9 @@ PARTIALS = [
     ("admin", "POST", "/admin/templates/welcome/check", {"source": "你好 {{ buyer.display_name"}),
     ("admin", "POST", "/admin/templates/welcome/check", {"source": "{% if x %}你好"}),
     ("admin", "POST", "/admin/templates/welcome/check", {"source": "{{ nobody.name }}"}),
+    ("admin", "POST", "/admin/templates/welcome/check", {"source": "{% endfor %}"}),
+    ("operator", "POST", "/admin/segments/builder", {"g0.mode": "all", "g0.r0.field": "tier",
+                                                    "g0.r0.op": "eq", "g0.r0.value": "gold"}),
 ]  # fmt: skip
 ROLES = ("viewer", "operator", "admin")
 
