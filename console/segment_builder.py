@@ -6,7 +6,8 @@ any of its rows); the groups are ANDed. ``to_spec`` turns it into the JSON the A
 remembers which spec path each row became, so a ``SegmentError`` from ``compile_segment``
 lands on the row it is about. ``from_spec`` reads a spec back when it has that shape (one
 level of groups); deeper specs are edited as JSON (高级). Checking is ``compile_segment``
-with the ``Vocabulary``, exactly as the API does; this module only parses form text.
+with the ``Vocabulary``, exactly as the API does; this module only parses form text (how
+typed words are understood lives in ``console/segment_words.py``).
 It reads no database and renders no HTML.
 """
 
@@ -17,16 +18,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from members.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
+from console.segment_words import checked_value, echoes, problem_in_chinese
 from scheduler.segment_fields import FIELDS
-from scheduler.segment_vocabulary import (
-    Vocabulary,
-    business_type_key,
-    canonical_words,
-    city_spellings,
-    places_named,
-    province_spellings,
-)
+from scheduler.segment_vocabulary import Vocabulary
 
 MAX_GROUPS = 8
 MAX_ROWS = 12  # per group
@@ -172,13 +166,16 @@ def to_spec(groups: list[Group], known: Vocabulary | None = None) -> Built:
     for gi, group in enumerate(groups):
         conds = []
         for ri, row in enumerate(group.rows):
-            row.error, row.echoes = "", _echo(row, known)
+            row.error = ""
+            row.echoes = echoes(row.field, SPLIT.split(row.value), known) if _worded(row) else []
             if not row.field:
                 if row.value:
                     row.error, errors = "请选择字段", True
                 continue
             try:
-                value = _known(row, _value(row), known)
+                value = _value(row)
+                if known is not None and _worded(row):
+                    value = checked_value(row.field, value, known)
                 conds.append((ri, {"field": row.field, "op": row.op, "value": value}))
             except ValueError as exc:
                 row.error, errors = str(exc), True
@@ -231,48 +228,9 @@ def _value(row: Row) -> Any:
     return row.value
 
 
-def _known(row: Row, value: Any, known: Vocabulary | None) -> Any:
-    """`value` with tier names turned into keys; ValueError (Chinese) for a tier, interest
-    or place nobody can have."""
-    if known is None or row.op in FLAG_OPS or row.kind in ("flag", "number", "days", "rsvp"):
-        return value
-    words = value if isinstance(value, list) else [value]
-    if row.field == "tier":
-        keys = [known.tier_key(str(w)) for w in words]
-        for word, key in zip(words, keys, strict=True):
-            if key is None:
-                names = "、".join(n for _, n in known.tier_names) or "（还没有设置会员等级）"
-                raise ValueError(f"没有「{word}」这个会员等级；可选：{names}")
-        return keys if isinstance(value, list) else keys[0]
-    if row.field == "interests":
-        for word in words:
-            if _INTEREST(str(word)) not in known.interests:
-                listed = "、".join(known.interests) or "（还没有设置品类）"
-                raise ValueError(f"没有「{word}」这个品类；可选：{listed}")
-    if row.field in ("province", "city", "region"):
-        for word in words:
-            if not places_named(str(word)):
-                raise ValueError(f"没有叫「{word}」的省或市，请填写如 广东、广州")
-    return value
-
-
-# English problems of the segment language (the API's words) as staff read them.
-_PROBLEMS = (
-    ("unknown field", "没有这个字段"),
-    ("does not take operator", "这个字段不能用这个条件"),
-    ("unknown tier", "没有这个会员等级"),
-    ("unknown place", "没有这个省或市"),
-    ("unknown interests", "没有这个品类"),
-    ("missing", "缺少内容"),
-    ("nested deeper", "分组嵌套太深"),
-)
-
-
-def problem_in_chinese(problem: str) -> str:
-    """A ``SegmentError`` problem (English, for the API) in Chinese."""
-    if re.search(r"[\u4e00-\u9fff]", problem) and not re.search(r"[A-Za-z]{3,}", problem):
-        return problem
-    return next((zh for en, zh in _PROBLEMS if en in problem), "写法不对，请检查这个值")
+def _worded(row: Row) -> bool:
+    """Whether the row's value is words (tiers, places, interests …), not a flag or number."""
+    return row.op not in FLAG_OPS and row.kind not in ("flag", "number", "days", "rsvp")
 
 
 def _number(text: str) -> int | float:
@@ -357,60 +315,4 @@ def _show(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return "、".join(_show(v) for v in value)
-    return str(value)
-
-
-# --- words -----------------------------------------------------------------------------------
-
-_INTEREST = canonical_words(INTEREST_SYNONYMS)
-_CHANNEL = canonical_words(CHANNELS)
-
-
-def _echo(row: Row, known: Vocabulary | None = None) -> list[tuple[str, str]]:
-    """How the typed values are understood, when that differs from what was typed."""
-    if row.kind in ("flag", "number", "days", "rsvp") or row.op in FLAG_OPS:
-        return []
-    names = dict(known.tier_names) if known else {}
-    shown = []
-    for word in (w for w in SPLIT.split(row.value) if w):
-        if row.field == "tier":
-            key = known.tier_key(word) if known else None
-            meant = names.get(key, word) if key else word
-        else:
-            meant = _canonical(row.field, word)
-        if meant and meant != word:
-            shown.append((word, meant))
-    return shown
-
-
-def _canonical(name: str, word: str) -> str:
-    if name == "business_type":
-        key = business_type_key(word)
-        return BUSINESS_TYPES[key][0] if key in BUSINESS_TYPES else ""
-    if name == "interests":
-        return _INTEREST(word)
-    if name == "channels":
-        return _CHANNEL(word)
-    if name in ("province", "region"):
-        return "/".join(sorted(province_spellings(word) - {word})) or word
-    if name == "city":
-        return "/".join(sorted(city_spellings(word) - {word})) or word
-    return word
-
-
-def value_label(name: str, value: Any, tier_names: dict[str, str]) -> str:
-    """A stored value as operators say it: gold → 金卡, taobao → 淘宝/天猫等网店."""
-    if name == "tier":
-        return tier_names.get(str(value), str(value))
-    if name == "business_type":
-        key = business_type_key(str(value))
-        return BUSINESS_TYPES[key][0] if key in BUSINESS_TYPES else str(value)
-    if name == "customer":
-        return {"prospect": "潜在客户", "new": "新客", "returning": "老客"}.get(value, str(value))
-    if name == "rsvp":
-        return f"直播 #{value}"
-    if name == "interests":
-        return _INTEREST(str(value))
-    if name == "channels":
-        return _CHANNEL(str(value))
     return str(value)

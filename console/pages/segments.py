@@ -40,10 +40,10 @@ from console.segment_builder import (
     from_form,
     from_spec,
     place_error,
-    problem_in_chinese,
     to_spec,
 )
 from console.segment_summary import summarize
+from console.segment_words import problem_in_chinese
 from members.card.choices import BUSINESS_TYPES
 from members.tiers import current_tiers
 from scheduler.saved_segments import (
