@@ -43,7 +43,12 @@ CHECK_TIME_S = 3.0  # every sample context together
 
 
 class VersionError(Exception):
-    """A change refused, with the reason in Chinese (shown on the form)."""
+    """A change refused, with the reason in Chinese (shown on the form); a version that does
+    not render also carries its first `problem` (the engine's reason may be English)."""
+
+    def __init__(self, message: str, refusal: str = "", problem: CheckFailure | None = None):
+        super().__init__(message)
+        self.refusal, self.problem = refusal, problem
 
 
 @dataclass(frozen=True)
@@ -317,7 +322,7 @@ async def _checked_version(
     if row.source is not None:
         problems = await check_off_loop(renderer, config, name, row.source)
         if problems:
-            raise VersionError(refusal + problems[0].message())
+            raise VersionError(refusal + problems[0].message(), refusal, problems[0])
     return row
 
 

@@ -18,6 +18,7 @@ from bot.models import Buyer
 from console import audit
 from console.auth import redirect
 from console.current import actor_of
+from console.labels import tier_names
 from console.pages.buyers import PATH, ago, can_edit, mask_phone
 from console.queries.buyer_timeline import (
     KINDS,
@@ -34,7 +35,6 @@ from console.rendering import render
 from members.buyer_book import BookError, add_note, add_tag, delete_notes, notes_for, remove_tag
 from members.buyer_card_edit import card_fields, edit_card_field
 from members.card.profile import erase_buyer_data
-from members.tiers import current_ladder
 
 page = PageRoutes()
 BUYER = PATH + "/{buyer_id}"
@@ -70,8 +70,7 @@ async def _page(
     kind = kind if kind in KINDS else None
     async with request.config_dict[SESSIONMAKER]() as session:
         buyer = await _load(session, request)
-        ladder = await current_ladder(session, config.tiers)
-        names = {level.key: level.name for level in ladder.levels}
+        names = await tier_names(session, config.tiers)
         entries = await timeline(session, buyer, kind, tier_names=names)
         notes = await notes_for(session, buyer.id)
         log = await audit_entries(session, buyer.id)

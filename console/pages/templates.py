@@ -113,6 +113,10 @@ def _said(problem: tv.CheckFailure) -> str:
     return template_problem(problem.line, problem.reason, problem.sample)
 
 
+def _refused(exc: tv.VersionError) -> str:
+    return exc.refusal + _said(exc.problem) if exc.problem else str(exc)
+
+
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isascii() and value.isdigit() and len(value) < 9 else None
 
@@ -208,7 +212,7 @@ async def save(request: web.Request) -> web.StreamResponse:
                 )
                 audit.record(session, actor, "template.publish", ("template", name), before, after)
     except tv.VersionError as exc:
-        return await _page(request, name, status=422, source=source, error=str(exc))
+        return await _page(request, name, status=422, source=source, error=_refused(exc))
     if publish:
         await refresh_now(request.config_dict[SESSIONMAKER], services.renderer)
     done = "published" if publish else "saved"
@@ -237,7 +241,7 @@ async def _change(request: web.Request, action: str) -> web.StreamResponse:
                 )
             audit.record(session, actor, f"template.{action}", ("template", name), before, after)
     except tv.VersionError as exc:
-        return await _page(request, name, status=422, error=str(exc))
+        return await _page(request, name, status=422, error=_refused(exc))
     await refresh_now(request.config_dict[SESSIONMAKER], services.renderer)
     return redirect(request, f"{PATH}/{name}?done={action}")
 

@@ -96,6 +96,8 @@ PARTIALS = [
     ("admin", "POST", "/admin/templates/welcome/check", {"source": "{% if x %}你好"}),
     ("admin", "POST", "/admin/templates/welcome/check", {"source": "{{ nobody.name }}"}),
     ("admin", "POST", "/admin/templates/welcome/check", {"source": "{% endfor %}"}),
+    ("admin", "POST", "/admin/templates/welcome/save",
+     {"source": "您好\n{{ buyer.company[0] }}", "publish": "1"}),
     ("operator", "POST", "/admin/segments/builder", {"g0.mode": "all", "g0.r0.field": "tier",
                                                     "g0.r0.op": "eq", "g0.r0.value": "gold"}),
 ]  # fmt: skip
