@@ -44,10 +44,11 @@ OBJECT_TYPES = {
     "tier_rules": "等级规则", "bulk_tag": "批量标签", "body": "买家名单",
 }  # fmt: skip
 AUDIT_ACTIONS = {
-    "login": "登录控制台",
+    "login": "登录控制台", "logout": "退出登录",
     "user.create": "添加成员", "user.role": "修改成员角色", "user.disable": "停用成员",
     "user.enable": "启用成员", "user.password": "重设密码",
     "token.create": "创建 API 令牌", "token.revoke": "撤销 API 令牌",
+    "token.narrow": "收窄 API 令牌权限",
     "buyer.card": "修改买家名片", "buyer.note": "修改买家备注", "buyer.erase": "删除买家资料",
     "buyer.tag_add": "给买家加标签", "buyer.tag_remove": "移除买家标签",
     "buyer.bulk_tag_add": "批量加标签", "buyer.bulk_tag_remove": "批量移除标签",
