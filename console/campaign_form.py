@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from console.labels import template_problem
 from scheduler.campaigns import BroadcastSpec, LivestreamSpec, RecallSpec, ReorderSpec
 
 SPECS = {
@@ -224,7 +225,7 @@ def translate(message: str) -> str:
     for pattern, _field, chinese in MESSAGES:
         if pattern.search(message):
             return chinese
-    return message
+    return message if re.search(r"[\u4e00-\u9fff]", message) else "填写有误，请检查这一项"
 
 
 def validate(data: dict[str, Any]) -> tuple[Any, dict[str, str]]:
@@ -251,7 +252,9 @@ def error_of(message: str) -> tuple[str, str]:
     match = re.match(r"^(?:invalid campaign: )?([\w]+)[\w.]*: (.*)$", message)
     field, rest = (match.group(1), match.group(2)) if match else ("name", message)
     if field in ("message_source", "message_template"):
-        return field, f"消息模板无法生成：{rest}"
+        where = re.match(r"^line (\d+): (.*)$", rest, re.S)
+        line, reason = (int(where.group(1)), where.group(2)) if where else (None, rest)
+        return field, "消息模板无法生成：" + template_problem(line, reason)
     if field == "waves":
         field = "window_start"
     return field, translate(rest)

@@ -16,7 +16,7 @@ from console.roles import Role
 
 DEMO_LOGINS = (("demo-admin", Role.admin), ("demo-operator", Role.operator),
                ("demo-viewer", Role.viewer))  # fmt: skip
-DEMO_ACTOR = audit.Actor(None, "laoke demo")
+DEMO_ACTOR = audit.Actor(None, "演示程序")
 
 
 async def demo_logins(

@@ -22,6 +22,7 @@ import jinja2
 from aiohttp import web
 
 from bot.dialog.rendering import cents
+from console import labels
 from console.current import csrf_of, signed_in_user
 from console.nav import visible_nav
 from console.roles import Role
@@ -78,6 +79,7 @@ def setup_jinja(app: web.Application, state: ConsoleState) -> None:
     def static_url(name: str) -> str:
         return f"/admin/static/{state.static_hashes[name]}/{name}"
 
+    labels.register(env)
     env.globals["static_url"] = static_url
     env.globals["role_label"] = lambda role: Role.parse(role).label
     app[STATE] = state

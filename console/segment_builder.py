@@ -6,24 +6,21 @@ any of its rows); the groups are ANDed. ``to_spec`` turns it into the JSON the A
 remembers which spec path each row became, so a ``SegmentError`` from ``compile_segment``
 lands on the row it is about. ``from_spec`` reads a spec back when it has that shape (one
 level of groups); deeper specs are edited as JSON (高级). Checking is ``compile_segment``
-with the ``Vocabulary``, exactly as the API does; this module only parses form text.
+with the ``Vocabulary``, exactly as the API does; this module only parses form text (how
+typed words are understood lives in ``console/segment_words.py``).
 It reads no database and renders no HTML.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from members.card.choices import BUSINESS_TYPES, CHANNELS, INTEREST_SYNONYMS
+from console.segment_words import checked_value, echoes, problem_in_chinese
 from scheduler.segment_fields import FIELDS
-from scheduler.segment_vocabulary import (
-    business_type_key,
-    canonical_words,
-    city_spellings,
-    province_spellings,
-)
+from scheduler.segment_vocabulary import Vocabulary
 
 MAX_GROUPS = 8
 MAX_ROWS = 12  # per group
@@ -45,7 +42,7 @@ FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("days_since_interaction", "未互动天数"), ("days_since_follow", "关注天数"),
         ("subscribed", "已关注"), ("opted_out", "已退订"), ("tags", "标签"),
         ("qr_scene", "来源二维码"), ("imported", "同步导入的粉丝"),
-        ("openid", "指定买家 openid"),
+        ("openid", "指定买家（OpenID）"),
     )),
     ("活动", (("rsvp", "预约了直播（活动编号）"),)),
 )  # fmt: skip
@@ -58,12 +55,6 @@ OP_LABELS = {
     "is_empty": "为空", "gt": "大于", "gte": "至少", "lt": "小于", "lte": "至多", "between": "介于",
 }  # fmt: skip
 MODES = {"all": "满足全部", "any": "满足任一", "not": "排除"}
-REORDER_LABELS = {
-    "on_rhythm": "节奏正常",
-    "due": "该补货了",
-    "overdue": "补货逾期",
-    "lapsed": "已流失",
-}
 CUSTOMER_LABELS = {
     "prospect": "潜在客户（未下单）",
     "new": "新客（1 单）",
@@ -81,7 +72,13 @@ class Row:
     value: str = ""
     value2: str = ""  # the upper bound of `between`
     error: str = ""
-    echo: str = ""  # how a typed word is understood: 淘宝 → 淘宝/天猫等网店
+    # how typed words are understood, (typed, meant): (淘宝, 淘宝/天猫等网店)
+    echoes: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    @property
+    def echo(self) -> str:
+        """The echoes as one line: 淘宝 → 淘宝/天猫等网店；广东 → 广东省."""
+        return "；".join(f"{typed} → {meant}" for typed, meant in self.echoes)
 
     @property
     def kind(self) -> str:
@@ -161,21 +158,27 @@ def apply_action(groups: list[Group], action: str) -> list[Group]:
 # --- builder → spec --------------------------------------------------------------------------
 
 
-def to_spec(groups: list[Group]) -> Built:
-    """The spec of the builder's filled rows; rows whose text cannot be a value get an error."""
+def to_spec(groups: list[Group], known: Vocabulary | None = None) -> Built:
+    """The spec of the builder's filled rows; rows whose text cannot be a value get an error.
+    With `known`, tiers may be typed by name or key (stored as keys), and tiers, interests
+    and places nobody can have are refused in Chinese on their row."""
     parts: list[dict[str, Any]] = []
     paths: dict[str, tuple[int, int]] = {}
     errors = False
     for gi, group in enumerate(groups):
         conds = []
         for ri, row in enumerate(group.rows):
-            row.error, row.echo = "", _echo(row)
+            row.error = ""
+            row.echoes = echoes(row.field, SPLIT.split(row.value), known) if _worded(row) else []
             if not row.field:
                 if row.value:
                     row.error, errors = "请选择字段", True
                 continue
             try:
-                conds.append((ri, {"field": row.field, "op": row.op, "value": _value(row)}))
+                value = _value(row)
+                if known is not None and _worded(row):
+                    value = checked_value(row.field, value, known)
+                conds.append((ri, {"field": row.field, "op": row.op, "value": value}))
             except ValueError as exc:
                 row.error, errors = str(exc), True
         if not conds:
@@ -227,6 +230,11 @@ def _value(row: Row) -> Any:
     return row.value
 
 
+def _worded(row: Row) -> bool:
+    """Whether the row's value is words (tiers, places, interests …), not a flag or number."""
+    return row.op not in FLAG_OPS and row.kind not in ("flag", "number", "days", "rsvp")
+
+
 def _number(text: str) -> int | float:
     text = text.replace(",", "").replace("，", "")
     if not re.fullmatch(r"-?\d{1,13}(\.\d{1,4})?", text):
@@ -245,15 +253,20 @@ def place_error(groups: list[Group], built: Built, path: str, problem: str) -> b
     gi, ri = built.paths[best]
     tail = path[len(best) :].lstrip(".")
     prefix = {"op": "条件不适用于该字段", "field": "字段无效"}.get(tail, "值无效")
-    groups[gi].rows[ri].error = f"{prefix}：{problem}"
+    groups[gi].rows[ri].error = f"{prefix}：{problem_in_chinese(problem)}"
     return True
 
 
 # --- spec → builder --------------------------------------------------------------------------
 
 
-def from_spec(spec: Any) -> list[Group] | None:
-    """The builder for a spec of one level of groups, or None when only JSON can show it."""
+def from_spec(spec: Any, tier_names: dict[str, str] | None = None) -> list[Group] | None:
+    """The builder for a spec of one level of groups, or None when only JSON can show it;
+    tiers are shown by their names (`tier_names`: key → name)."""
+
+    def _row(node: dict[str, Any]) -> Row:
+        return _shown_row(node, tier_names or {})
+
     if not isinstance(spec, dict):
         return None
     parts = spec["all"] if set(spec) == {"all"} and isinstance(spec["all"], list) else [spec]
@@ -289,8 +302,11 @@ def _is_leaf(node: Any) -> bool:
     )
 
 
-def _row(node: dict[str, Any]) -> Row:
+def _shown_row(node: dict[str, Any], tier_names: dict[str, str]) -> Row:
     value, value2 = node["value"], ""
+    if node["field"] == "tier":
+        value = [tier_names.get(v, v) for v in value] if isinstance(value, list) else (
+            tier_names.get(value, value))  # fmt: skip
     if node["op"] == "between" and isinstance(value, list) and len(value) == 2:
         value, value2 = value
     return Row(node["field"], str(node["op"]), _show(value), _show(value2))
@@ -301,57 +317,4 @@ def _show(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return "、".join(_show(v) for v in value)
-    return str(value)
-
-
-# --- words -----------------------------------------------------------------------------------
-
-_INTEREST = canonical_words(INTEREST_SYNONYMS)
-_CHANNEL = canonical_words(CHANNELS)
-
-
-def _echo(row: Row) -> str:
-    """How the typed values are understood, when that differs from what was typed."""
-    if row.kind in ("flag", "number", "days", "rsvp") or row.op in FLAG_OPS:
-        return ""
-    shown = []
-    for word in (w for w in SPLIT.split(row.value) if w):
-        meant = _canonical(row.field, word)
-        if meant and meant != word:
-            shown.append(f"{word} → {meant}")
-    return "；".join(shown)
-
-
-def _canonical(name: str, word: str) -> str:
-    if name == "business_type":
-        key = business_type_key(word)
-        return BUSINESS_TYPES[key][0] if key in BUSINESS_TYPES else ""
-    if name == "interests":
-        return _INTEREST(word)
-    if name == "channels":
-        return _CHANNEL(word)
-    if name in ("province", "region"):
-        return "/".join(sorted(province_spellings(word) - {word})) or word
-    if name == "city":
-        return "/".join(sorted(city_spellings(word) - {word})) or word
-    return word
-
-
-def value_label(name: str, value: Any, tier_names: dict[str, str]) -> str:
-    """A stored value as operators say it: gold → 金卡, taobao → 淘宝/天猫等网店."""
-    if name == "tier":
-        return tier_names.get(str(value), str(value))
-    if name == "business_type":
-        key = business_type_key(str(value))
-        return BUSINESS_TYPES[key][0] if key in BUSINESS_TYPES else str(value)
-    if name == "customer":
-        return {"prospect": "潜在客户", "new": "新客", "returning": "老客"}.get(value, str(value))
-    if name == "reorder_state":
-        return REORDER_LABELS.get(str(value), str(value))
-    if name == "rsvp":
-        return f"直播 #{value}"
-    if name == "interests":
-        return _INTEREST(str(value))
-    if name == "channels":
-        return _CHANNEL(str(value))
     return str(value)

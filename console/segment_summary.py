@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.segment_builder import FIELD_LABELS, value_label
+from console.segment_builder import FIELD_LABELS
+from console.segment_words import value_label
 
 SYMBOLS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
 FLAGS = {

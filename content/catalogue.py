@@ -41,7 +41,7 @@ BUYER = Var(
     ("display_name", "company", "opted_out", "platform_account", "phone"),
 )
 TIER_ATTRS = ("key", "name", "perks", "badge", "min_spend", "min_orders")
-FIELD = Var("正在填写的名片项（label 为项名）", ("key", "label"))
+FIELD = Var("正在填写的名片项（含项名）", ("key", "label"))
 CARD_CONFIG = Var("名片设置：可选主营品类", ("interest_categories",))
 CARD = Var(
     "买家名片各项（空项为 None）",
@@ -59,23 +59,23 @@ LIVE = {
 }
 TIER_NOTICE = {
     "buyer": BUYER,
-    "tier": Var("新等级（降为无等级时为 None）", TIER_ATTRS),
-    "previous": Var("原等级（之前无等级时为 None）", TIER_ATTRS),
-    "next_tier": Var("再上一级（已是最高级时为 None）", TIER_ATTRS),
+    "tier": Var("新等级（降为无等级时为空）", TIER_ATTRS),
+    "previous": Var("原等级（之前无等级时为空）", TIER_ATTRS),
+    "next_tier": Var("再上一级（已是最高级时为空）", TIER_ATTRS),
 }
 TIER_CARD = {
     "buyer": BUYER,
-    "tier": Var("当前等级（无等级时为 None）", TIER_ATTRS),
-    "next_tier": Var("下一级（已是最高级时为 None）", TIER_ATTRS),
-    "need_spend": Var("升级还差的采购额（元，不适用时为 None）"),
-    "need_orders": Var("升级还差的单数（不适用时为 None）"),
+    "tier": Var("当前等级（无等级时为空）", TIER_ATTRS),
+    "next_tier": Var("下一级（已是最高级时为空）", TIER_ATTRS),
+    "need_spend": Var("升级还差的采购额（元，不适用时为空）"),
+    "need_orders": Var("升级还差的单数（不适用时为空）"),
     "orders": Var("近 N 个月订单数"),
     "spend": Var("近 N 个月采购额（元）"),
     "window_months": Var("统计月数 N"),
-    "manual_until": Var("手动等级到期日（如 2026-06-30，否则 None）"),
-    "grace_until": Var("宽限期截止日（否则 None）"),
+    "manual_until": Var("手动等级到期日（如 2026-06-30，否则为空）"),
+    "grace_until": Var("宽限期截止日（否则为空）"),
     "rebate_progress": Var(
-        "返点进度（没有下一档时为 None）：period 本月/本季度，need 还差金额（分），rate 下一档比例",
+        "返点进度（没有下一档时为空）：period 本月/本季度，need 还差金额（分），rate 下一档比例",
         ("period", "need", "rate"),
     ),
 }
@@ -98,9 +98,9 @@ CAMPAIGN_BUYER = Var(
 CAMPAIGN = {
     "buyer": CAMPAIGN_BUYER,
     "name": Var("买家称呼，未知时为「老朋友」"),
-    "tier": Var("买家等级（无等级时为 None）", ("key", "name", "perks", "badge")),
+    "tier": Var("买家等级（无等级时为空）", ("key", "name", "perks", "badge")),
     "interests": Var("买家主营品类（列表，可能为空）"),
-    "step": Var("推送步骤：kind（announce/reminder/start/wave/broadcast/daily）、seq、offset_s",
+    "step": Var("推送步骤：类型（公告、提醒、开播、分批、群发、每日补货）、序号、提前秒数",
                 ("kind", "seq", "offset_s")),
     "rsvped": Var("买家是否已预约本场直播"),
     "title": Var("活动标题"),
@@ -168,7 +168,7 @@ _ENTRIES: list[TemplateInfo] = [
         buyer=BUYER,
         field=FIELD,
         card=CARD_CONFIG,
-        reason=Var("原因代码，如 volume、region、phone"),
+        reason=Var("没填好的名片项（月采购量、地区、手机号等）"),
     ),  # fmt: skip
     _t("card_required", "名片", "必填项不能跳过", buyer=BUYER, field=FIELD),
     _t("card_skip_offer", "名片", "多次答错后提示可跳过", buyer=BUYER, field=FIELD),
@@ -177,7 +177,7 @@ _ENTRIES: list[TemplateInfo] = [
         "名片",
         "提示可以接着填写上次没填完的名片",
         buyer=BUYER,
-        field=Var("下一项名片项（可能为 None）", ("key", "label")),
+        field=Var("下一项名片项（可能为空）", ("key", "label")),
     ),  # fmt: skip
     _t("card_continue_offer", "名片", "其他回复后提醒可继续填写名片", buyer=BUYER),
     _t(
@@ -280,7 +280,7 @@ _ENTRIES: list[TemplateInfo] = [
         "兜底/其他",
         "谢谢、辛苦了、再见等客套话的回应",
         buyer=BUYER,
-        kind=Var("客套类型：thanks、toil、bye、ack"),
+        kind=Var("客套类型：感谢、辛苦、再见、好的"),
     ),  # fmt: skip
     _t("sorry", "兜底/其他", "系统出错时的致歉（不含任何变量）"),
 ]

@@ -12,7 +12,6 @@ for buyers or decide who may edit.
 
 from __future__ import annotations
 
-import difflib
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +43,12 @@ CHECK_TIME_S = 3.0  # every sample context together
 
 
 class VersionError(Exception):
-    """A change refused, with the reason in Chinese (shown on the form)."""
+    """A change refused, with the reason in Chinese (shown on the form); a version that does
+    not render also carries its first `problem` (the engine's reason may be English)."""
+
+    def __init__(self, message: str, refusal: str = "", problem: CheckFailure | None = None):
+        super().__init__(message)
+        self.refusal, self.problem = refusal, problem
 
 
 @dataclass(frozen=True)
@@ -217,13 +221,6 @@ async def live_source(session: AsyncSession, name: str) -> str:
     return row.source if row is not None and row.source is not None else default_source(name)
 
 
-def diff_html(a: str, b: str, a_label: str, b_label: str) -> str:
-    """A side-by-side HTML diff table (difflib escapes the text)."""
-    return difflib.HtmlDiff(tabsize=2, wrapcolumn=40).make_table(
-        a.splitlines(), b.splitlines(), a_label, b_label, context=False
-    )
-
-
 # --- changing -----------------------------------------------------------------------------
 async def _next_version(session: AsyncSession, name: str) -> int:
     top = await session.scalar(
@@ -325,7 +322,7 @@ async def _checked_version(
     if row.source is not None:
         problems = await check_off_loop(renderer, config, name, row.source)
         if problems:
-            raise VersionError(refusal + problems[0].message())
+            raise VersionError(refusal + problems[0].message(), refusal, problems[0])
     return row
 
 
@@ -379,7 +376,6 @@ __all__ = [
     "check_report",
     "check_source",
     "default_source",
-    "diff_html",
     "failures",
     "history",
     "live_source",

@@ -60,15 +60,28 @@ def canonical_words(table: dict[str, tuple[str, ...]]) -> Callable[[str], str]:
 class Vocabulary:
     """The values of enumerated fields that come from configuration."""
 
-    tiers: tuple[str, ...]  # [tiers] levels' keys
+    tiers: tuple[str, ...]  # the tier ladder's keys
     interests: tuple[str, ...]  # [card] interest_categories
+    tier_names: tuple[tuple[str, str], ...] = ()  # (key, name) of each tier
 
     @classmethod
-    def from_config(cls, config: Any) -> Vocabulary:
+    def from_config(cls, config: Any, tiers: Any = None) -> Vocabulary:
+        """From the configuration; `tiers` (a ``TiersConfig``) replaces ``config.tiers``,
+        for the ladder an admin saved in the console (``members.tiers.current_tiers``)."""
+        levels = (tiers or config.tiers).levels
         return cls(
-            tuple(level.key for level in config.tiers.levels),
+            tuple(level.key for level in levels),
             tuple(config.card.interest_categories),
+            tuple((level.key, level.name) for level in levels),
         )
+
+    def tier_key(self, word: str) -> str | None:
+        """金卡会员, gold or GOLD → gold; None when no tier has that key or name."""
+        wanted = normalize(word)
+        for key, name in self.tier_names or ((k, k) for k in self.tiers):
+            if wanted in (normalize(key), normalize(name)):
+                return key
+        return None
 
 
 def _provinces() -> list[str]:
@@ -81,8 +94,14 @@ def unknown(name: str, value: Any, known: Vocabulary) -> str | None:
     """The problem with a value no buyer can have in field `name`, or None."""
     allowed: Collection[str]
     if name == "tier":
-        allowed, canonical = known.tiers, str
-    elif name == "interests":
+        for v in as_list(value):
+            if str(v) not in known.tiers:
+                named = ", ".join(f"{k} ({n})" for k, n in known.tier_names) or ", ".join(
+                    known.tiers
+                )
+                return f"unknown tier {v!r}; allowed keys: {named or 'none (no tier configured)'}"
+        return None
+    if name == "interests":
         allowed, canonical = known.interests, canonical_words(INTEREST_SYNONYMS)
     elif name in ("province", "city", "region"):
         for v in as_list(value):

@@ -13,9 +13,11 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api import ApiError, ApiRoutes, json_response
 from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
+from members.tiers import current_tiers
 from scheduler.saved_segments import (
     Preview,
     Segment,
@@ -97,9 +99,11 @@ def sample_size(request: web.Request, default: int = 10) -> int:
     return int(raw)
 
 
-def vocabulary(request: web.Request) -> Vocabulary:
-    """The configured values enumerated segment fields may take (tiers, interests)."""
-    return Vocabulary.from_config(request.config_dict[CONFIG])
+async def vocabulary(request: web.Request, session: AsyncSession) -> Vocabulary:
+    """The values enumerated segment fields may take: the configured interests and the
+    tier ladder in force (tiers an admin added in the console included)."""
+    config = request.config_dict[CONFIG]
+    return Vocabulary.from_config(config, await current_tiers(session, config.tiers))
 
 
 async def _preview(request: web.Request, spec: dict[str, Any], sample: int) -> dict[str, Any]:
@@ -107,7 +111,7 @@ async def _preview(request: web.Request, spec: dict[str, Any], sample: int) -> d
     async with request.config_dict[SESSIONMAKER]() as session:
         try:
             preview = await preview_segment(
-                session, spec, now, sample, vocabulary=vocabulary(request)
+                session, spec, now, sample, vocabulary=await vocabulary(request, session)
             )
         except SegmentError as exc:
             raise spec_error(exc) from None
@@ -125,7 +129,7 @@ async def create_segment_endpoint(request: web.Request, body: SegmentBody) -> di
                 body.spec,
                 now,
                 body.description,
-                vocabulary=vocabulary(request),
+                vocabulary=await vocabulary(request, session),
             )
         except SegmentError as exc:
             raise spec_error(exc) from None
@@ -159,7 +163,7 @@ async def update_segment_endpoint(request: web.Request, body: SegmentChange) -> 
                 now,
                 body.spec,
                 body.description,
-                vocabulary=vocabulary(request),
+                vocabulary=await vocabulary(request, session),
             )
         except SegmentError as exc:
             raise spec_error(exc) from None

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.appkeys import SESSIONMAKER
 from console.audit import AuditFilter, entries_csv, find_entries
+from console.labels import OBJECT_TYPES, audit_filter_choices
 from console.registry import PageRoutes
 from console.rendering import BEIJING, render
 
@@ -67,6 +68,8 @@ async def audit_log(request: web.Request) -> web.StreamResponse:
             "filters": raw,
             "query": query,
             "next_before": entries[-1].id if more else None,
+            "object_types": OBJECT_TYPES,
+            "actions": audit_filter_choices(),
         },
     )
 

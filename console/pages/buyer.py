@@ -18,6 +18,7 @@ from bot.models import Buyer
 from console import audit
 from console.auth import redirect
 from console.current import actor_of
+from console.labels import tier_names
 from console.pages.buyers import PATH, ago, can_edit, mask_phone
 from console.queries.buyer_timeline import (
     KINDS,
@@ -70,7 +71,8 @@ async def _page(
     kind = kind if kind in KINDS else None
     async with request.config_dict[SESSIONMAKER]() as session:
         buyer = await _load(session, request)
-        entries = await timeline(session, buyer, kind)
+        names = await tier_names(session, config.tiers)
+        entries = await timeline(session, buyer, kind, tier_names=names)
         notes = await notes_for(session, buyer.id)
         log = await audit_entries(session, buyer.id)
         edited = await staff_edited_fields(session, buyer.id)
@@ -81,7 +83,6 @@ async def _page(
         (f, label, mask_phone(shown) if f == "phone" and not editor else shown, prefill)
         for f, label, shown, prefill in card_fields(buyer)
     ]
-    tiers = {t.key: t.name for t in config.tiers.levels}
     undo = request.query.get("undo", "")
     return render(
         request,
@@ -89,7 +90,7 @@ async def _page(
         {
             "buyer": buyer,
             "name": buyer.display_name or "未留称呼",
-            "tier_name": tiers.get(buyer.tier_key or "", "无等级"),
+            "tier_name": names.get(buyer.tier_key or "", "无等级"),
             "step": step_of(buyer),
             "lapsed": buyer.orders_total >= 1 and buyer.orders_12m == 0,
             "hours_left": window_hours_left(buyer, now),

@@ -28,6 +28,7 @@ from console.campaign_form import (
     step_label,
 )
 from console.current import actor_of
+from console.labels import tier_names
 from console.pages.campaigns import LIST, campaign_id_of, countdown
 from console.registry import PageRoutes
 from console.rendering import beijing, render
@@ -112,6 +113,7 @@ async def recipients(request: web.Request) -> web.StreamResponse:
         rows = await recipient_page(
             session, campaign_id, outcome=outcome, after_id=after, limit=PAGE_SIZE + 1
         )
+        tiers = await tier_names(session, request.config_dict[CONFIG].tiers)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return render(
@@ -126,6 +128,7 @@ async def recipients(request: web.Request) -> web.StreamResponse:
             "reason_labels": REASON_LABELS,
             "channel_labels": CHANNEL_LABELS,
             "step_label": step_label,
+            "tier_names": tiers,
         },
     )
 
@@ -140,12 +143,13 @@ async def recipients_csv(request: web.Request) -> web.StreamResponse:
         except CampaignError:
             raise web.HTTPNotFound(text="没有这个活动") from None
         rows = await recipient_page(session, campaign_id, outcome=outcome, limit=EXPORT_LIMIT)
+        tiers = await tier_names(session, request.config_dict[CONFIG].tiers)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["买家ID", "称呼", "公司", "等级", "步骤", "结果", "原因", "渠道", "发送时间"])
     for r in rows:
         writer.writerow([neutralise(str(c)) for c in (
-            r.buyer_id, r.display_name or "", r.company or "", r.tier_key or "",
+            r.buyer_id, r.display_name or "", r.company or "", tiers.get(r.tier_key, r.tier_key) if r.tier_key else "",
             step_label(r.step_kind, None), OUTCOME_LABELS.get(r.outcome, r.outcome),
             REASON_LABELS.get(r.reason or "", r.reason or ""),
             CHANNEL_LABELS.get(r.channel or "", r.channel or ""),

@@ -21,8 +21,8 @@ from console.campaign_form import (
     KIND_LABELS,
     REACH_REASONS,
     STATUS_LABELS,
+    error_of,
     step_label,
-    translate,
 )
 from console.current import actor_of, signed_in_user
 from console.pages.campaigns import LIST, campaign_id_of
@@ -74,7 +74,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
             reach = await campaign_reach(session, campaign, now, Account.of(services.config.wechat))
             bubbles = await bubble_previews(session, services, campaign, steps[seq])
         except (CampaignError, SegmentNotFound) as exc:
-            error = translate(str(exc))
+            error = error_of(str(exc))[1]
     timeline = [(s.seq, step_label(s.kind, s.offset_s), s.due_at, s.recipients, s.status)
                 for s in steps]  # fmt: skip
     context = {"campaign": campaign, "bubbles": bubbles, "timeline": timeline, "seq": seq,

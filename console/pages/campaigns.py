@@ -30,8 +30,11 @@ from console.campaign_form import (
     validate,
 )
 from console.current import actor_of, signed_in_user
+from console.labels import variable_chips
 from console.registry import PageRoutes
 from console.rendering import BEIJING, render
+from content.catalogue import CAMPAIGN, CATALOGUE
+from members.tiers import current_tiers
 from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, list_steps
 from scheduler.campaigns_api import create_any, update_any
 from scheduler.drafts import duplicate_campaign, spec_of
@@ -124,7 +127,10 @@ async def editor_context(request: web.Request, session: Any) -> dict[str, Any]:
         "everyone": everyone.reachable,
         "kinds": KIND_LABELS,
         "statuses": STATUS_LABELS,
-        "variables": VARIABLES,
+        "variables": variable_chips(CAMPAIGN, VARIABLES),
+        "campaign_templates": [
+            (t.name, t.description) for t in CATALOGUE.values() if t.topic == "活动"
+        ],
         "bound": bool(binding and binding.openid),
         "code": None,
         "steps": [],
@@ -154,9 +160,9 @@ async def _save(request: web.Request, campaign_id: int | None) -> tuple[Any, dic
         return None, form, errors
     clock, config = request.config_dict[CLOCK], request.config_dict[CONFIG]
     messages = CampaignMessages.from_services(request.config_dict[SERVICES])
-    vocabulary = Vocabulary.from_config(config)
     tz = config.campaigns.timezone
     async with request.config_dict[SESSIONMAKER].begin() as session:
+        vocabulary = Vocabulary.from_config(config, await current_tiers(session, config.tiers))
         try:
             if campaign_id is None:
                 campaign = await create_any(session, spec, clock, tz, vocabulary, messages)

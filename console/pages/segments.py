@@ -43,7 +43,9 @@ from console.segment_builder import (
     to_spec,
 )
 from console.segment_summary import summarize
+from console.segment_words import problem_in_chinese
 from members.card.choices import BUSINESS_TYPES
+from members.tiers import current_tiers
 from scheduler.saved_segments import (
     SegmentExists,
     SegmentNotFound,
@@ -74,17 +76,22 @@ _SUGGEST_CACHE: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, Any]]] = (
 )
 
 
-def _tiers(request: web.Request) -> dict[str, str]:
-    return {level.key: level.name for level in request.config_dict[CONFIG].tiers.levels}
+async def _vocabulary(request: web.Request) -> Vocabulary:
+    """The values segments may use now: the configured interests and the tier ladder in
+    force, so a tier an admin adds on 会员等级 is a value at once."""
+    config = request.config_dict[CONFIG]
+    async with request.config_dict[SESSIONMAKER]() as session:
+        tiers = await current_tiers(session, config.tiers)
+    return Vocabulary.from_config(config, tiers)
 
 
-def _vocabulary(request: web.Request) -> Vocabulary:
-    return Vocabulary.from_config(request.config_dict[CONFIG])
+async def _tier_names(request: web.Request) -> dict[str, str]:
+    return dict((await _vocabulary(request)).tier_names)
 
 
 def _starters(request: web.Request, livestream: int | None) -> dict[str, list[Group]]:
     levels = sorted(request.config_dict[CONFIG].tiers.levels, key=lambda lv: -lv.rank)
-    top = levels[0].key if levels else ""
+    top = levels[0].name if levels else ""
     return {
         "沉睡金卡": [
             Group("all", [Row("tier", "eq", top), Row("days_since_interaction", "gte", "30")]),
@@ -112,7 +119,9 @@ async def _evaluate(
     request: web.Request, session: Any, groups: list[Group] | None, raw: str
 ) -> dict[str, Any]:
     """Spec, summary, errors and (when the spec is valid) the preview, from one scan."""
-    ctx: dict[str, Any] = {"spec_error": "", "preview": None, "summary": "", "elapsed": ""}
+    known = await _vocabulary(request)
+    ctx: dict[str, Any] = {"spec_error": "", "preview": None, "summary": "", "elapsed": "",
+                           "tier_names": dict(known.tier_names)}  # fmt: skip
     if groups is None:
         spec, problem = _parse_json(raw)
         built = None
@@ -120,7 +129,7 @@ async def _evaluate(
             ctx |= {"spec": None, "spec_json": raw, "spec_error": problem}
             return ctx
     else:
-        built = to_spec(groups)
+        built = to_spec(groups, known)
         spec = built.spec
     ctx["spec"], ctx["spec_json"] = spec, json.dumps(spec, ensure_ascii=False, indent=2)
     if groups is None:
@@ -130,15 +139,15 @@ async def _evaluate(
     now = request.config_dict[CLOCK].now()
     started = time.perf_counter()
     try:
-        preview = await preview_segment(session, spec, now, SAMPLE, vocabulary=_vocabulary(request))
+        preview = await preview_segment(session, spec, now, SAMPLE, vocabulary=known)
     except SegmentError as exc:
         if built is None or not place_error(groups or [], built, exc.path, exc.problem):
-            ctx["spec_error"] = f"{exc.path}：{exc.problem}"
+            ctx["spec_error"] = f"位置 {exc.path}：{problem_in_chinese(exc.problem)}"
         return ctx
     ctx["preview"] = preview
     ctx["elapsed"] = f"{time.perf_counter() - started:.2f}"
     ctx["computed_at"] = now.astimezone(BEIJING).strftime("%H:%M")
-    ctx["summary"] = summarize(spec, _tiers(request))
+    ctx["summary"] = summarize(spec, ctx["tier_names"])
     return ctx
 
 
@@ -165,7 +174,7 @@ async def _page(
         "groups": groups, "mode": "json" if groups is None else "builder",
         "name": "", "original": "", "description": "", "error": "", "oob": False,
         "field_groups": FIELD_GROUPS, "field_labels": FIELD_LABELS, "op_labels": OP_LABELS,
-        "modes": MODES, "tier_names": _tiers(request), "customer_labels": CUSTOMER_LABELS,
+        "modes": MODES, "tier_names": ctx["tier_names"], "customer_labels": CUSTOMER_LABELS,
         "business_types": BUSINESS_TYPES, "title": "分群",
     } | extra  # fmt: skip
     return render(request, template, ctx, status=status)
@@ -178,7 +187,7 @@ async def _suggestions(request: web.Request, session: Any) -> dict[str, Any]:
     cached = _SUGGEST_CACHE.get(key)
     if cached and time.monotonic() - cached[0] < SUGGEST_TTL_S:
         return cached[1]
-    found = await suggestions(session, _vocabulary(request))
+    found = await suggestions(session, await _vocabulary(request))
     _SUGGEST_CACHE[key] = (time.monotonic(), found)
     return found
 
@@ -221,8 +230,9 @@ async def _open(request: web.Request, name: str, **extra: Any) -> web.Response:
             raise web.HTTPNotFound(text="没有这个分群") from None
     raw = json.dumps(segment.spec, ensure_ascii=False, indent=2)
     extra.setdefault("tag_error", "")
+    groups = from_spec(segment.spec, await _tier_names(request))
     return await _page(
-        request, from_spec(segment.spec), raw=raw, name=segment.name, original=segment.name,
+        request, groups, raw=raw, name=segment.name, original=segment.name,
         description=segment.description, **extra,
     )  # fmt: skip
 
@@ -257,10 +267,12 @@ async def builder(request: web.Request) -> web.StreamResponse:
     action = str(form.get("act", ""))[:32]
     if action == "json":
         spec, problem = _parse_json(raw)
-        groups = None if problem else from_spec(spec)
+        groups = None if problem else from_spec(spec, await _tier_names(request))
     elif action == "builder":
         spec, problem = _parse_json(raw)
-        groups = (None if problem else from_spec(spec)) or [Group("all", [Row()])]
+        groups = (None if problem else from_spec(spec, await _tier_names(request))) or [
+            Group("all", [Row()])
+        ]
     elif groups is not None:
         groups = apply_action(groups, action)
     template = "segments/_workspace.html" if request.headers.get("HX-Request") else "segments.html"
@@ -276,7 +288,7 @@ async def save(request: web.Request) -> web.StreamResponse:
     if groups is None:
         spec, error = _parse_json(raw)
     else:
-        built = to_spec(groups)
+        built = to_spec(groups, await _vocabulary(request))
         spec, error = built.spec, "请先改正标出的条件" if built.errors else ""
     if not error:
         error = await _store(request, spec, names, now)
@@ -287,7 +299,7 @@ async def save(request: web.Request) -> web.StreamResponse:
 
 async def _store(request: web.Request, spec: Any, names: dict[str, str], now: Any) -> str:
     """Create or change (and maybe rename) the segment; a Chinese error, or "" when saved."""
-    actor, vocabulary = actor_of(request), _vocabulary(request)
+    actor, vocabulary = actor_of(request), await _vocabulary(request)
     name, original = names["name"], names["original"]
     try:
         async with request.config_dict[SESSIONMAKER].begin() as session:
@@ -312,7 +324,7 @@ async def _store(request: web.Request, spec: Any, names: dict[str, str], now: An
     except SegmentError as exc:
         if exc.path == "name":
             return "名称需为 1–64 个字（汉字、字母、数字或 _ - . ·）"
-        return f"分群条件有误：{exc.path}：{exc.problem}"
+        return f"分群条件有误（位置 {exc.path}）：{problem_in_chinese(exc.problem)}"
     except SegmentExists:
         return f"已有名为「{name}」的分群，请换一个名称"
     except SegmentNotFound:
@@ -356,6 +368,6 @@ async def from_spec_endpoint(request: web.Request) -> web.StreamResponse:
     if not error:
         error = await _store(request, spec, names, request.config_dict[CLOCK].now())
     if error:
-        groups = from_spec(spec) if isinstance(spec, dict) else None
+        groups = from_spec(spec, await _tier_names(request)) if isinstance(spec, dict) else None
         return await _page(request, groups, raw=raw, status=400, error=error, **names)
     return redirect(request, f"{PATH}?name={quote(names['name'])}")

@@ -19,6 +19,7 @@ from bot.sandbox import RenderError
 from console import audit
 from console.auth import redirect
 from console.current import actor_of, signed_in_user
+from console.labels import template_problem, variable_chips
 from console.registry import PageRoutes
 from console.rendering import render
 from console.roles import Role
@@ -26,6 +27,7 @@ from content import template_versions as tv
 from content.catalogue import CATALOGUE, by_topic
 from content.overrides import refresh_now
 from content.samples import sample_contexts
+from content.template_diff import diff_rows
 
 page = PageRoutes()
 PATH = "/admin/templates"
@@ -76,11 +78,7 @@ async def _page(request: web.Request, name: str, *, status: int = 200, **extra) 
         row = next((h for h in history if h.version == chosen), None)
         if row is not None:
             text = row.source if row.source is not None else default
-            diffs = (
-                row,
-                tv.diff_html(live, text, "当前线上", f"v{row.version}"),
-                tv.diff_html(default, text, "默认话术", f"v{row.version}"),
-            )
+            diffs = (row, diff_rows(live, text), diff_rows(default, text))
     config = request.config_dict[CONFIG]
     samples = [] if info.partial else sample_contexts(info, config)
     context = {
@@ -103,8 +101,20 @@ async def _page(request: web.Request, name: str, *, status: int = 200, **extra) 
         "error": None,
         "notice": NOTICES.get(q.get("done", "")),
         "text_warn": tv.TEXT_WARN,
+        "chips": variable_chips(info.variables),
+        "earlier": [
+            h for h in history if not (state.published and state.published.version == h.version)
+        ],
     } | extra
     return render(request, "templates/page.html", context, status=status)
+
+
+def _said(problem: tv.CheckFailure) -> str:
+    return template_problem(problem.line, problem.reason, problem.sample)
+
+
+def _refused(exc: tv.VersionError) -> str:
+    return exc.refusal + _said(exc.problem) if exc.problem else str(exc)
 
 
 def _int(value: str | None) -> int | None:
@@ -139,7 +149,7 @@ async def check(request: web.Request) -> web.StreamResponse:
     if not request.headers.get("HX-Request"):  # without JS: the whole page, text kept
         if problems:
             return await _page(request, name, status=422, source=source,
-                               error="检查未通过：" + problems[0].message())  # fmt: skip
+                               error="检查未通过：" + _said(problems[0]))  # fmt: skip
         return await _page(
             request, name, source=source, notice="检查通过：所有示例买家都能正常显示"
         )
@@ -170,7 +180,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
     if not request.headers.get("HX-Request"):  # without JS: the whole page, text kept
         shown = {"source": source} if _is_admin(request) else {}
         if error:
-            return await _page(request, name, status=422, error="无法预览：" + error.message(),
+            return await _page(request, name, status=422, error="无法预览：" + _said(error),
                                **shown)  # fmt: skip
         return await _page(request, name, notice="预览：" + text, **shown)
     return render(
@@ -202,7 +212,7 @@ async def save(request: web.Request) -> web.StreamResponse:
                 )
                 audit.record(session, actor, "template.publish", ("template", name), before, after)
     except tv.VersionError as exc:
-        return await _page(request, name, status=422, source=source, error=str(exc))
+        return await _page(request, name, status=422, source=source, error=_refused(exc))
     if publish:
         await refresh_now(request.config_dict[SESSIONMAKER], services.renderer)
     done = "published" if publish else "saved"
@@ -231,7 +241,7 @@ async def _change(request: web.Request, action: str) -> web.StreamResponse:
                 )
             audit.record(session, actor, f"template.{action}", ("template", name), before, after)
     except tv.VersionError as exc:
-        return await _page(request, name, status=422, error=str(exc))
+        return await _page(request, name, status=422, error=_refused(exc))
     await refresh_now(request.config_dict[SESSIONMAKER], services.renderer)
     return redirect(request, f"{PATH}/{name}?done={action}")
 

@@ -21,7 +21,9 @@ from bot.config import Config
 from bot.inbound.events import BuyerEvent
 from bot.models import Buyer, InboundMessage, OutboundMessage
 from bot.wechat.channels import WINDOW
+from console.labels import card_field, event_label, tier_change_reason
 from console.models import AuditEntry
+from members.card.choices import business_type_label
 from members.orders import Order
 from members.tiers import Ladder, TierChange
 from scheduler.models import Campaign, Delivery
@@ -56,12 +58,19 @@ class Entry:
     title: str
     body: str = ""
     direction: str = ""  # in / out for messages
+    code: str = ""  # an identifier shown as it is (an order number)
 
 
 async def timeline(
-    session: AsyncSession, buyer: Buyer, kind: str | None = None, *, per_kind: int = PER_KIND
+    session: AsyncSession,
+    buyer: Buyer,
+    kind: str | None = None,
+    *,
+    per_kind: int = PER_KIND,
+    tier_names: dict[str, str] | None = None,
 ) -> list[Entry]:
-    """The buyer's history, newest first; `kind` keeps one KINDS type."""
+    """The buyer's history, newest first; `kind` keeps one KINDS type; tier changes name
+    the tiers by `tier_names` (key → name)."""
     entries: list[Entry] = []
 
     def wanted(k: str) -> bool:
@@ -72,7 +81,7 @@ async def timeline(
             select(InboundMessage).where(InboundMessage.openid == buyer.openid)
             .order_by(InboundMessage.received_at.desc()).limit(per_kind)
         ):  # fmt: skip
-            label = "买家消息" if m.msg_type != "event" else f"事件 {m.event or ''}".strip()
+            label = "买家消息" if m.msg_type != "event" else f"事件 · {event_label(m.event)}"
             entries.append(Entry(m.received_at, "message", label, m.content or "", "in"))
         for o in await session.scalars(
             select(OutboundMessage).where(OutboundMessage.openid == buyer.openid)
@@ -88,8 +97,9 @@ async def timeline(
             .order_by(Order.ordered_at.desc()).limit(per_kind)
         ):  # fmt: skip
             counted = "" if order.counted else "（不计入）"
-            entries.append(Entry(order.ordered_at, "order", f"订单 {order.order_no}{counted}",
-                                 f"{money(order.amount_cents / 100)} · {order.status or '—'}"))  # fmt: skip
+            entries.append(Entry(order.ordered_at, "order", f"订单{counted}",
+                                 f"{money(order.amount_cents / 100)} · {order.status or '—'}",
+                                 code=order.order_no))  # fmt: skip
     if wanted("campaign"):
         rows = await session.execute(
             select(Delivery, Campaign.name).join(Campaign, Campaign.id == Delivery.campaign_id)
@@ -102,14 +112,15 @@ async def timeline(
                 outcome += f" · {SKIP_REASONS.get(d.reason, d.reason)}"
             entries.append(Entry(d.sent_at or d.created_at, "campaign", f"活动「{name}」", outcome))
     if wanted("tier"):
+        names = tier_names or {}
         for change in await session.scalars(
             select(TierChange).where(TierChange.buyer_id == buyer.id)
             .order_by(TierChange.created_at.desc()).limit(per_kind)
         ):  # fmt: skip
             note = f" · {change.note}" if change.note else ""
             entries.append(Entry(change.created_at, "tier", "等级变动",
-                                 f"{change.from_key or '无等级'} → {change.to_key or '无等级'}"
-                                 f" · {change.reason}{note}"))  # fmt: skip
+                                 f"{_tier(names, change.from_key)} → {_tier(names, change.to_key)}"
+                                 f" · {tier_change_reason(change.reason)}{note}"))  # fmt: skip
     if wanted("card"):
         for event in await session.scalars(
             select(BuyerEvent).where(BuyerEvent.buyer_id == buyer.id)
@@ -121,11 +132,23 @@ async def timeline(
             changed = (
                 "（资料已删除）"
                 if after.get("redacted")
-                else "、".join(f"{k}: {v or '（清空）'}" for k, v in after.items())
+                else "、".join(f"{card_field(k)}：{_shown(k, v)}" for k, v in after.items())
             )
             entries.append(Entry(a.at, "card", f"员工修改名片 · {a.actor_name}", changed))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
+
+
+def _tier(names: dict[str, str], key: str | None) -> str:
+    return names.get(key, key) if key else "无等级"
+
+
+def _shown(field: str, value: Any) -> str:
+    if not value:
+        return "（清空）"
+    if field == "business_type":
+        return business_type_label(str(value))
+    return "、".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 async def _audit(

@@ -14,7 +14,9 @@
   function base(extra) {
     var o = {
       animation: !reduced,
-      aria: { enabled: true, decal: { show: true } },
+      // The container is role="img" with its own label pointing at the data table; ECharts'
+      // generated description reads missing points as "NaN".
+      aria: { enabled: true, label: { enabled: false }, decal: { show: true } },
       tooltip: { trigger: "axis" },
       legend: { top: 0, type: "scroll" },
       grid: { left: 48, right: 48, top: 52, bottom: 28, containLabel: true }

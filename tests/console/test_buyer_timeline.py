@@ -46,6 +46,8 @@ async def test_timeline_gathers_every_source_and_filters_by_type(sessions, clock
                   updated_at=now),
             TierChange(buyer_id=buyer.id, from_key=None, to_key="silver", reason="orders",
                        created_at=now - timedelta(days=1)),
+            TierChange(buyer_id=buyer.id, from_key="silver", to_key="gold", reason="manual",
+                       note="年框协议客户", created_at=now - timedelta(days=1, hours=1)),
             BuyerEvent(buyer_id=buyer.id, kind="card_confirmed", at=now - timedelta(days=3)),
         ])  # fmt: skip
         campaign = Campaign(name="5·18 粉丝召回", kind="recall", created_at=now, updated_at=now)
@@ -63,13 +65,20 @@ async def test_timeline_gathers_every_source_and_filters_by_type(sessions, clock
         buyer = await session.get(Buyer, buyer.id)
         entries = await timeline(session, buyer)
         assert [e.kind for e in entries] == [
-            "card", "campaign", "message", "message", "tier", "order", "card",
+            "card", "campaign", "message", "message", "tier", "tier", "order", "card",
         ]  # fmt: skip
+        assert entries[0].body == "手机：13800138000"  # the staff edit, by the field's name
         campaign_entry = entries[1]
         assert "5·18 粉丝召回" in campaign_entry.title
         assert campaign_entry.body == "已跳过 · 不在 48 小时窗口内"
         assert [e.title for e in entries if e.kind == "message"] == ["活动推送", "买家消息"]
         assert "¥1,280.50" in next(e.body for e in entries if e.kind == "order")
+        names = {"silver": "银卡会员", "gold": "金卡会员"}
+        tiers = [e.body for e in await timeline(session, buyer, "tier", tier_names=names)]
+        assert tiers == ["无等级 → 银卡会员 · 按采购自动调整",
+                         "银卡会员 → 金卡会员 · 手动调整 · 年框协议客户"]  # fmt: skip
+        order = next(e for e in entries if e.kind == "order")
+        assert (order.title, order.code) == ("订单", "N1")
         only_orders = await timeline(session, buyer, "order")
         assert [e.kind for e in only_orders] == ["order"]
         assert window_hours_left(buyer, now) == 43

@@ -16,10 +16,12 @@ from tiers_fixture import SILVER
 from bot.models import Buyer
 from console.models import AuditEntry
 from laoke.app import create_app
+from members.tiers import TierRuleSet
 from scheduler.models import DONE, DRAFT, LIVESTREAM, Campaign
 from scheduler.saved_segments import Segment
 
 GOLD = {"field": "tier", "op": "eq", "value": "gold"}
+PLATINUM = {"key": "platinum", "name": "铂金会员", "rank": 3, "min_spend": 50000}
 
 
 @pytest.fixture
@@ -63,6 +65,35 @@ async def test_preview_partial_counts_and_summarises_the_form(seg):
     assert "/admin/buyers/1" in html  # sample buyers link to their page
 
 
+async def test_tiers_are_typed_by_name_or_key_and_stored_as_keys(seg):
+    headers = await seg.login_as("operator")
+    data = form([("tier", "in", "金卡会员、silver")], name="金银")
+    resp = await seg.client.post("/admin/segments/save", data=data, headers=headers)
+    assert resp.status == 200  # redirected to the saved segment
+    async with seg.sessionmaker() as session:
+        saved = await session.scalar(select(Segment).where(Segment.name == "金银"))
+    assert saved.spec == {"all": [{"field": "tier", "op": "in", "value": ["gold", "silver"]}]}
+    hx = headers | {"HX-Request": "true"}
+    html = await (await seg.client.post("/admin/segments/preview", data=data, headers=hx)).text()
+    assert 'id="count-matching">3<' in html and "金卡会员或银卡会员" in html
+    page = await (await seg.client.get("/admin/segments", headers=headers)).text()
+    assert '<option value="金卡会员" label="2 人">' in page  # suggested by name, with a count
+
+
+async def test_a_tier_added_on_the_tier_page_is_a_value_at_once(seg):
+    admin = await seg.login_as("admin")
+    async with seg.sessionmaker.begin() as session:
+        session.add(TierRuleSet(id=1, levels=[SILVER, GOLD_TIER, PLATINUM], updated_by="admin",
+                                updated_at=seg.clock.now()))  # fmt: skip
+    hx = admin | {"HX-Request": "true"}
+    data = form([("tier", "eq", "铂金会员")])
+    html = await (await seg.client.post("/admin/segments/preview", data=data, headers=hx)).text()
+    assert 'id="count-matching">0<' in html and 'id="err-g0-r0" hx-swap-oob="true"><' in html
+    data = form([("tier", "eq", "钻石")])
+    html = await (await seg.client.post("/admin/segments/preview", data=data, headers=hx)).text()
+    assert "没有「钻石」这个会员等级；可选：银卡会员、金卡会员、铂金会员" in html
+
+
 async def test_preview_without_htmx_is_the_whole_page(seg):
     headers = await seg.login_as("operator")
     resp = await seg.client.post(
@@ -84,7 +115,8 @@ async def test_a_wrong_value_is_shown_on_its_row_not_counted(seg):
     html = await (
         await seg.client.post("/admin/segments/preview", data=data, headers=headers)
     ).text()
-    assert "unknown tier &#39;golden&#39;; allowed: silver, gold" in html.split('id="err-g0-r1"')[1]
+    row = html.split('id="err-g0-r1"')[1]
+    assert "没有「golden」这个会员等级；可选：银卡会员、金卡会员" in row
     assert 'id="err-g0-r0" hx-swap-oob="true"><' in html
 
 
@@ -94,7 +126,10 @@ async def test_synonyms_are_echoed_and_translated(seg):
     html = await (
         await seg.client.post("/admin/segments/preview", data=data, headers=headers)
     ).text()
-    assert "淘宝 → 淘宝/天猫等网店" in html and "广东 → 广东省" in html
+    typed = '<span translate="no">{}</span> → {}'
+    assert (
+        typed.format("淘宝", "淘宝/天猫等网店") in html and typed.format("广东", "广东省") in html
+    )
     assert 'id="count-matching">2<' in html  # 买家1 and 买家3 are in 广东省
 
 
@@ -131,14 +166,14 @@ async def test_save_redirects_to_the_segment_and_audits(seg):
     assert entry.after["name"] == "金卡"
     page = await (await seg.client.get(resp.headers["Location"], headers=headers)).text()
     assert "被" not in page.split("seg-list")[1].split("</ul>")[0] or "未被活动使用" in page
-    assert 'value="gold"' in page and "用此分群建活动" in page
+    assert 'value="金卡会员"' in page and "用此分群建活动" in page  # the tier by its name
 
 
 async def test_save_refuses_a_bad_spec_and_a_taken_name(seg):
     headers = await seg.login_as("operator")
     bad = form([("tier", "eq", "golden")], name="x")
     resp = await seg.client.post("/admin/segments/save", data=bad, headers=headers)
-    assert resp.status == 400 and "unknown tier" in (await resp.text())
+    assert resp.status == 400 and "没有「golden」这个会员等级" in (await resp.text())
     ok = form([("tier", "eq", "gold")], name="x")
     assert (await seg.client.post("/admin/segments/save", data=ok, headers=headers)).status == 200
     resp = await seg.client.post("/admin/segments/save", data=ok, headers=headers)
@@ -246,7 +281,7 @@ async def test_starters_prefill_the_builder(seg):
     page = await (await seg.client.get("/admin/segments", headers=headers)).text()
     assert "还没有保存的分群" in page and "沉睡金卡" in page and "广东老客" in page
     page = await (await seg.client.get("/admin/segments?starter=沉睡金卡", headers=headers)).text()
-    assert "金卡会员，30 天未互动，排除已退订" in page and 'value="gold"' in page
+    assert "金卡会员，30 天未互动，排除已退订" in page and 'value="金卡会员"' in page
 
 
 async def test_json_that_the_builder_cannot_show_is_edited_as_json(seg):

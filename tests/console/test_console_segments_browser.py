@@ -113,7 +113,7 @@ def test_build_a_segment_watch_the_counts_save_it_then_the_calendar(browser_page
     assert page.locator(".seg-sample a").count() == 5
 
     page.get_by_label("值", exact=True).first.fill("golden")  # a wrong value: said on its row
-    expect(page.locator("#err-g0-r0")).to_contain_text("unknown tier 'golden'")
+    expect(page.locator("#err-g0-r0")).to_contain_text("没有「golden」这个会员等级")
     page.get_by_label("值", exact=True).first.fill("gold")
     expect(page.locator("#count-matching")).to_have_text("8")
 

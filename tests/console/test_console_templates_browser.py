@@ -1,11 +1,15 @@
 """话术模板 in Chromium against the demo: edit the welcome, preview it (F9), publish, a new
 follower in the chat simulator gets the new text; roll back and the next one gets the old
-text; a broken version is refused with its line."""
+text; a broken version is refused with its line. The compare view highlights what changed
+and fits 1280 px; 回滚 to any earlier version sits beside 恢复默认."""
 
 from __future__ import annotations
 
 import pytest
-from live_server import SHOTS
+from live_server import PASSWORD, SHOTS
+from sqlalchemy import select
+
+from console.models import AuditEntry
 
 
 @pytest.fixture
@@ -57,7 +61,7 @@ def test_edit_preview_publish_chat_rollback_and_refuse(browser_page, demo):
     _new_follower_sees(page, demo.urls["chat simulator"], "第二版欢迎语")
 
     page.goto(admin + "templates/welcome?tab=history&v=1")
-    assert page.locator("table.diff").count() == 2  # vs the live version and the default
+    assert page.locator("table.tpl-diff").count() == 2  # vs the live version and the default
     page.get_by_role("button", name="回滚到 v1").click()
     page.locator("dialog#confirm").get_by_role("button", name="回滚").click()
     page.get_by_role("status").filter(has_text="已回滚").wait_for()
@@ -72,3 +76,45 @@ def test_edit_preview_publish_chat_rollback_and_refuse(browser_page, demo):
     alert.wait_for()
     assert "不能发布" in alert.inner_text() and "第 2 行" in alert.inner_text()
     _new_follower_sees(page, demo.urls["chat simulator"], "欢迎光临！老板")
+
+
+def test_compare_view_highlights_and_fits_1280_and_rollback_sits_beside_reset(
+    browser_page, live_console
+):
+    page, live = browser_page, live_console
+    live.add_user("boss", "admin")
+    page.goto(live.url + "/admin/templates/welcome")
+    page.get_by_label("用户名").fill("boss")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    long_line = "欢迎光临老客供货！" * 40  # one 360-character line: must wrap, not widen
+    _publish(page, "第一版\n" + long_line)
+    _publish(page, "第二版\n" + long_line.replace("老客", "新客", 3) + "\n新增一行")
+
+    page.goto(live.url + "/admin/templates/welcome?tab=history&v=1")
+    tables = page.locator("table.tpl-diff")
+    assert tables.count() == 2
+    first = tables.first
+    # Left the live v2, right v1: what rolling back to v1 would take out and put in.
+    assert first.locator("mark.del").first.inner_text() == "二"
+    assert first.locator("mark.add").first.inner_text() == "一"
+    assert first.locator("tr.removed").inner_text().strip().endswith("新增一行")
+    for i in range(2):
+        box = tables.nth(i).bounding_box()
+        assert box["x"] + box["width"] <= 1280
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    right = first.locator("tr.changed").nth(1).locator("td.tx").nth(1).bounding_box()
+    assert right["x"] + right["width"] <= 1280 and right["height"] > 40  # wrapped, not cut
+
+    page.goto(live.url + "/admin/templates/welcome")
+    reset = page.get_by_role("button", name="恢复默认")
+    assert reset.is_visible()
+    page.get_by_label("回滚到").select_option("1")
+    page.get_by_role("button", name="回滚", exact=True).click()
+    page.locator("dialog#confirm").get_by_role("button", name="回滚").click()
+    page.get_by_role("status").filter(has_text="已回滚").wait_for()
+    assert page.locator("#source").input_value().startswith("第一版")
+    entry = live.query(
+        lambda s: s.scalar(select(AuditEntry).where(AuditEntry.action == "template.rollback"))
+    )
+    assert entry.actor_name == "boss" and entry.after == {"version": 3, "from_version": 1}

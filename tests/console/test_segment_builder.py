@@ -61,7 +61,8 @@ def test_a_compile_error_lands_on_its_row(groups, where):
         compile_segment(built.spec, Clock().now(), Vocabulary(("gold", "silver"), ()))
     assert place_error(groups, built, caught.value.path, caught.value.problem)
     bad = [(gi, ri) for gi, g in enumerate(groups) for ri, r in enumerate(g.rows) if r.error]
-    assert bad == [where] and "unknown tier" in groups[where[0]].rows[where[1]].error
+    assert bad == [where] and "没有这个会员等级" in groups[where[0]].rows[where[1]].error
+    assert "unknown" not in groups[where[0]].rows[where[1]].error
 
 
 def test_text_that_cannot_be_a_value_is_refused_before_compiling():
@@ -74,4 +75,32 @@ def test_text_that_cannot_be_a_value_is_refused_before_compiling():
         "请选择「是」或「否」",
         "请选择字段",
         "",
+    ]
+
+
+KNOWN = Vocabulary(
+    ("silver", "gold"), ("女装", "男装"), (("silver", "银卡会员"), ("gold", "金卡会员"))
+)
+
+
+def test_tiers_typed_by_name_or_key_become_keys_and_a_key_is_echoed_as_its_name():
+    groups = [Group("all", [Row("tier", "in", "金卡会员、SILVER"), Row("tier", "eq", "gold")])]
+    built = to_spec(groups, KNOWN)
+    assert built.spec == {"all": [{"field": "tier", "op": "in", "value": ["gold", "silver"]},
+                                  {"field": "tier", "op": "eq", "value": "gold"}]}  # fmt: skip
+    assert not built.errors and groups[0].rows[1].echo == "gold → 金卡会员"
+    assert groups[0].rows[0].echo == "SILVER → 银卡会员"
+    shown = from_spec(built.spec, dict(KNOWN.tier_names))
+    assert [r.value for r in shown[0].rows] == ["金卡会员、银卡会员", "金卡会员"]
+
+
+def test_unknown_tiers_interests_and_places_are_refused_in_chinese_on_their_row():
+    groups = [Group("all", [Row("tier", "eq", "钻石"), Row("interests", "contains", "家电"),
+                            Row("province", "in", "火星")])]  # fmt: skip
+    built = to_spec(groups, KNOWN)
+    assert built.errors
+    assert [r.error for r in groups[0].rows] == [
+        "没有「钻石」这个会员等级；可选：银卡会员、金卡会员",
+        "没有「家电」这个品类；可选：女装、男装",
+        "没有叫「火星」的省或市，请填写如 广东、广州",
     ]

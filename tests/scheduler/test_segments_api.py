@@ -6,6 +6,11 @@ from datetime import timedelta
 
 import pytest
 from api_harness import GOLD, call, start_api
+from tiers_fixture import GOLD as GOLD_TIER
+from tiers_fixture import SILVER
+
+from bot.appkeys import SESSIONMAKER
+from members.tiers import TierRuleSet
 
 
 @pytest.fixture
@@ -54,6 +59,18 @@ async def test_bad_segment_spec_is_a_400_naming_its_path(api):
     assert data["field"] == "spec.all[1].op"
     assert "tier does not take operator 'gt'" in data["error"]
     assert (await call(api, "GET", "/api/segments"))["segments"] == []
+
+
+async def test_a_tier_saved_in_the_console_is_a_value_at_once_and_names_are_hinted(api, clock):
+    platinum = {"field": "tier", "op": "eq", "value": "platinum"}
+    data = await call(api, "POST", "/api/segments/preview", {"spec": platinum}, 400)
+    assert (
+        "unknown tier 'platinum'; allowed keys: silver (银卡会员), gold (金卡会员)" in data["error"]
+    )
+    levels = [SILVER, GOLD_TIER, {"key": "platinum", "name": "铂金会员", "rank": 3}]
+    async with api.app[SESSIONMAKER].begin() as session:
+        session.add(TierRuleSet(id=1, levels=levels, updated_by="admin", updated_at=clock.now()))
+    assert (await call(api, "POST", "/api/segments/preview", {"spec": platinum}))["count"] == 0
 
 
 async def test_segment_body_validation_names_the_field(api):
