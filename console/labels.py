@@ -144,7 +144,7 @@ ATTRIBUTES = {
     "province": "省份", "city": "城市", "tier_key": "等级代码", "key": "代码", "name": "名称",
     "perks": "权益", "badge": "徽章", "min_spend": "门槛采购额", "min_orders": "门槛单数",
     "label": "项名", "interest_categories": "可选品类", "kind": "步骤类型", "seq": "步骤序号",
-    "offset_s": "提前秒数",
+    "offset_s": "提前秒数", "last_bought": "上次拿的货",
 }  # fmt: skip
 
 

@@ -35,7 +35,7 @@ FIELD_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("会员与订单", (
         ("tier", "会员等级"), ("customer", "客户类型"), ("orders_12m", "近12个月订单数"),
         ("orders_total", "累计订单数"), ("spend_12m", "近12个月采购额（元）"),
-        ("reorder_state", "补货节奏（on_rhythm 正常 / due 该补货 / overdue 逾期 / lapsed 流失）"),
+        ("reorder_state", "补货节奏（节奏正常 / 该补货了 / 补货逾期 / 已流失）"),
         ("days_overdue", "超过预计补货日的天数"), ("cycle_days", "补货周期（天）"),
     )),
     ("互动", (

@@ -58,6 +58,15 @@ def checked_value(name: str, value: Any, known: Vocabulary) -> Any:
             if _INTEREST(str(word)) not in known.interests:
                 listed = "、".join(known.interests) or "（还没有设置品类）"
                 raise ValueError(f"没有「{word}」这个品类；可选：{listed}")
+    if name == "reorder_state":
+        by_label = {label: key for key, label in REORDER_LABELS.items()}
+        keys = [by_label.get(str(w).strip(), str(w).strip()) for w in words]
+        for word, key in zip(words, keys, strict=True):
+            if key not in REORDER_LABELS:
+                raise ValueError(
+                    f"没有「{word}」这个补货节奏；可选：{'、'.join(REORDER_LABELS.values())}"
+                )
+        return keys if isinstance(value, list) else keys[0]
     if name in ("province", "city", "region"):
         for word in words:
             if not places_named(str(word)):

@@ -35,7 +35,7 @@ def step_label(kind: str, offset_s: int | None) -> str:
             return f"提前 {int(hours // 24)} 天提醒"
         return f"提前 {hours:g} 小时提醒" if hours >= 1 else f"提前 {offset_s // 60} 分钟提醒"
     return {"announce": "直播公告", "reminder": "提醒", "start": "开播提醒", "wave": "召回",
-            "broadcast": "群发"}.get(kind, kind)  # fmt: skip
+            "broadcast": "群发", "daily": "每日补货提醒"}.get(kind, kind)  # fmt: skip
 
 
 def _anchor(raw: str, today: date) -> tuple[date, str]:

@@ -189,8 +189,10 @@ async def test_template_messages_are_edited_validated_and_previewed(console):
     assert good.status == 303
     assert console.app[SERVICES].template_messages.template_id("tier_change") == "TPL_1"
     html = await (await console.client.get("/admin/template-messages", headers=admin)).text()
-    assert "<dt>thing1（事物）</dt><dd>金卡会员</dd>" in html  # filled with the sample values
-    assert "<dt>time2（时间）</dt><dd>2026-05-18</dd>" in html
+    assert (
+        '<dt><span translate="no">thing1</span>（事物）</dt><dd>金卡会员</dd>' in html
+    )  # filled with the sample values
+    assert '<dt><span translate="no">time2</span>（时间）</dt><dd>2026-05-18</dd>' in html
     async with console.sessionmaker() as s:
         actions = list(await s.scalars(select(AuditEntry.action)))
     assert "template_message.save" in actions
@@ -224,8 +226,11 @@ async def test_the_accounts_templates_are_read_from_wechat_with_their_typed_keys
     operator = await console.login_as("operator")
     url = "/admin/template-messages?fetch=1"
     html = await (await console.client.get(url, headers=operator)).text()
-    assert "会员等级变更通知" in html and "<code>DEMO_TIER_CHANGE</code>" in html
-    assert "<code>thing1</code>（事物）、<code>time2</code>（时间）" in html
+    assert "会员等级变更通知" in html and '<code translate="no">DEMO_TIER_CHANGE</code>' in html
+    assert (
+        '<code translate="no">thing1</code>（事物）、<code translate="no">time2</code>（时间）'
+        in html
+    )
     fake_wechat.inject(-1, count=5)  # WeChat busy: a Chinese message, not an error page
     resp = await console.client.get(url, headers=operator)
     assert resp.status == 200 and "读取公众号的模板失败（错误码 -1）" in await resp.text()
