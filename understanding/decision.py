@@ -1,0 +1,55 @@
+"""From the model's guess to what the bot does: act, ask, or hand to staff.
+
+One rule, one home: the handlers (``handlers/intents.py``) and the evaluation
+(``understanding/evaluate.py``) both ask ``decide``, so the figures measure what buyers get.
+
+- A needs-a-person label (orders, prices, returns …), or any guess below the ``act``
+  threshold, goes to staff as before: the bot does not answer on a guess.
+- An opt-out is acted on only at its strict confidence; between ``ask`` and that it is
+  ``opt_out_unsure`` (the handler asks "是想停止接收活动推送吗？"). A card deletion below its
+  strict confidence goes to staff (its handler asks for confirmation as well).
+- Inside a dialog (a card question waiting for an answer) only the card's own commands,
+  opt-out/opt-in and courtesy count as they are; anything else must also be a question
+  (开播电商 answering the company question is a company, 我是什么会员？ is a command).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from understanding.features import QUESTION
+from understanding.labels import COMMANDS, COURTESY, STAFF
+from understanding.model import Guess, IntentModel
+from understanding.normalize import normalize
+
+OPT_OUT_UNSURE = "opt_out_unsure"
+# Commands that keep their meaning as the answer to a card question.
+ANYWHERE = ("opt_out", "opt_in", "delete_card", "edit_card", "show_card")
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # a command or courtesy label, opt_out_unsure, or staff
+    guess: Guess
+
+
+def decide(model: IntentModel, text: str, in_dialog: bool = False) -> Decision:
+    """What the bot should do with `text` (see the module docstring)."""
+    guess = model.guess(text)
+    return Decision(_action(model, guess, text, in_dialog), guess)
+
+
+def _action(model: IntentModel, guess: Guess, text: str, in_dialog: bool) -> str:
+    limits = model.thresholds
+    label, confidence = guess.label, guess.confidence
+    if label not in COMMANDS and label not in COURTESY:
+        return STAFF
+    if label in limits.strict and confidence < limits.strict[label]:
+        if label == "opt_out" and confidence >= limits.ask:
+            return OPT_OUT_UNSURE
+        return STAFF
+    if confidence < limits.act:
+        return STAFF
+    if in_dialog and label not in ANYWHERE and not QUESTION.search(normalize(text)):
+        return STAFF
+    return label
