@@ -222,9 +222,9 @@ _ENTRIES: list[TemplateInfo] = [
     _t(
         "courtesy",
         "兜底/其他",
-        "谢谢、辛苦了、再见等客套话的回应",
+        "打招呼、谢谢、辛苦了、再见、节日祝福等客套话的回应",
         buyer=BUYER,
-        kind=Var("客套类型：thanks、toil、bye、ack"),
+        kind=Var("客套类型：greeting、thanks、toil、bye、ack、festive"),
     ),  # fmt: skip
     _t("sorry", "兜底/其他", "系统出错时的致歉（不含任何变量）"),
 ]

@@ -39,6 +39,7 @@ from members import cli as members_cli
 from scheduler import cli as scheduler_cli
 from scheduler import segment_commands, segment_tag_commands
 from scheduler.engine import run_worker, worker_runner
+from understanding import cli as intents_cli
 
 
 @click.group()
@@ -200,6 +201,7 @@ main.add_command(scheduler_cli.campaign)
 main.add_command(segment_commands.segment)
 main.add_command(user)
 main.add_command(followers_cli.followers)
+main.add_command(intents_cli.intents)
 segment_commands.segment.add_command(segment_tag_commands.segment_wechat_tag)
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ One rule, one home: the handlers (``handlers/intents.py``) and the evaluation
 
 - A needs-a-person label (orders, prices, returns …), or any guess below the ``act``
   threshold, goes to staff as before: the bot does not answer on a guess.
-- An opt-out is acted on only at its strict confidence; between ``ask`` and that it is
-  ``opt_out_unsure`` (the handler asks "是想停止接收活动推送吗？"). A card deletion below its
-  strict confidence goes to staff (its handler asks for confirmation as well).
+- An opt-out is acted on only at its strict confidence and when nothing in the text takes
+  it back (``features.reverses_command``: 不要退订, 误点了, 退订单); otherwise, from ``ask``
+  up, it is ``opt_out_unsure`` (the handler asks "是想停止接收活动推送吗？"). A card deletion
+  short of the same goes to staff (its handler asks for confirmation as well).
 - Inside a dialog (a card question waiting for an answer) only the card's own commands,
   opt-out/opt-in and courtesy count as they are; anything else must also be a question
   (开播电商 answering the company question is a company, 我是什么会员？ is a command).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from understanding.features import QUESTION
+from understanding.features import QUESTION, reverses_command
 from understanding.labels import COMMANDS, COURTESY, STAFF
 from understanding.model import Guess, IntentModel
 from understanding.normalize import normalize
@@ -44,7 +45,9 @@ def _action(model: IntentModel, guess: Guess, text: str, in_dialog: bool) -> str
     label, confidence = guess.label, guess.confidence
     if label not in COMMANDS and label not in COURTESY:
         return STAFF
-    if label in limits.strict and confidence < limits.strict[label]:
+    if label in limits.strict and (
+        confidence < limits.strict[label] or reverses_command(normalize(text))
+    ):
         if label == "opt_out" and confidence >= limits.ask:
             return OPT_OUT_UNSURE
         return STAFF

@@ -27,7 +27,13 @@ from understanding.normalize import WECHAT_EMOJI, is_emoji, normalize, pinyin
 # A negation right before an opt-out or deletion word: the buyer says *not* to do it.
 _NEG_COMMAND = re.compile(
     r"(不|别|没|未|甭|莫|无需|先别)(要|想|用|是|需要|必|说|说要|说过要|让你|给我)?(再)?"
-    r"(退订|取消订阅|取消关注|删|注销|取关)"
+    r"(退订|取消订阅|取消关注|删|注销|取关|免打扰|屏蔽|拉黑)"
+)
+# Taking back an opt-out or a block: 误点了, 退订撤销, 免打扰关掉吧, 把我加回推送.
+_UNDO = re.compile(
+    r"误点|点错|按错|手滑|手快|不小心|后悔|加回|恢复|重新|"
+    r"(关掉|关了|关闭|取消|解除|去掉|撤销|撤回|收回)(免打扰|屏蔽|拉黑|退订)|"
+    r"(免打扰|屏蔽|拉黑|退订)(关掉|关了|关闭|取消|解除|去掉|撤销|撤回)"
 )
 # 退订 as part of an order or goods: 退订单, 退订的那批货 (a return, not an opt-out).
 _GOODS_AFTER = re.compile(r"退订(单|货|的货|的那批|的那|了的货|那批|金|款)")
@@ -86,6 +92,13 @@ def _length_bucket(n: int) -> str:
     return "13+"
 
 
+def reverses_command(text: str) -> bool:
+    """The normalised `text` says not to do, or to undo, an opt-out or deletion (不要退订,
+    先别删, 退订点错了, 免打扰关掉吧), or 退订 is about goods (退订单): whatever the model
+    thinks, such a message is never acted on as an opt-out or deletion."""
+    return any(p.search(text) for p in (_NEG_COMMAND, _UNDO, _GOODS_AFTER))
+
+
 @lru_cache(maxsize=8192)
 def features(text: str) -> tuple[str, ...]:
     """The features of `text` (repeats count: the model weighs them by frequency)."""
@@ -93,7 +106,11 @@ def features(text: str) -> tuple[str, ...]:
     out: list[str] = []
     bounded = f"^{t}$"
     for n in (1, 2, 3):
-        out.extend(bounded[i : i + n] for i in range(len(bounded) - n + 1) if bounded[i : i + n] not in "^$")
+        out.extend(
+            bounded[i : i + n]
+            for i in range(len(bounded) - n + 1)
+            if bounded[i : i + n] not in "^$"
+        )
     syllables = pinyin(t)
     out.extend("p:" + s for s in syllables)
     out.extend(f"p:{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False))
@@ -101,6 +118,8 @@ def features(text: str) -> tuple[str, ...]:
     out.extend("e:" + e for e in WECHAT_EMOJI.findall(t))
     if _NEG_COMMAND.search(t):
         out.append("cue:negated_command")
+    if _UNDO.search(t):
+        out.append("cue:undo")
     if _GOODS_AFTER.search(t):
         out.append("cue:goods_return")
     kind = courtesy_kind(t)

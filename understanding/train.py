@@ -9,7 +9,8 @@ the training split (the test split is never looked at):
 - ``act``: the confidence below which a message goes to staff, chosen for the most messages
   reaching the right outcome (a needs-a-person message handed to staff counts as right);
 - ``strict`` per destructive label (opt_out, delete_card): the lowest confidence at which
-  the cross-validated guesses of that label are at least 99.5% right, never below ``act``;
+  the cross-validated guesses of that label are at least 99.5% right, never below ``act``
+  (guesses the guard ``features.reverses_command`` stops are not acted on, so not counted);
 - ``ask``: an opt-out guess above it but below its strict threshold gets "are you sure?".
 
 scikit-learn is imported here only, by ``laoke intents train``: the server never loads it.
@@ -25,11 +26,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from understanding.corpus import Example
-from understanding.features import features
+from understanding.features import features, reverses_command
 from understanding.labels import DESTRUCTIVE, STAFF, outcome
 from understanding.model import IntentModel, Thresholds
+from understanding.normalize import normalize
 
-C = 20.0  # little regularisation: the features are sparse and the phrasings short
+C = 100.0  # little regularisation: the features are sparse and the phrasings short
 STRICT_PRECISION = 0.995
 GRID = [round(x, 2) for x in np.arange(0.15, 0.96, 0.01)]
 
@@ -38,13 +40,16 @@ def _pipeline() -> tuple[TfidfVectorizer, LogisticRegression]:
     vectorizer = TfidfVectorizer(
         analyzer=features, sublinear_tf=True, dtype=np.float32, lowercase=False
     )
-    classifier = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    classifier = LogisticRegression(C=C, max_iter=3000, tol=1e-3, class_weight="balanced")
     return vectorizer, classifier
 
 
-def choose_thresholds(labels: Sequence[str], truth: Sequence[str], probs: np.ndarray) -> Thresholds:
+def choose_thresholds(
+    labels: Sequence[str], texts: Sequence[str], truth: Sequence[str], probs: np.ndarray
+) -> Thresholds:
     """Thresholds from cross-validated probabilities (see the module docstring)."""
     names = np.array(labels)
+    guarded = np.array([reverses_command(normalize(t)) for t in texts])
     best = probs.argmax(axis=1)
     guessed = names[best]
     confidence = probs[np.arange(len(best)), best]
@@ -63,7 +68,7 @@ def choose_thresholds(labels: Sequence[str], truth: Sequence[str], probs: np.nda
         for t in GRID:
             if t < act:
                 continue
-            chosen = (guessed == label) & (confidence >= t)
+            chosen = (guessed == label) & (confidence >= t) & ~guarded
             if chosen.sum() and (truth_arr[chosen] == label).mean() >= STRICT_PRECISION:
                 strict[label] = t
                 break
@@ -81,7 +86,7 @@ def train(examples: Sequence[Example], folds: int = 5) -> IntentModel:
     probs = cross_val_predict(classifier, matrix, truth, cv=splitter, method="predict_proba")
     classifier.fit(matrix, truth)
     labels = [str(label) for label in classifier.classes_]
-    thresholds = choose_thresholds(labels, truth, probs)
+    thresholds = choose_thresholds(labels, texts, truth, probs)
     vocabulary = vectorizer.get_feature_names_out()
     return IntentModel(
         labels=labels,
