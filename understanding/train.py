@@ -75,24 +75,38 @@ def choose_thresholds(
     return Thresholds(act=act, strict=strict, ask=act)
 
 
-def train(examples: Sequence[Example], folds: int = 5) -> IntentModel:
-    """Fit on `examples` and return the exportable model with its thresholds."""
-    texts = [e.text for e in examples]
-    truth = [e.label for e in examples]
+def fit(examples: Sequence[Example]) -> tuple[TfidfVectorizer, LogisticRegression]:
+    """The vectoriser and classifier fitted on `examples`."""
     vectorizer, classifier = _pipeline()
-    matrix = vectorizer.fit_transform(texts)
-    smallest = min(truth.count(label) for label in set(truth))
-    splitter = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=0)
-    probs = cross_val_predict(classifier, matrix, truth, cv=splitter, method="predict_proba")
-    classifier.fit(matrix, truth)
-    labels = [str(label) for label in classifier.classes_]
-    thresholds = choose_thresholds(labels, texts, truth, probs)
-    vocabulary = vectorizer.get_feature_names_out()
+    classifier.fit(
+        vectorizer.fit_transform([e.text for e in examples]), [e.label for e in examples]
+    )
+    return vectorizer, classifier
+
+
+def export(
+    vectorizer: TfidfVectorizer, classifier: LogisticRegression, thresholds: Thresholds
+) -> IntentModel:
+    """The fitted pipeline as the runtime scores it."""
     return IntentModel(
-        labels=labels,
-        vocabulary=[str(v) for v in vocabulary],
+        labels=[str(label) for label in classifier.classes_],
+        vocabulary=[str(v) for v in vectorizer.get_feature_names_out()],
         idf=vectorizer.idf_,
         weights=classifier.coef_.T,
         bias=classifier.intercept_,
         thresholds=thresholds,
     )
+
+
+def train(examples: Sequence[Example], folds: int = 5) -> IntentModel:
+    """Fit on `examples`, choose the thresholds on cross-validation, return the model."""
+    texts = [e.text for e in examples]
+    truth = [e.label for e in examples]
+    vectorizer, classifier = fit(examples)
+    matrix = vectorizer.transform(texts)
+    smallest = min(truth.count(label) for label in set(truth))
+    splitter = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=0)
+    _, fresh = _pipeline()
+    probs = cross_val_predict(fresh, matrix, truth, cv=splitter, method="predict_proba")
+    labels = [str(label) for label in classifier.classes_]
+    return export(vectorizer, classifier, choose_thresholds(labels, texts, truth, probs))
