@@ -11,7 +11,8 @@ run time.
 - a few cues from what the old phrase table did well, as features the model weighs rather
   than rules that decide: a negation right before an opt-out or deletion word (不要退订,
   先别删, 没说要退订), 退订 followed by an order word (退订单, 退订的那批货), a message made
-  only of courtesy words and emoji (and which kind), a question, and the message's length.
+  only of courtesy words and emoji (and which kind), a word of stopping or refusing, a
+  question, and the message's length.
 
 Nothing here is learnt or decides anything; the weights of these features are the model's
 (``understanding/model.py``).
@@ -31,9 +32,16 @@ _NEG_COMMAND = re.compile(
 )
 # Taking back an opt-out or a block: 误点了, 退订撤销, 免打扰关掉吧, 把我加回推送.
 _UNDO = re.compile(
-    r"误点|点错|按错|手滑|手快|不小心|后悔|加回|恢复|重新|"
+    r"误点|点错|按错|误操作|手滑|手快|不小心|后悔|改主意|加回|恢复|重新|"
     r"(关掉|关了|关闭|取消|解除|去掉|撤销|撤回|收回)(免打扰|屏蔽|拉黑|退订)|"
-    r"(免打扰|屏蔽|拉黑|退订)(关掉|关了|关闭|取消|解除|去掉|撤销|撤回)"
+    r"(免打扰|屏蔽|拉黑|退订)(关掉|关了|关闭|取消|解除|去掉|撤销|撤回|错了|不算)|"
+    r"可以(推|发)了|(接着|继续|还是)(推|发)|(再|想|重新|回来)订(?!单)|订回"
+)
+# Every way of asking to stop has a word of stopping or refusing in it: without one (要推送,
+# 给我推送), a message is no opt-out whatever it resembles.
+_STOPPING = re.compile(
+    r"退|停|关(?!注)|取消|别|不|没|免打扰|勿扰|屏蔽|拉黑|拒|够了|烦|太多|少发|唔|咪|莫|甭|勿|"
+    r"移出|移除|踢出|td|stop|unsub|no |don|remove|off|quit|cancel|block|mute|enough"
 )
 # 退订 as part of an order or goods: 退订单, 退订的那批货 (a return, not an opt-out).
 _GOODS_AFTER = re.compile(r"退订(单|货|的货|的那批|的那|了的货|那批|金|款)")
@@ -99,6 +107,15 @@ def reverses_command(text: str) -> bool:
     return any(p.search(text) for p in (_NEG_COMMAND, _UNDO, _GOODS_AFTER))
 
 
+def asks_to_stop(text: str) -> bool:
+    """The normalised `text` has a word of stopping or refusing in it (see ``_STOPPING``),
+    or a homophone typo of 退订 (推订, 腿订: tui ding)."""
+    if _STOPPING.search(text) is not None:
+        return True
+    syllables = pinyin(text)
+    return any(a == "tui" and b == "ding" for a, b in zip(syllables, syllables[1:], strict=False))
+
+
 @lru_cache(maxsize=8192)
 def features(text: str) -> tuple[str, ...]:
     """The features of `text` (repeats count: the model weighs them by frequency)."""
@@ -122,6 +139,8 @@ def features(text: str) -> tuple[str, ...]:
         out.append("cue:undo")
     if _GOODS_AFTER.search(t):
         out.append("cue:goods_return")
+    if asks_to_stop(t):
+        out.append("cue:stopping")
     kind = courtesy_kind(t)
     if kind:
         out.append("cue:courtesy_" + kind)
