@@ -3,24 +3,36 @@
 One rule, one home: the handlers (``handlers/intents.py``) and the evaluation
 (``understanding/evaluate.py``) both ask ``decide``, so the figures measure what buyers get.
 
-- A needs-a-person label (orders, prices, returns …), or any guess below the ``act``
-  threshold, goes to staff as before: the bot does not answer on a guess.
+- A needs-a-person label (orders, prices, returns …), any guess below the ``act``
+  threshold, or a message most of whose features the model never saw (``MIN_KNOWN``),
+  goes to staff as before: the bot does not answer on a guess.
 - An opt-out or a card deletion the text rules out goes to staff: a negation or a taking
   back (``features.reverses_command``: 不要退订, 误点了, 退订单), or, for an opt-out, no
   word of stopping at all (``features.asks_to_stop``: 要推送). Otherwise an opt-out is acted
-  on only at its strict confidence; between ``ask`` and that it is ``opt_out_unsure`` (the
-  handler asks "是想停止接收活动推送吗？"). A card deletion short of its strict confidence
-  goes to staff (its handler asks for confirmation as well).
-- Inside a dialog (a card question waiting for an answer) only the card's own commands,
-  opt-out/opt-in and courtesy count as they are; anything else must also be a question
-  (开播电商 answering the company question is a company, 我是什么会员？ is a command).
+  on only at its strict confidence and when it speaks of pushes or messages
+  (``features.about_pushes``: 取消 alone does not); short of that, from ``ask`` up, it is
+  ``opt_out_unsure`` (the handler asks "是想停止接收活动推送吗？"), as is a needs-a-person
+  guess with opt-out a close runner-up (消息太多了: a complaint, or an opt-out). A card deletion short of
+  its strict confidence goes to staff (its handler asks for confirmation as well). An opt-in
+  must speak of pushes too (继续 alone is the card's).
+- Inside a dialog (a card question waiting for an answer) a message counts as a command
+  when it asks something (我是什么会员？) or is one of the card's own commands or an
+  opt-out/opt-in with at least ``DIALOG_CONFIDENCE``; anything else is an answer (开播电商
+  answering the company question is a company, 淘宝 抖音 are channels). No "are you sure"
+  is asked inside a dialog.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from understanding.features import QUESTION, asks_to_stop, reverses_command
+from understanding.features import (
+    QUESTION,
+    about_pushes,
+    asks_to_stop,
+    courtesy_kind,
+    reverses_command,
+)
 from understanding.labels import COMMANDS, COURTESY, STAFF
 from understanding.model import Guess, IntentModel
 from understanding.normalize import normalize
@@ -28,6 +40,13 @@ from understanding.normalize import normalize
 OPT_OUT_UNSURE = "opt_out_unsure"
 # Commands that keep their meaning as the answer to a card question.
 ANYWHERE = ("opt_out", "opt_in", "delete_card", "edit_card", "show_card")
+# A needs-a-person guess (a complaint: 消息太多了) with opt-out this close behind is asked.
+RUNNER_UP_ASK = 0.3
+# A message most of whose features the model never saw is no basis for a guess (emoji and
+# courtesy words alone excepted: 🤖 is a friendly acknowledgement).
+MIN_KNOWN = 0.5
+# Inside a dialog most messages are answers (王姐, 淘宝 抖音): a command must be very likely.
+DIALOG_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True)
@@ -43,27 +62,45 @@ def decide(model: IntentModel, text: str, in_dialog: bool = False) -> Decision:
 
 
 def plausible(label: str, text: str) -> bool:
-    """Nothing in `text` rules out a destructive `label`: no negation or taking back
-    (``features.reverses_command``), and for an opt-out a word of stopping
+    """Nothing in the normalised `text` rules out a destructive `label`: no negation or
+    taking back (``features.reverses_command``), and for an opt-out a word of stopping
     (``features.asks_to_stop``)."""
-    t = normalize(text)
-    if reverses_command(t):
+    if reverses_command(text):
         return False
-    return label != "opt_out" or asks_to_stop(t)
+    return label != "opt_out" or asks_to_stop(text)
+
+
+def _maybe_opt_out(model: IntentModel, guess: Guess, text: str, in_dialog: bool) -> bool:
+    """A complaint that may also be an opt-out (消息太多了): opt-out is the close runner-up."""
+    runner_up, confidence = guess.ranked[1] if len(guess.ranked) > 1 else ("", 0.0)
+    return (
+        runner_up == "opt_out"
+        and confidence >= RUNNER_UP_ASK
+        and not in_dialog
+        and plausible("opt_out", text)
+    )
 
 
 def _action(model: IntentModel, guess: Guess, text: str, in_dialog: bool) -> str:
     limits = model.thresholds
     label, confidence = guess.label, guess.confidence
+    t = normalize(text)
     if label not in COMMANDS and label not in COURTESY:
-        return STAFF
+        return OPT_OUT_UNSURE if _maybe_opt_out(model, guess, t, in_dialog) else STAFF
+    if guess.known < MIN_KNOWN and courtesy_kind(t) is None:
+        return STAFF  # aaab, ĀĀ不: too little the model has seen to guess from
+    if label == "opt_in" and not about_pushes(t):
+        return STAFF  # 继续 answering the card's offer is no opt-in
     if label in limits.strict:
-        if not plausible(label, text):
+        if not plausible(label, t):
             return STAFF  # 不要退订, 误点了, 要推送: whatever it is, a person reads it
-        if confidence < limits.strict[label]:
-            return OPT_OUT_UNSURE if label == "opt_out" and confidence >= limits.ask else STAFF
+        sure = confidence >= limits.strict[label] and (label != "opt_out" or about_pushes(t))
+        if not sure:  # 别烦我, 取消: perhaps; ask, but never inside a dialog
+            ask = label == "opt_out" and confidence >= limits.ask and not in_dialog
+            return OPT_OUT_UNSURE if ask else STAFF
     if confidence < limits.act:
         return STAFF
-    if in_dialog and label not in ANYWHERE and not QUESTION.search(normalize(text)):
-        return STAFF
+    if in_dialog and not QUESTION.search(t):
+        if label not in ANYWHERE or confidence < DIALOG_CONFIDENCE:
+            return STAFF
     return label

@@ -43,8 +43,16 @@ _STOPPING = re.compile(
     r"退|停|关(?!注)|取消|别|不|没|免打扰|勿扰|屏蔽|拉黑|拒|够了|烦|太多|少发|唔|咪|莫|甭|勿|"
     r"移出|移除|踢出|td|stop|unsub|no |don|remove|off|quit|cancel|block|mute|enough"
 )
-# 退订 as part of an order or goods: 退订单, 退订的那批货 (a return, not an opt-out).
-_GOODS_AFTER = re.compile(r"退订(单|货|的货|的那批|的那|了的货|那批|金|款)")
+# What an opt-out or opt-in is about: pushes, messages, the subscription. 取消 or 继续 alone
+# (answers inside the card dialog) are about something else.
+_ABOUT_PUSHES = re.compile(
+    r"推|发|消息|信息|订|通知|提醒|广告|打扰|活动|骚扰|名单|td|unsub|subscri|push|msg|messag|"
+    r"ads|spam|send|notif"
+)
+# 退订 as part of an order or goods: 退订单, 退订的那批货, 订单退订 (a return, not an opt-out).
+_GOODS_AFTER = re.compile(
+    r"退订(单|货|的货|的那批|的那|了的货|那批|金|款)|(订单|单子|货|那批)(要)?退订"
+)
 QUESTION = re.compile(r"\?|吗|么|什么|怎么|怎样|几|多少|哪|啥|是不是|有没有|能不能|可不可以")
 
 # Courtesy: a message made only of these (with forms of address and emoji) is courtesy.
@@ -110,10 +118,18 @@ def reverses_command(text: str) -> bool:
 def asks_to_stop(text: str) -> bool:
     """The normalised `text` has a word of stopping or refusing in it (see ``_STOPPING``),
     or a homophone typo of 退订 (推订, 腿订: tui ding)."""
-    if _STOPPING.search(text) is not None:
-        return True
+    return _STOPPING.search(text) is not None or _sounds_like_tuiding(text)
+
+
+def _sounds_like_tuiding(text: str) -> bool:
     syllables = pinyin(text)
     return any(a == "tui" and b == "ding" for a, b in zip(syllables, syllables[1:], strict=False))
+
+
+def about_pushes(text: str) -> bool:
+    """The normalised `text` speaks of pushes, messages or the subscription (``_ABOUT_PUSHES``,
+    or a homophone of 退订)."""
+    return _ABOUT_PUSHES.search(text) is not None or _sounds_like_tuiding(text)
 
 
 @lru_cache(maxsize=8192)

@@ -43,6 +43,7 @@ class Guess:
     label: str
     confidence: float
     ranked: tuple[tuple[str, float], ...]  # the best three labels with their confidence
+    known: float  # the share of the message's distinct features the model has weights for
 
 
 class IntentModel:
@@ -94,7 +95,9 @@ class IntentModel:
 
     def scores(self, text: str) -> np.ndarray:
         """The probability of each label (in ``labels`` order) for `text`."""
-        counts = Counter(f for f in features(text) if f in self.index)
+        return self._scores(Counter(f for f in features(text) if f in self.index))
+
+    def _scores(self, counts: Counter[str]) -> np.ndarray:
         logits = self.bias.copy()
         if counts:
             rows = np.fromiter((self.index[f] for f in counts), dtype=np.int64, count=len(counts))
@@ -109,10 +112,12 @@ class IntentModel:
         return exp / exp.sum()
 
     def _guess(self, text: str) -> Guess:
-        probs = self.scores(text)
+        found = features(text)
+        counts = Counter(f for f in found if f in self.index)
+        probs = self._scores(counts)
         order = np.argsort(-probs)[:3]
         ranked = tuple((self.labels[i], float(probs[i])) for i in order)
-        return Guess(ranked[0][0], ranked[0][1], ranked)
+        return Guess(ranked[0][0], ranked[0][1], ranked, len(counts) / max(len(set(found)), 1))
 
 
 @lru_cache(maxsize=1)

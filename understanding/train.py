@@ -31,6 +31,7 @@ from understanding.decision import plausible
 from understanding.features import features
 from understanding.labels import DESTRUCTIVE, STAFF, outcome
 from understanding.model import IntentModel, Thresholds
+from understanding.normalize import normalize
 
 C = 100.0  # little regularisation: the features are sparse and the phrasings short
 STRICT_PRECISION = 0.995
@@ -55,7 +56,10 @@ def choose_thresholds(
 ) -> Thresholds:
     """Thresholds from cross-validated probabilities (see the module docstring)."""
     names = np.array(labels)
-    stopped = {label: np.array([not plausible(label, t) for t in texts]) for label in DESTRUCTIVE}
+    stopped = {
+        label: np.array([not plausible(label, normalize(t)) for t in texts])
+        for label in DESTRUCTIVE
+    }
     best = probs.argmax(axis=1)
     guessed = names[best]
     confidence = probs[np.arange(len(best)), best]
