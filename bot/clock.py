@@ -12,6 +12,20 @@ class Clock:
         return datetime.now(UTC)
 
 
+class OffsetClock(Clock):
+    """The real clock read as if it had shown `start` when created; it ticks at real speed.
+
+    For a whole process pinned to a moment that must still pass time (a test session run "at
+    night", a live server whose timers fire): unlike FakeClock it never stands still.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self._offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 class FakeClock(Clock):
     """A clock that only moves when told to (tests, the demo's time travel)."""
 

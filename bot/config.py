@@ -359,6 +359,16 @@ class InboxConfig(Section):
         return time(h1, m1), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
 
 
+def time_of_day(v: object) -> object:
+    """ "03:30" → time(3, 30) (TOML's own 03:30:00 arrives as a time already)."""
+    if isinstance(v, str):
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", v.strip())
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError(f"{v!r}: expected a time of day HH:MM, e.g. 03:30")
+        return time(int(match.group(1)), int(match.group(2)))
+    return v
+
+
 class FollowersConfig(Section):
     """The follower sync (followers/): its daily run and WeChat's daily call quotas."""
 
@@ -376,12 +386,30 @@ class FollowersConfig(Section):
     @field_validator("sync_at", mode="before")
     @classmethod
     def _time_of_day(cls, v: object) -> object:
-        if isinstance(v, str):
-            match = re.fullmatch(r"(\d{1,2}):(\d{2})", v.strip())
-            if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-                raise ValueError(f"{v!r}: expected a time of day HH:MM, e.g. 03:30")
-            return time(int(match.group(1)), int(match.group(2)))
-        return v
+        return time_of_day(v)
+
+
+class StatementsConfig(Section):
+    """Statements (对账单) and rebates (statements/): the period and its close."""
+
+    # The period a statement covers: month (2026-11), quarter (2026-Q4) or year (2026),
+    # in [orders] timezone.
+    period: Literal["month", "quarter", "year"] = "month"
+    # Ended periods are closed this many days after their end (late imports still count)…
+    close_after_days: int = Field(3, ge=0, le=60)
+    # … by the daily run at this local time in [campaigns] timezone, in the process that runs
+    # the scheduler; false turns the daily run off (`laoke statements close` still works).
+    close_enabled: bool = True
+    close_at: time = time(4, 30)
+    # How long a statement link sent in chat stays valid, and the key that signs it (empty:
+    # derived from [wechat] secret).
+    link_days: int = Field(7, ge=1, le=90)
+    link_secret: str = ""
+
+    @field_validator("close_at", mode="before")
+    @classmethod
+    def _time_of_day(cls, v: object) -> object:
+        return time_of_day(v)
 
 
 class Config(Section):
@@ -397,6 +425,7 @@ class Config(Section):
     dashboard: DashboardConfig = DashboardConfig()
     inbox: InboxConfig = InboxConfig()
     followers: FollowersConfig = FollowersConfig()
+    statements: StatementsConfig = StatementsConfig()
     faq: list[FaqEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")

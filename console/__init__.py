@@ -3,7 +3,8 @@
 ``setup(app)`` is the one call the app factory makes: it mounts every page module's routes
 (``console/pages``) behind the session, role and CSRF checks (``auth.guard``), the static
 files under ``/admin/static``, the Jinja2 environment (autoescape on), and the hooks that let
-``/api`` accept per-user tokens and audit its writes. The console reads and changes data
+``/api`` accept per-user tokens and audit its writes, and the one page buyers open: a
+statement behind a signed link (``console/statement_link.py``). The console reads and changes data
 only through domain functions; it sends nothing to buyers itself.
 """
 
@@ -26,6 +27,7 @@ def setup(app: web.Application) -> None:
     from console.pages import inbox as inbox_page
     from console.password_pool import pool_ctx
     from console.rendering import ConsoleState, serve_static, setup_jinja, static_hashes
+    from console.statement_link import mount as mount_statement_link
 
     routes = all_routes()
     page_roles = {r.path: r.role for r in routes if r.method == "GET" and r.role is not None}
@@ -39,6 +41,7 @@ def setup(app: web.Application) -> None:
     settings = app[CONFIG].console
     app.cleanup_ctx.append(pool_ctx(settings.password_workers, settings.password_queue))
     inbox_page.mount(app)  # the inbox's live-update feed
+    mount_statement_link(app)  # buyers' statement pages, by signed link (no session)
 
 
 async def _to_home(request: web.Request) -> web.StreamResponse:

@@ -14,12 +14,13 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import Clock
 from console.models import AuditEntry
 
 
@@ -59,7 +60,7 @@ def record(
     """Add an audit entry to `session`'s transaction; `obj` is ``(object type, object id)``."""
     object_type, object_id = obj
     entry = AuditEntry(
-        at=at or datetime.now(UTC),
+        at=at or Clock().now(),
         actor_id=actor.id,
         actor_name=actor.name[:64],
         address=(actor.address or "")[:64] or None,

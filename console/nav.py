@@ -39,6 +39,7 @@ NAV: tuple[NavGroup, ...] = (
     NavGroup("订单与会员", (
         NavItem("订单", "/admin/orders", Role.viewer),
         NavItem("会员等级", "/admin/tiers", Role.viewer),
+        NavItem("对账与返点", "/admin/statements", Role.viewer),
     )),
     NavGroup("内容与互动", (
         NavItem("话术模板", "/admin/templates", Role.operator),

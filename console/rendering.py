@@ -21,6 +21,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.dialog.rendering import cents
 from console.current import csrf_of, signed_in_user
 from console.nav import visible_nav
 from console.roles import Role
@@ -71,7 +72,7 @@ def setup_jinja(app: web.Application, state: ConsoleState) -> None:
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined,
         app_key=JINJA,
-        filters={"beijing": beijing, "json": _json},
+        filters={"beijing": beijing, "json": _json, "cents": cents},
     )
 
     def static_url(name: str) -> str:

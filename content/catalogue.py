@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TOPICS = ("欢迎", "名片", "会员", "直播", "退订", "活动", "兜底/其他")
+TOPICS = ("欢迎", "名片", "会员", "对账", "直播", "退订", "活动", "兜底/其他")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,20 @@ TIER_CARD = {
     "window_months": Var("统计月数 N"),
     "manual_until": Var("手动等级到期日（如 2026-06-30，否则 None）"),
     "grace_until": Var("宽限期截止日（否则 None）"),
+    "rebate_progress": Var(
+        "返点进度（没有下一档时为 None）：period 本月/本季度，need 还差金额（分），rate 下一档比例",
+        ("period", "need", "rate"),
+    ),
 }
+STATEMENT_ATTRS = (
+    "period", "orders", "order_total", "refund_total", "adjustment_total", "net", "rate",
+    "rebate", "paid_on", "paid_method",
+)  # fmt: skip
+STATEMENT_DOC = (
+    "：period 期间（2026年11月），orders 单数，金额均为分（用 |cents 显示）：order_total 拿货、"
+    "refund_total 退款（负数）、adjustment_total 往期调整、net 净采购、rebate 返点；rate 返点比例；"
+    "paid_on、paid_method 发放日期和方式（未发放为 None）"
+)
 CAMPAIGN_BUYER = Var(
     "买家：称呼、公司、经营类型、省、市、等级、兴趣",
     ("display_name", "company", "business_type", "province", "city", "tier_key", "interests"),
@@ -196,6 +209,26 @@ _ENTRIES: list[TemplateInfo] = [
     ),  # fmt: skip
     _when(_t("tier_upgrade", "会员", "等级升级通知", **TIER_NOTICE), "upgrade"),
     _when(_t("tier_downgrade", "会员", "等级降级通知", **TIER_NOTICE), "downgrade"),
+    _t(
+        "statement_notice",
+        "对账",
+        "结账后通知买家本期对账单",
+        buyer=BUYER,
+        statement=Var("本期对账单" + STATEMENT_DOC, STATEMENT_ATTRS),
+        link=Var("对账单明细页链接（未设置公网地址时为 None）"),
+    ),  # fmt: skip
+    _t(
+        "statement_reply",
+        "对账",
+        "买家问对账、这个月拿了多少货、返点多少、返点到账没",
+        buyer=BUYER,
+        topic=Var("问的是什么：statement 对账、month 本期拿货、rebate 返点、payout 返点到账"),
+        statement=Var("最近一期已结账的对账单（没有时为 None）" + STATEMENT_DOC, STATEMENT_ATTRS),
+        running=Var("进行中的本期（period 为 2026年12月）" + STATEMENT_DOC, STATEMENT_ATTRS),
+        progress=TIER_CARD["rebate_progress"],
+        owed=Var("已结算未发放的返点合计（分）"),
+        link=Var("对账单明细页链接（未设置公网地址时为 None）"),
+    ),  # fmt: skip
     _t(
         "live_next", "直播", "下一场直播预告（买家问直播时）", rsvped=Var("买家是否已预约"), **LIVE
     ),  # fmt: skip

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from jinja2 import Template
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import Clock
 from bot.dialog.rendering import Renderer
 from bot.sandbox import RenderError, as_render_error, render_checked
 from bot.wechat.template_messages import TemplateMessageBook
@@ -76,7 +76,7 @@ class PublishedTemplates:
                     buyer_id=buyer_id,
                     line=exc.line,
                     reason=exc.reason[:500],
-                    at=datetime.now(UTC),
+                    at=Clock().now(),
                 )
             )
 

@@ -95,6 +95,13 @@ def _buyer(card: bool, long_company: bool) -> dict[str, Any]:
     }
 
 
+_STATEMENT = {
+    "period": "2026年11月", "orders": 12, "order_total": 1_284_656, "refund_total": -50_000,
+    "adjustment_total": -12_000, "net": 1_222_656, "rate": "1%", "rebate": 12_227,
+    "paid_on": "2026-12-08", "paid_method": "转账",
+}  # fmt: skip
+
+
 def _values(config: Config, tier: Any, buyer: dict[str, Any], when: str) -> dict[str, Any]:
     levels = sorted(config.tiers.levels, key=lambda t: t.rank)
     above = [t for t in levels if tier is None or t.rank > tier.rank]
@@ -135,6 +142,12 @@ def _values(config: Config, tier: Any, buyer: dict[str, Any], when: str) -> dict
         "interests": ["女装"],
         "step": {"kind": "announce", "seq": 0, "offset_s": 0},
         "when": "明天 09:00",  # inbox_ack_closed: when staff answer
+        "rebate_progress": {"period": "本季度", "need": 820_000, "rate": "3%"},
+        "progress": {"period": "本月", "need": 820_000, "rate": "3%"},
+        "statement": _STATEMENT,
+        "running": _STATEMENT | {"period": "2026年12月", "paid_on": None, "paid_method": None},
+        "topic": "statement",
+        "owed": 12_350,
     }
 
 

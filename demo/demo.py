@@ -49,6 +49,7 @@ from demo.orders_demo import seed_demo_orders
 from demo.segments_demo import seed_demo_segments
 from demo.simulator.chat import QR_SCENES
 from demo.simulator.fake_account import FakeWeChat
+from demo.statements_demo import seed_demo_statements
 from insights.demo_history import seed_demo_history
 
 DemoSeeder = Callable[[async_sessionmaker[AsyncSession], Config, Clock], Awaitable[None]]
@@ -173,6 +174,7 @@ async def seed_buyers(
 DEMO_SEEDERS: list[DemoSeeder] = [
     seed_buyers,
     seed_demo_orders,
+    seed_demo_statements,  # after the orders: a year of closed months over them
     seed_demo_campaigns,
     seed_demo_inbox,
     seed_demo_history,

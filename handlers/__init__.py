@@ -23,6 +23,7 @@ from handlers import (
     optout,
     smalltalk,
     staff_bind,
+    statements,
     welcome,
 )
 from handlers import help as help_
@@ -40,6 +41,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
             optout.router,
             live.router,
             membership.router,
+            statements.router,  # 对账, 返点 … (before the admin's rules and the FAQ)
             help_.router,
             card.router,
             card.form_router,

@@ -1,7 +1,8 @@
 """Membership as the buyer meets it: the tier card, the badge on replies, waiting notices.
 
 会员 / 等级 / 权益 / 我的等级 (and phrasings: 我是什么会员, 怎么升级) answer with the tier card (tier, perks, progress to the next
-tier in money or orders); a buyer without a tier is told how to earn one. Two reply hooks
+tier in money or orders, and the next rebate step of the period: 本季度再拿¥8,200 返点升到3%);
+a buyer without a tier is told how to earn one. Two reply hooks
 make the tier felt in every exchange: a waiting notice (a tier change that could not be
 sent) is added to whatever the bot answers, and members' replies carry their badge
 (e.g. 【金卡会员】). Tier decisions live in ``members/tiers.py``; nothing is decided here.
@@ -20,6 +21,7 @@ from handlers.intents import intent
 from members.tier_notices import mark_stored_notices_delivered
 from members.tier_refresh import refresh_buyer_tier
 from members.tiers import REPLY_LADDERS, Ladder, current_ladder
+from statements.views import rebate_progress
 
 router = Router("membership")
 
@@ -74,6 +76,9 @@ async def tier_card(ctx: Context) -> Reply:
             if buyer.tier_manual_key
             else None,
             grace_until=grace_until,
+            rebate_progress=await rebate_progress(ctx.session, ctx.config, buyer, now)
+            if buyer.id is not None
+            else None,
         )
     )
 

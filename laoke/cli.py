@@ -36,9 +36,11 @@ from followers import cli as followers_cli
 from laoke.app import create_app
 from laoke.demo import run_demo
 from members import cli as members_cli
+from ops import cli as ops_cli
 from scheduler import cli as scheduler_cli
 from scheduler import segment_commands, segment_tag_commands
 from scheduler.engine import run_worker, worker_runner
+from statements import cli as statements_cli
 from understanding import cli as intents_cli
 
 
@@ -51,9 +53,16 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @config_option
-def serve(config_path: Path) -> None:
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Listen on this port instead of [server] port (several serve processes on one machine).",
+)
+def serve(config_path: Path, port: int | None) -> None:
     """Run the webhook server (and, unless configured otherwise, scheduler and senders)."""
     config = load_or_exit(config_path, serving=True)
+    port = config.server.port if port is None else port
 
     async def schema_ok() -> None:
         engine = create_engine(config.database)
@@ -74,11 +83,11 @@ def serve(config_path: Path) -> None:
     # cyclic collector's full passes (shorter GC pauses under load).
     gc.collect()
     gc.freeze()
-    with listening(config.server.host, config.server.port, "set [server] host/port"):
+    with listening(config.server.host, port, "set [server] host/port or --port"):
         web.run_app(
             app,
             host=config.server.host,
-            port=config.server.port,
+            port=port,
             access_log=None,
             loop=fast_event_loop(),
             # aiohttp's keep-alive timer also closes a connection whose request head is not
@@ -141,11 +150,21 @@ def db_current(config_path: Path) -> None:
 
 @main.command()
 @config_option
-def worker(config_path: Path) -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this worker's /metrics on [server] host at this port (for Prometheus).",
+)
+def worker(config_path: Path, metrics_port: int | None) -> None:
     """Send campaign deliveries only (scale-out: run any number beside `serve`)."""
     config = load_or_exit(config_path, serving=True)
     with database_errors():
-        worker_runner()(run_worker(config))
+        if metrics_port is None:
+            worker_runner()(run_worker(config))
+        else:
+            with listening(config.server.host, metrics_port, "choose another --metrics-port"):
+                worker_runner()(run_worker(config, metrics_port=metrics_port))
 
 
 @main.command("fake-wechat")
@@ -201,8 +220,12 @@ main.add_command(scheduler_cli.campaign)
 main.add_command(segment_commands.segment)
 main.add_command(user)
 main.add_command(followers_cli.followers)
+main.add_command(statements_cli.statements)
 main.add_command(intents_cli.intents)
 segment_commands.segment.add_command(segment_tag_commands.segment_wechat_tag)
+main.add_command(ops_cli.backup)
+main.add_command(ops_cli.restore)
+main.add_command(ops_cli.doctor)
 
 if __name__ == "__main__":
     main()

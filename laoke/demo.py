@@ -78,8 +78,11 @@ class RunningDemo:
         await self.runner.cleanup()
 
 
-async def start_demo(data_dir: Path, host: str = "127.0.0.1", port: int = 8080) -> RunningDemo:
+async def start_demo(
+    data_dir: Path, host: str = "127.0.0.1", port: int = 8080, clock: Clock | None = None
+) -> RunningDemo:
     """Prepare, seed and serve the demo; port 0 picks a free port."""
+    clock = clock or Clock()
     # Bind first: the configuration must name the port the app calls itself on.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -90,7 +93,7 @@ async def start_demo(data_dir: Path, host: str = "127.0.0.1", port: int = 8080) 
         raise
     port = sock.getsockname()[1]
     config = await asyncio.to_thread(prepare_demo, data_dir, host, port)
-    runner = web.AppRunner(create_demo_app(config), access_log=None)
+    runner = web.AppRunner(create_demo_app(config, clock), access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     base = config.wechat.api_base_url
@@ -103,7 +106,7 @@ async def start_demo(data_dir: Path, host: str = "127.0.0.1", port: int = 8080) 
         "fake WeChat messages": base + "_sim/messages",
     }
     urls["admin console"] = base + "admin/"
-    logins = await demo_logins(runner.app[SESSIONMAKER], Clock())
+    logins = await demo_logins(runner.app[SESSIONMAKER], clock)
     return RunningDemo(config, runner, urls, logins)
 
 

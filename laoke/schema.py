@@ -24,6 +24,7 @@ import scheduler.models  # noqa: F401
 import scheduler.saved_segments  # noqa: F401
 import scheduler.segment_tags  # noqa: F401
 import scheduler.staff_sends  # noqa: F401
+import statements.models  # noqa: F401
 from bot.models import Base
 
 metadata = Base.metadata

@@ -52,6 +52,7 @@ from bot.dialog.context import Services
 from bot.leases import acquire_lease, release_lease
 from bot.logs import Outage
 from bot.models import Buyer, UTCDateTime
+from scheduler.backlog import export as export_backlog
 from scheduler.delivery import mark_in_flight_uncertain
 from scheduler.models import (
     CLAIMED,
@@ -229,15 +230,21 @@ class CampaignScheduler:
     async def tick(self) -> bool:
         """One scheduling pass; returns whether this process held the lease and acted."""
         now = self.clock.now()
+        was_leader = self.is_leader
         self.is_leader = await acquire_lease(
             self.sessionmaker, LEASE_NAME, self.holder, now, LEASE_TTL
         )
+        metrics = self.services.metrics
+        metrics.scheduler_leader.set(1 if self.is_leader else 0)
         if not self.is_leader:
+            if was_leader:
+                export_backlog(metrics, None)  # the new leader exports it
             return False
         steps = await self.run_due_steps(now)
         finished = await self.close_finished(now)
         async with self.sessionmaker() as session, session.begin():
             uncertain = await mark_in_flight_uncertain(session, now, self.cfg)
+        metrics.deliveries_uncertain.inc(uncertain)
         # Most ticks find nothing to do: log those at DEBUG so the log shows only real work.
         level = logging.INFO if steps or finished or uncertain else logging.DEBUG
         log.log(
@@ -420,3 +427,5 @@ class CampaignScheduler:
         if self.is_leader:
             await release_lease(self.sessionmaker, LEASE_NAME, self.holder)
             self.is_leader = False
+            self.services.metrics.scheduler_leader.set(0)
+            export_backlog(self.services.metrics, None)

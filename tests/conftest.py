@@ -27,8 +27,48 @@ from bot.clock import FakeClock
 from bot.config import Config, parse_config
 from bot.database import create_engine, sessionmaker, upgrade
 from laoke.schema import metadata
+from tests import wall_clock
 
 PG_ENV = "LAOKE_TEST_POSTGRES_URL"
+PG_SKIP = "PostgreSQL tests need"
+_PINNED = pytest.StashKey["datetime | None"]()
+
+
+def pytest_configure(config) -> None:
+    config.stash[_PINNED] = wall_clock.install()
+
+
+def pytest_report_header(config) -> str:
+    pinned = config.stash.get(_PINNED, None)
+    if pinned is None:
+        return "wall clock: real (set LAOKE_TEST_CLOCK=night|weekend|ISO to pin it)"
+    return f"wall clock: pinned, starting at {pinned.astimezone(wall_clock.BEIJING):%Y-%m-%d %a %H:%M} Beijing"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    wall_clock.running(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        wall_clock.running("")
+
+
+def pytest_sessionfinish(session) -> None:
+    wall_clock.write_log(os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say loudly how many tests skipped for want of PostgreSQL (and how to run them)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if PG_SKIP in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} PostgreSQL tests SKIPPED: no server configured; set {PG_ENV} "
+            "or start PostgreSQL on 127.0.0.1:5432 and run ./scripts/test",
+            yellow=True,
+            bold=True,
+        )
+
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 chars, as WeChat issues them
 APPID = "wx1234567890abcdef"
@@ -65,9 +105,7 @@ def _new_pg_database(prefix: str) -> Iterator[str]:
     """A new, empty database on the PostgreSQL server, dropped afterwards (skips without one)."""
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(
-            f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
-        )
+        pytest.skip(f"{PG_SKIP} {PG_ENV} (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)")
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     asyncio.run(_pg_admin(base, f'CREATE DATABASE "{name}"'))
     try:

@@ -11,15 +11,21 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+# ``laoke`` as a child process, on the same pinned wall clock as the test (tests/wall_clock.py):
+# a callback signed in the test must fall inside the child's replay window.
+LAOKE = (
+    sys.executable,
+    "-c",
+    "import sys; from tests import wall_clock; wall_clock.install(); "
+    "from laoke.cli import main; sys.exit(main())",
+)
 
 
 async def start_laoke(*args: str, log: Path) -> asyncio.subprocess.Process:
-    """``python -m laoke.cli ARGS`` from the repository, its log (stderr) appended to `log`."""
+    """``laoke ARGS`` from the repository, its log (stderr) appended to `log`."""
     with log.open("ab") as stderr:
         return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "laoke.cli",
+            *LAOKE,
             *args,
             cwd=ROOT,
             stdout=asyncio.subprocess.DEVNULL,

@@ -8,6 +8,8 @@ WeChat simulator), ``LiveDemo`` the whole ``laoke demo``.
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -22,6 +24,10 @@ from console.roles import Role
 from laoke.demo import RunningDemo, start_demo
 
 PASSWORD = "correct-horse-9"  # every account the tests create signs in with it
+# Where the browser tests put their screenshots: a temporary folder, so a test run never
+# rewrites tracked files. scripts/screenshots points it at docs/screenshots to refresh the
+# operator's guide.
+SHOTS = Path(os.environ.get("LAOKE_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="laoke-shots-"))
 
 
 class ThreadLoop:
@@ -83,9 +89,11 @@ class LiveApp(ThreadLoop):
 class LiveDemo(ThreadLoop):
     """``laoke demo`` on a free port (``demo``: its URLs, configuration and logins)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, clock: Clock | None = None) -> None:
         super().__init__()
-        self.demo: RunningDemo = self.run(start_demo(data_dir, "127.0.0.1", 0), timeout=120)
+        self.demo: RunningDemo = self.run(
+            start_demo(data_dir, "127.0.0.1", 0, clock=clock), timeout=120
+        )
 
     def stop(self) -> None:
         self.run(self.demo.stop())

@@ -31,6 +31,15 @@ def yuan(amount: float | int | None) -> str:
     return f"¥{amount:,.2f}"
 
 
+def cents(amount: int | None) -> str:
+    """Integer cents as buyers read money: 123456 → ¥1,234.56, 320000 → ¥3,200, -500 → -¥5
+    (exact: no float on the way)."""
+    if amount is None:
+        return "¥0"
+    sign, whole, fen = "-" if amount < 0 else "", abs(int(amount)) // 100, abs(int(amount)) % 100
+    return f"{sign}¥{whole:,}" if fen == 0 else f"{sign}¥{whole:,}.{fen:02d}"
+
+
 class OverrideSource(Protocol):
     def render(self, name: str, variables: dict[str, Any]) -> str | None:
         """The text of message template `name` from an edited version, or None to render
@@ -58,6 +67,7 @@ class Renderer:
             auto_reload=False,
         )
         self.env.filters["yuan"] = yuan
+        self.env.filters["cents"] = cents
 
     def render(self, template: str, **variables: Any) -> str:
         """Render ``messages/<template>.j2`` (or a full template path) to text."""

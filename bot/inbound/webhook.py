@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -333,9 +334,31 @@ async def _webhook_ctx(app: web.Application) -> AsyncIterator[None]:
     await hook.handling.close()
 
 
+def _observed(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """`handler`, with its answer counted by status and timed (the alert rules read these)."""
+
+    async def observe(request: web.Request) -> web.StreamResponse:
+        metrics, started, status = request.app[METRICS], time.perf_counter(), "500"
+        try:
+            response = await handler(request)
+            status = str(response.status)
+            return response
+        except web.HTTPException as exc:
+            status = str(exc.status)
+            raise
+        except asyncio.CancelledError:
+            status = "499"  # the client went away first
+            raise
+        finally:
+            metrics.webhook_responses.labels(status=status).inc()
+            metrics.webhook_seconds.observe(time.perf_counter() - started)
+
+    return observe
+
+
 def setup(app: web.Application) -> None:
     """Route the webhook path (GET and POST) and attach the webhook state to the app."""
     path = app[CONFIG].server.webhook_path
-    app.router.add_get(path, verify)
-    app.router.add_post(path, receive)
+    app.router.add_get(path, _observed(verify))
+    app.router.add_post(path, _observed(receive))
     app.cleanup_ctx.append(_webhook_ctx)

@@ -149,7 +149,14 @@ class WeChatAPI:
             "appid": self.config.appid,
             "secret": self.config.secret,
         }
-        data = await self._with_busy_retries(lambda: self._request("GET", "cgi-bin/token", params))
+        try:
+            data = await self._with_busy_retries(
+                lambda: self._request("GET", "cgi-bin/token", params)
+            )
+        except WeChatAPIError:
+            self._count_fetch("error")
+            raise
+        self._count_fetch("ok")
         return data["access_token"], int(data.get("expires_in", 7200))
 
     async def _post(
@@ -202,6 +209,8 @@ class WeChatAPI:
         """One HTTP call; a dict with errcode 0 (or none), else WeChatAPIError/Timeout.
         `form` (a callable making aiohttp.FormData) sends multipart instead of JSON."""
         url = self.base_url + path
+        if self.metrics is not None:
+            self.metrics.api_calls.inc()
         body = {"data": form()} if form is not None else {"json": payload}
         try:
             async with self.http.request(
@@ -226,6 +235,10 @@ class WeChatAPI:
             self._count(str(code))
             raise WeChatAPIError(int(code), str(data.get("errmsg", "")))
         return data
+
+    def _count_fetch(self, result: str) -> None:
+        if self.metrics is not None:
+            self.metrics.token_fetches.labels(result=result).inc()
 
     def _count(self, code: str) -> None:
         if self.metrics is not None:

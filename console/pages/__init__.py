@@ -26,6 +26,7 @@ from console.pages import (
     orders,
     segment_tags,
     segments,
+    statements,
     template_messages,
     templates,
     tiers,
@@ -50,6 +51,7 @@ PAGES: list[PageRoutes] = [
     campaign_report.page,
     orders.page,
     tiers.page,
+    statements.page,
     segment_tags.page,  # before segments: /admin/segments/wechat-tag is not a segment
     segments.page,
     inbox.page,

@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any, Literal
 from xml.etree import ElementTree
 
 from wechatpy.crypto import WeChatCrypto
+
+from bot.clock import Clock
 
 Mode = Literal["plain", "compat", "safe"]
 Params = dict[str, str]
@@ -64,8 +65,11 @@ class CallbackSigner:
         mode: Mode = "plain",
         *,
         account: str = "gh_laoke_test",
-        now: Callable[[], float] = time.time,
+        now: Callable[[], float] | None = None,
     ) -> None:
+        if now is None:
+            clock = Clock()
+            now = lambda: clock.now().timestamp()  # noqa: E731
         if mode != "plain" and len(aes_key) != 43:
             raise ValueError("compat and safe mode need the 43-character EncodingAESKey")
         self.token, self.appid, self.mode, self.account, self.now = token, appid, mode, account, now

@@ -157,6 +157,8 @@ class FakeWeChat:
         # Uploaded temporary media: media_id → (content type, bytes); the newest MEDIA_KEPT.
         self.media: dict[str, tuple[str, bytes]] = {}
         self.menu: list[dict[str, Any]] | None = None  # the published custom menu
+        # The account's template messages (template_id → title), as the MP backend lists them.
+        self.templates: dict[str, str] = {}
         self.token_fetches = 0
         self.calls = 0
         self._ids = itertools.count(1)

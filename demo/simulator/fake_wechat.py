@@ -6,7 +6,8 @@ It answers the endpoints Laoke calls, the way WeChat does: ``GET cgi-bin/token``
 memory, served back at ``GET /_sim/media/{media_id}`` so the chat simulator can show it), and
 the custom menu (``POST cgi-bin/menu/create`` with WeChat's validation errcodes, ``GET
 cgi-bin/menu/get``, ``get_current_selfmenu_info``, ``menu/delete``; ``GET /_sim/menu`` shows it
-to the chat simulator). It checks the access_token (40001 unknown, 42001
+to the chat simulator), and the account's template list (``GET
+cgi-bin/template/get_all_private_template``, from ``FakeWeChat.templates``). It checks the access_token (40001 unknown, 42001
 expired; a refetch leaves the previous token valid for 5 more minutes), and for
 customer-service messages enforces the 48-hour window and its 5-message quota (45015 outside
 the window, 45047 over the quota). A follow, menu click or QR scan opens a 1-minute window of
@@ -216,6 +217,25 @@ async def menu_delete(request: web.Request) -> web.Response:
     return _answer(_OK)
 
 
+async def template_list(request: web.Request) -> web.Response:
+    """``template/get_all_private_template``: the templates added to the account."""
+    fake = await _menu_request(request)
+    if isinstance(fake, web.Response):
+        return fake
+    listed = [{"template_id": t, "title": title} for t, title in fake.templates.items()]
+    return web.json_response({"template_list": listed})
+
+
+async def sim_templates(request: web.Request) -> web.Response:
+    """``{"templates": {template_id: title}}``: templates added to the account."""
+    body = await _json_body(request)
+    templates = body.get("templates") if body else None
+    if not isinstance(templates, dict):
+        raise web.HTTPBadRequest(text='expected {"templates": {template_id: title}}')
+    request.app[FAKE].templates.update({str(k): str(v) for k, v in templates.items()})
+    return web.json_response({"templates": len(request.app[FAKE].templates)})
+
+
 async def sim_menu(request: web.Request) -> web.Response:
     """The published menu as a buyer's client shows it (no token: the chat page asks)."""
     return web.json_response({"button": request.app[FAKE].menu or []})
@@ -315,7 +335,9 @@ def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
     app.router.add_get("/cgi-bin/menu/get", menu_get)
     app.router.add_get("/cgi-bin/get_current_selfmenu_info", selfmenu_info)
     app.router.add_get("/cgi-bin/menu/delete", menu_delete)
+    app.router.add_get("/cgi-bin/template/get_all_private_template", template_list)
     app.router.add_get("/_sim/menu", sim_menu)
+    app.router.add_post("/_sim/templates", sim_templates)
     app.router.add_post("/_sim/interaction", sim_interaction)
     app.router.add_get("/_sim/messages", sim_messages)
     app.router.add_post("/_sim/faults", sim_faults)

@@ -4,14 +4,12 @@ chat simulator; a published menu shows in the chat simulator and 我的会员 ge
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from live_server import SHOTS
 
 from console.roles import Role
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from live_server import LiveApp
+from live_server import SHOTS, LiveApp
 from sqlalchemy import select
 
+from bot.clock import Clock
 from bot.models import Buyer, InboundMessage, OutboundMessage
 from laoke.app import create_app
 from tests.console.test_console_browser import PASSWORD, sign_in
 from tests.tiers_fixture import GOLD, SILVER
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SERVICE_TOKEN = "service-token-1"
 PEOPLE = [
     ("张建国", "广州锦绣服饰", "gold", "广东省", "广州市", 23, 48_600.0, 2),
@@ -36,7 +35,7 @@ def live_book(make_config):
     live = LiveApp(create_app(make_config(api={"token": SERVICE_TOKEN},
                                               tiers={"levels": [SILVER, GOLD]})))  # fmt: skip
     live.start()
-    now = datetime.now(UTC)
+    now = Clock().now()
 
     async def seed(session):
         for i, (name, company, tier, province, city, orders, spend, hours) in enumerate(PEOPLE):

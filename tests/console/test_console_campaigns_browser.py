@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
-from live_server import PASSWORD, LiveApp
+from live_server import PASSWORD, SHOTS, LiveApp
 from sqlalchemy import select
 from tiers_fixture import GOLD, SILVER
 
+from bot.clock import Clock
 from bot.models import Buyer
 from console.models import AuditEntry
 from demo.simulator.callback import CallbackSigner
@@ -25,9 +25,6 @@ from scheduler.campaigns import create_campaign, list_steps
 from scheduler.models import SENT, SKIPPED, Campaign, Delivery
 
 pytestmark = pytest.mark.browser
-
-
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -47,7 +44,7 @@ def live_pair(make_config):
 
 def seed_buyers(live) -> None:
     async def add(session):
-        now = datetime.now(UTC)
+        now = Clock().now()
         for i, (name, tier, days) in enumerate([("王老板", "gold", 0), ("李姐", None, 0),
                                                ("陈总", "gold", 20), ("赵姐", None, 40)]):  # fmt: skip
             session.add(Buyer(openid=f"oDemo{i}", display_name=name, tier_key=tier,

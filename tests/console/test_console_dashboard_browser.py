@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from pathlib import Path
 
 import pytest
+from live_server import SHOTS
 
 from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from insights.demo_history import seed_demo_history
@@ -17,7 +17,6 @@ from insights.demo_history import seed_demo_history
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct-horse-9"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "dashboard.png"
 CHARTS = ("followers", "customers", "cohorts", "interaction", "funnel", "tiers", "campaigns")
 
 
@@ -67,8 +66,8 @@ def test_viewer_sees_the_apis_figures_drawn_and_drills_into_them(browser_page, l
     assert follows == data["followers"]["series"]["follows"]
     page.locator('[data-table="followers"] summary').click()
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dashboard.png"))
 
     page.get_by_role("link", name="近7天").click()
     page.wait_for_url(re.compile(r"range=7d"))

@@ -5,10 +5,9 @@ edits a tier threshold and sees the moves before saving. Screenshots for docs/co
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from live_server import LiveApp
+from live_server import SHOTS, LiveApp
 from sqlalchemy import func, select
 
 from bot.clock import Clock
@@ -19,7 +18,6 @@ from members.orders import Order
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct-horse-9"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TIERS = {
     "levels": [
         {"key": "normal", "name": "普通会员", "rank": 0, "perks": ["会员价"]},

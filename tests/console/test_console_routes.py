@@ -43,7 +43,13 @@ async def as_role(console):
              "send_at": (console.clock.now() + timedelta(days=1)).isoformat()},
             console.clock,
         )  # fmt: skip
-    ids = {"user_id": target.id, "token_id": token.id, "buyer_id": buyer.id, "template": "welcome"}
+    ids = {
+        "user_id": target.id,
+        "token_id": token.id,
+        "buyer_id": buyer.id,
+        "template": "welcome",
+        "key": "2026-11",
+    }
     return headers, ids | {"campaign_id": campaign.id}
 
 

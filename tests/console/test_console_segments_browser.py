@@ -5,14 +5,14 @@ here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from live_server import LiveApp
+from live_server import SHOTS, LiveApp
 from tiers_fixture import GOLD as GOLD_TIER
 from tiers_fixture import SILVER
 
+from bot.clock import Clock
 from bot.models import Buyer
 from laoke.app import create_app
 from scheduler.models import SCHEDULED, Campaign, CampaignStep
@@ -21,13 +21,12 @@ from scheduler.saved_segments import Segment
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct-horse-9"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 INTERESTS = ["女装", "男装", "童装", "鞋靴"]
 NAMES = ["王姐", "李老板", "陈总", "张小姐", "刘哥", "周店长", "吴姐", "郑老板", "孙总", "黄小姐"]
 
 
 async def seed(session) -> None:
-    now = datetime.now(UTC)
+    now = Clock().now()
     for i in range(40):
         session.add(
             Buyer(
@@ -133,7 +132,7 @@ def test_build_a_segment_watch_the_counts_save_it_then_the_calendar(browser_page
     page.get_by_role("link", name="活动日历 →").click()
     expect(page.get_by_role("heading", name="活动日历")).to_be_visible()
     page.get_by_role("link", name="周", exact=True).click()
-    step_day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()  # 10:00 in Beijing
+    step_day = (Clock().now() + timedelta(days=2)).date().isoformat()  # 10:00 in Beijing
     page.goto(page.url.split("?")[0] + f"?view=week&date={step_day}")
     expect(page.locator(".cal-step", has_text="新品直播")).to_contain_text("沉睡金卡")
     expect(page.locator(".cal-warn").first).to_contain_text("「新品直播」与「秋装上新」重叠 5 人")

@@ -4,11 +4,8 @@ text; a broken version is refused with its line."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "templates.png"
+from live_server import SHOTS
 
 
 @pytest.fixture
@@ -52,7 +49,7 @@ def test_edit_preview_publish_chat_rollback_and_refuse(browser_page, demo):
     _publish(page, first)
     page.locator(".tpl-list").get_by_text("已修改").first.wait_for()
     page.locator("#preview .bubble").filter(has_text="欢迎光临！").wait_for()
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(SHOTS / "templates.png"))
     _new_follower_sees(page, demo.urls["chat simulator"], "欢迎光临！老板")
 
     page.goto(admin + "templates/welcome")

@@ -3,10 +3,9 @@ on the row a spec path points into, and the sentence operators read."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
+from bot.clock import Clock
 from console.segment_builder import Group, Row, from_spec, place_error, to_spec
 from console.segment_summary import summarize
 from scheduler.segments import SegmentError, Vocabulary, compile_segment
@@ -59,7 +58,7 @@ def test_deeper_specs_are_left_to_json():
 def test_a_compile_error_lands_on_its_row(groups, where):
     built = to_spec(groups)
     with pytest.raises(SegmentError) as caught:
-        compile_segment(built.spec, datetime.now(UTC), Vocabulary(("gold", "silver"), ()))
+        compile_segment(built.spec, Clock().now(), Vocabulary(("gold", "silver"), ()))
     assert place_error(groups, built, caught.value.path, caught.value.problem)
     bad = [(gi, ri) for gi, g in enumerate(groups) for ri, r in enumerate(g.rows) if r.error]
     assert bad == [where] and "unknown tier" in groups[where[0]].rows[where[1]].error

@@ -25,6 +25,7 @@ CALLERS = [
     *sorted((ROOT / "handlers").glob("*.py")),
     ROOT / "bot/dialog/forms/engine.py",
     ROOT / "members/tier_notices.py",
+    ROOT / "statements/notices.py",
     ROOT / "bot/inbound/outcomes.py",
 ]
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from datetime import timedelta
 
 from follower_world import seed, services_for, sync_config
-from laoke_process import ROOT
+from laoke_process import LAOKE, ROOT
 
 from bot.leases import acquire_lease
 from followers.jobs import LEASE
@@ -17,7 +16,7 @@ from followers.jobs import LEASE
 
 async def laoke(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "laoke.cli", *args, cwd=ROOT,
+        *LAOKE, *args, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip

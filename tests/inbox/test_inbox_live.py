@@ -5,15 +5,16 @@ nothing; a listener gets the change within a second."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from bot.clock import Clock
 from bot.models import Buyer
 from inbox.conversations import hand_over, mark_done
 from inbox.live import ChangeFeed
 
 
 async def test_two_processes_see_the_same_change_once(sessions):
-    now = datetime.now(UTC)
+    now = Clock().now()
     first, second = ChangeFeed(sessions, lambda: now), ChangeFeed(sessions, lambda: now)
     assert await first.poll() == [] and await second.poll() == []
     async with sessions() as session, session.begin():
@@ -29,11 +30,11 @@ async def test_two_processes_see_the_same_change_once(sessions):
 
 
 async def test_a_listener_is_told_within_a_second(sessions):
-    feed = ChangeFeed(sessions, lambda: datetime.now(UTC), interval=0.1)
+    feed = ChangeFeed(sessions, lambda: Clock().now(), interval=0.1)
     queue = feed.listen()
     try:
         await asyncio.sleep(0.3)  # the baseline poll has run
-        now = datetime.now(UTC)
+        now = Clock().now()
         async with sessions() as session, session.begin():
             buyer = Buyer(openid="oListen", first_seen_at=now, last_interaction_at=now)
             session.add(buyer)

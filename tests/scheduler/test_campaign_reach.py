@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from api_harness import call, start_api
 from test_operator_cli import laoke  # noqa: F401  (the CLI fixture)
 
+from bot.clock import Clock
 from bot.database import create_engine, sessionmaker
 from bot.models import Buyer
 
@@ -78,7 +79,7 @@ async def test_an_empty_audience_is_a_warning(api, clock):
 def test_the_cli_prints_the_reach_and_warnings(laoke, sqlite_url):  # noqa: F811
     async def seed() -> None:
         engine = create_engine(sqlite_url)
-        now = datetime.now(UTC)
+        now = Clock().now()
         async with sessionmaker(engine).begin() as session:
             for i, days in enumerate([0, 60]):
                 session.add(
@@ -94,7 +95,7 @@ def test_the_cli_prints_the_reach_and_warnings(laoke, sqlite_url):  # noqa: F811
         await engine.dispose()
 
     asyncio.run(seed())
-    send_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    send_at = (Clock().now() + timedelta(hours=1)).isoformat()
     spec = json.dumps({"kind": "broadcast", "name": "上新", "send_at": send_at, "text": "新品"})
     code, out = laoke("campaign", "create", spec)
     assert code == 0, out

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 
+from bot.clock import Clock
 from bot.database import create_engine, sessionmaker
 from bot.models import Buyer
 from laoke.cli import main
@@ -40,7 +41,7 @@ def laoke(tmp_path, sqlite_url):
 def buyers(sqlite_url):
     async def seed() -> None:
         engine = create_engine(sqlite_url)
-        now = datetime.now(UTC)
+        now = Clock().now()
         async with sessionmaker(engine).begin() as session:
             for i, tier in enumerate(["gold", "gold", None]):
                 session.add(
@@ -115,7 +116,7 @@ def test_commands_print_no_alembic_lines(laoke, tmp_path):
 
 
 def test_times_are_printed_in_the_campaign_time_zone(laoke):
-    send_at = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
+    send_at = (Clock().now() + timedelta(days=2)).replace(second=0, microsecond=0)
     spec = json.dumps(
         {"kind": "broadcast", "name": "上新", "send_at": send_at.isoformat(), "text": "新"}
     )
@@ -129,7 +130,7 @@ def test_times_are_printed_in_the_campaign_time_zone(laoke):
 
 
 def broadcast_spec(**extra) -> str:
-    send_at = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    send_at = (Clock().now() + timedelta(hours=2)).isoformat()
     return json.dumps(
         {"kind": "broadcast", "name": "上新", "send_at": send_at, "text": "新品", **extra}
     )

@@ -1,0 +1,153 @@
+"""Telling each buyer with a statement that the period closed: by the channel WeChat allows.
+
+Like a tier change (``members/tier_notices.py``): inside the 48-hour window a
+customer-service message; outside it a template message when ``[wechat]
+template_ids.statement`` is set (its link opens the statement page); otherwise, or when a
+send fails, the notice waits in ``buyers.pending_notice`` and rides on the next reply.
+Which channels may be tried is ``bot/wechat/channels.py``'s rule. Every attempt is an
+``outbound_messages`` row (purpose ``statement``); ``statements.notice`` records how the
+buyer was told, so a second run tells nobody twice (a crash between a send and its commit
+may repeat that one notice). Buyers who unfollowed are not told (WeChat forbids it).
+
+This module holds no wording (``templates/messages/statement_notice.j2``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.models import Buyer, OutboundMessage
+from bot.wechat.channels import CUSTOM, route
+from bot.wechat.client import WeChatAPIError
+from statements import links
+from statements.models import Statement, StatementPeriod
+from statements.views import StatementView, stored_view
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from bot.dialog.context import Services
+
+log = logging.getLogger(__name__)
+
+PURPOSE = "statement"
+CONCURRENCY = 16
+
+
+def notice_text(
+    services: Services, buyer: Buyer, statement: StatementView, link: str | None
+) -> str:
+    """The buyer-facing notice of a closed statement."""
+    return services.renderer.render("statement_notice", buyer=buyer, statement=statement, link=link)
+
+
+async def _send(
+    services: Services, buyer: Buyer, text: str, statement: StatementView, link: str | None
+) -> list[tuple[str, str, int | None]]:
+    """Try the allowed channels in order; the attempts as (channel, result, errcode)."""
+    book = services.template_messages
+    template_id = book.template_id(PURPOSE)
+    allowed = route(buyer.last_interaction_at, services.clock.now(), has_template=bool(template_id))
+    attempts: list[tuple[str, str, int | None]] = []
+    for channel in allowed.channels:
+        try:
+            if channel == CUSTOM:
+                await services.api.send_text(buyer.openid, text)
+            else:
+                data, url = _template_data(services, text, statement, link)
+                await services.api.send_template(buyer.openid, template_id, data, url)
+            return [*attempts, (channel, "ok", None)]
+        except WeChatAPIError as exc:  # 45015 (window closed) or 45047 (quota): the next one
+            attempts.append((channel, "failed", exc.errcode))
+        except Exception:
+            log.exception("statement notice to %s by %s message failed", buyer.openid, channel)
+            attempts.append((channel, "failed", None))
+    return attempts
+
+
+def _template_data(
+    services: Services, text: str, statement: StatementView, link: str | None
+) -> tuple[dict[str, Any], str | None]:
+    first, _, rest = text.partition("\n")
+    local = services.clock.now().astimezone(ZoneInfo(services.config.orders.timezone))
+    values = {
+        "first": first, "period": statement.period, "net": f"¥{statement.net:,}",
+        "rebate": f"¥{statement.rebate:,}", "date": local.strftime("%Y-%m-%d"),
+        "remark": rest.strip(),
+    }  # fmt: skip
+    default = {
+        "first": {"value": first},
+        "keyword1": {"value": values["period"]},
+        "keyword2": {"value": values["net"]},
+        "keyword3": {"value": values["rebate"]},
+        "remark": {"value": values["remark"]},
+    }
+    return services.template_messages.data(PURPOSE, values, default, link)
+
+
+async def notify_period(
+    sessionmaker: async_sessionmaker[AsyncSession], services: Services, period_key: str
+) -> dict[str, int]:
+    """Tell every buyer of a closed period who was not told yet; counts by outcome."""
+    counts: Counter[str] = Counter()
+    limit = asyncio.Semaphore(CONCURRENCY)
+    async with sessionmaker() as session:
+        period = await session.scalar(
+            select(StatementPeriod).where(StatementPeriod.key == period_key)
+        )
+        if period is None:
+            return {}
+        rows = (
+            await session.execute(
+                select(Statement, Buyer)
+                .join(Buyer, Buyer.id == Statement.buyer_id)
+                .where(Statement.period_id == period.id, Statement.notice.is_(None))
+                .order_by(Statement.id)
+            )
+        ).all()
+        jobs = []
+        now = services.clock.now()
+        for statement, buyer in rows:
+            if not buyer.subscribed:
+                statement.notice = "none"
+                counts["none"] += 1
+                continue
+            view = await stored_view(session, statement, period, services.config)
+            link = links.url(services.config, buyer.id, period.key, now)
+            jobs.append((statement, buyer, view, link, notice_text(services, buyer, view, link)))
+
+        async def run(buyer: Buyer, text: str, view: StatementView, link: str | None):
+            async with limit:
+                return await _send(services, buyer, text, view, link)
+
+        outcomes = await asyncio.gather(*(run(b, t, v, lk) for _, b, v, lk, t in jobs))
+        now = services.clock.now()
+        for (statement, buyer, _, _, text), attempts in zip(jobs, outcomes, strict=True):
+            for channel, outcome, errcode in attempts:
+                session.add(
+                    OutboundMessage(
+                        openid=buyer.openid,
+                        channel=channel,
+                        purpose=PURPOSE,
+                        content=text,
+                        created_at=now,
+                        result=outcome,
+                        errcode=errcode,
+                    )  # fmt: skip
+                )
+            sent = next((c for c, outcome, _ in attempts if outcome == "ok"), None)
+            if sent is None:
+                buyer.pending_notice = (
+                    f"{buyer.pending_notice}\n\n{text}" if buyer.pending_notice else text
+                )
+                sent = "stored"
+            statement.notice = sent
+            counts[sent] += 1
+        await session.commit()
+    return dict(counts)
