@@ -62,3 +62,19 @@ def test_a_broken_corpus_is_a_message_not_a_traceback(tmp_path):
     (tmp_path / "vip.txt").write_text("会员\n", encoding="utf-8")
     result = CliRunner().invoke(intents, ["train", "--corpus", str(tmp_path)])
     assert result.exit_code == 1 and "unknown label 'vip'" in result.output
+
+
+def test_eval_fails_below_the_floors(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "test").mkdir(parents=True)
+    (corpus / "tier.txt").write_text("我是什么会员\n会员等级\n我几级\n", encoding="utf-8")
+    (corpus / "other.txt").write_text("有新款吗\n这款多少钱\n在哪个市场\n", encoding="utf-8")
+    (corpus / "test" / "tier.txt").write_text("会员有啥好处\n", encoding="utf-8")
+    # A label the model was never trained on: this test message is surely missed (< 93%).
+    (corpus / "test" / "opt_in.txt").write_text("恢复推送\n", encoding="utf-8")
+    model = tmp_path / "model.npz"
+    runner = CliRunner()
+    trained = runner.invoke(intents, ["train", "--corpus", str(corpus), "--model", str(model)])
+    assert trained.exit_code == 0, trained.output
+    scored = runner.invoke(intents, ["eval", "--corpus", str(corpus), "--model", str(model)])
+    assert scored.exit_code == 1 and "below the floor" in scored.output
