@@ -15,6 +15,9 @@ One rule, one home: the handlers (``handlers/intents.py``) and the evaluation
   guess with opt-out a close runner-up (消息太多了: a complaint, or an opt-out). A card deletion short of
   its strict confidence goes to staff (its handler asks for confirmation as well). An opt-in
   must speak of pushes too (继续 alone is the card's).
+- Courtesy with something else in it (TD 谢谢, 退订 辛苦, 谢谢 我是什么会员) is decided on
+  what is left without the courtesy words, when that is very likely a feature request
+  (``REST_CONFIDENCE``): the thanks are not what the buyer wants answered.
 - Inside a dialog (a card question waiting for an answer) a message counts as a command
   when it asks something (我是什么会员？) or is one of the card's own commands or an
   opt-out/opt-in with at least ``DIALOG_CONFIDENCE``; anything else is an answer (开播电商
@@ -32,8 +35,9 @@ from understanding.features import (
     asks_to_stop,
     courtesy_kind,
     reverses_command,
+    without_courtesy,
 )
-from understanding.labels import COMMANDS, COURTESY, STAFF
+from understanding.labels import COMMANDS, COURTESY, FEATURES, STAFF
 from understanding.model import Guess, IntentModel
 from understanding.normalize import normalize
 
@@ -45,6 +49,9 @@ RUNNER_UP_ASK = 0.3
 # A message most of whose features the model never saw is no basis for a guess (emoji and
 # courtesy words alone excepted: 🤖 is a friendly acknowledgement).
 MIN_KNOWN = 0.5
+# What is left of courtesy with something in it (TD 谢谢 → td) must be a feature request
+# this likely to be taken (万分感谢 → 万分 is nothing; 客服辛苦 thanks, asks for no one).
+REST_CONFIDENCE = 0.8
 # Inside a dialog most messages are answers (王姐, 淘宝 抖音): a command must be very likely.
 DIALOG_CONFIDENCE = 0.8
 
@@ -58,7 +65,16 @@ class Decision:
 def decide(model: IntentModel, text: str, in_dialog: bool = False) -> Decision:
     """What the bot should do with `text` (see the module docstring)."""
     guess = model.guess(text)
-    return Decision(_action(model, guess, text, in_dialog), guess)
+    action = _action(model, guess, text, in_dialog)
+    if action in COURTESY and courtesy_kind(normalize(text)) is None:
+        # Courtesy with something else in it (TD 谢谢, 退订 辛苦): the rest may be a command.
+        rest = without_courtesy(normalize(text))
+        inner = model.guess(rest) if rest and rest != normalize(text) else None
+        if inner and inner.label in FEATURES and inner.confidence >= REST_CONFIDENCE:
+            meant = _action(model, inner, rest, in_dialog)
+            if meant in FEATURES or meant == OPT_OUT_UNSURE:
+                return Decision(meant, inner)
+    return Decision(action, guess)
 
 
 def plausible(label: str, text: str) -> bool:

@@ -96,6 +96,14 @@ def courtesy_kind(text: str) -> str | None:
     return "ack"
 
 
+def without_courtesy(text: str) -> str:
+    """The normalised `text` with its courtesy words taken out (TD 谢谢 → td)."""
+    for kind in COURTESY_WORDS.values():
+        for word in sorted(kind, key=len, reverse=True):
+            text = text.replace(word, " ")
+    return " ".join(text.split())
+
+
 def _length_bucket(n: int) -> str:
     if n <= 1:
         return "1"

@@ -28,6 +28,7 @@ PHRASINGS: list[tuple[str, str]] = [
     ("ＴＤ退订", "opt_out"), ("怎么取消订阅啊", "opt_out"),
     ("别推了🙅", "opt_out"), ("免打扰 别发消息了", "opt_out"), ("不要再推直播了", "opt_out"),
     ("unsubscribe", "opt_out"), ("以后别给我推送活动了", "opt_out"),
+    ("退订 辛苦", "opt_out"), ("谢谢 我是什么会员", "tier"),
     # --- may mean opt-out: asked, not done
     ("消息太多了", "opt_out_unsure"), ("推送太多了吧", "opt_out"),
     ("天天发烦不烦", "not_understood"), ("别烦我", "opt_out_unsure"), ("好烦啊", "opt_out_unsure"),
