@@ -67,6 +67,10 @@ ACCOUNT = "gh_bench"
 # bot does not understand now goes to the staff inbox, acknowledged once per conversation and
 # then answered by a person, so it no longer gets a reply per message to count.
 CONTENT = "会员"
+# --mix: each buyer goes round these paths through the bot, one message each, so the figures
+# show which path is slow: a text answered from a template (会员, 帮助), one that reads the
+# campaigns (直播), and a menu click (an event: deduplicated by time and key, not MsgId).
+MIX = ("会员", "直播", "帮助", "click:MEMBERSHIP")
 
 
 @dataclass
@@ -81,12 +85,12 @@ class Result:
     cpu_s: float = 0.0  # the server's CPU time during the run (user + system)
     client_cpu_s: float = 0.0  # the load generator's own CPU time during the run
     flood: Flood | None = None  # the sign-in flood run beside it (--login-flood)
+    by_path: dict[str, list[float]] = field(default_factory=dict)  # latencies per message kind
 
     def row(self) -> str:
         lat = sorted(self.latencies)
         rate = len(lat) / self.seconds if self.seconds else 0.0
-        p50 = statistics.median(lat) * 1000 if lat else float("nan")
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan")
+        p50, p99 = percentiles(lat)
         sent = self.answered + self.errors
         cpu = self.cpu_s / sent * 1000 if sent else float("nan")
         client = self.client_cpu_s / sent * 1000 if sent else float("nan")
@@ -98,6 +102,21 @@ class Result:
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def path_rows(self) -> list[str]:
+        """p50 / p99 of each path, and how far the tail is from the middle (p99 / p50)."""
+        rows = []
+        for path, lat in sorted(self.by_path.items()):
+            p50, p99 = percentiles(sorted(lat))
+            rows.append(f"  {path:<22} {len(lat):>7} {p50:>7.1f} {p99:>7.1f} {p99 / p50:>9.1f}x")
+        return rows
+
+
+def percentiles(lat: list[float]) -> tuple[float, float]:
+    """p50 and p99 in ms of sorted latencies in seconds."""
+    if not lat:
+        return float("nan"), float("nan")
+    return statistics.median(lat) * 1000, lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
 
 
 def free_port() -> int:
@@ -208,7 +227,33 @@ def request_parts(
     return parsed.hostname or "127.0.0.1", parsed.port or 80, head
 
 
-async def drive(name: str, url: str, duration: float, concurrency: int, expect: bytes) -> Result:
+def message_xml(openid: str, path: str, seq: int, msg_id: int) -> bytes:
+    """One message of `path` (a text, or ``click:KEY``) from `openid`. A click has no MsgId:
+    WeChat's retries of an event share CreateTime, so each click gets its own second."""
+    head = (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+    )
+    if path.startswith("click:"):
+        return (
+            f"{head}<CreateTime>{int(time.time()) + seq}</CreateTime>"
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[CLICK]]></Event>"
+            f"<EventKey><![CDATA[{path[6:]}]]></EventKey></xml>"
+        ).encode()
+    return (
+        f"{head}<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{path}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    ).encode()
+
+
+async def drive(
+    name: str,
+    url: str,
+    duration: float,
+    concurrency: int,
+    expect: bytes,
+    paths: tuple[str, ...] = (),
+) -> Result:
     """Closed-loop load: `concurrency` buyers, each waiting for its reply before sending again.
 
     Each buyer keeps one HTTP/1.1 connection (reopened when the server closes it, as WeRoBot's
@@ -238,16 +283,22 @@ async def drive(name: str, url: str, duration: float, concurrency: int, expect: 
             + b"]]></Content><MsgId>"
         )
         conn: HTTPConnection | None = None
+        seq = 0
         while (now := loop.time()) < stop:
-            body = b"".join(
-                (
-                    before_time,
-                    b"%d" % time.time(),
-                    before_msg_id,
-                    b"%d" % next(msg_ids),
-                    b"</MsgId></xml>",
+            path = paths[(i + seq) % len(paths)] if paths else CONTENT
+            seq += 1
+            if paths:  # the mix: built per message (its cost shows in `client`)
+                body = message_xml(openid, path, seq, next(msg_ids))
+            else:
+                body = b"".join(
+                    (
+                        before_time,
+                        b"%d" % time.time(),
+                        before_msg_id,
+                        b"%d" % next(msg_ids),
+                        b"</MsgId></xml>",
+                    )
                 )
-            )
             t0 = time.perf_counter()
             try:
                 if conn is None or conn.closed:
@@ -271,6 +322,7 @@ async def drive(name: str, url: str, duration: float, concurrency: int, expect: 
             result.answered += 1
             if now >= measure_from:
                 result.latencies.append(elapsed)
+                result.by_path.setdefault(path, []).append(elapsed)
         if conn is not None and conn.transport is not None:
             conn.transport.close()
 
@@ -401,6 +453,7 @@ async def bench_laoke(
     concurrency: int,
     db_url: str | None = None,
     flood_clients: int = 0,
+    paths: tuple[str, ...] = (),
 ) -> tuple[Result, float]:
     port = free_port()
     label = "laoke serve (PostgreSQL)" if db_url else "laoke serve (SQLite)"
@@ -436,6 +489,7 @@ async def bench_laoke(
             duration,
             concurrency,
             b"<Content>",
+            paths,
         )
         result.cpu_s = sum(server.cpu_times()[:2]) - cpu_before
         if flood is not None:
@@ -509,7 +563,13 @@ async def main() -> None:
         metavar="N",
         help="N concurrent anonymous console sign-ins during laoke's run (docs: the module)",
     )
+    parser.add_argument(
+        "--mix",
+        action="store_true",
+        help="laoke: each buyer goes round " + ", ".join(MIX) + "; p50/p99 per path",
+    )
     args = parser.parse_args()
+    paths = MIX if args.mix else ()
     print(
         f"{args.concurrency} buyers, closed loop, {args.duration:.0f} s each, "
         f"{os.cpu_count()} CPUs (load generator shares them)"
@@ -519,14 +579,17 @@ async def main() -> None:
         results, idle_rss = [], None
         if args.only != "werobot":
             laoke, idle_rss = await bench_laoke(
-                folder, args.duration, args.concurrency, flood_clients=args.login_flood
-            )
+                folder, args.duration, args.concurrency, flood_clients=args.login_flood,
+                paths=paths,
+            )  # fmt: skip
             results.append(laoke)
             if args.postgres:
                 async with fresh_postgres(args.postgres) as pg_url:
                     pg_folder = folder / "postgres"
                     pg_folder.mkdir()
-                    pg, _ = await bench_laoke(pg_folder, args.duration, args.concurrency, pg_url)
+                    pg, _ = await bench_laoke(
+                        pg_folder, args.duration, args.concurrency, pg_url, paths=paths
+                    )
                     results.append(pg)
         if args.only != "laoke":
             results.append(await bench_werobot(folder, args.duration, args.concurrency))
@@ -537,6 +600,11 @@ async def main() -> None:
     print("(CPU ms: the server's CPU time per request; client: the load generator's, ms)")
     for result in results:
         print(result.row())
+    for result in results:
+        if result.by_path and not result.name.startswith("WeRoBot"):
+            print(f"{result.name}, per path:")
+            print(f"  {'path':<22} {'count':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>10}")
+            print("\n".join(result.path_rows()))
     for result in results:
         if result.error_kinds:
             print(f"{result.name} errors: {dict(result.error_kinds)}")

@@ -93,9 +93,20 @@ class WeChatConfig(Section):
     # Retries of -1 (system busy) and 45009 (frequency limit), with exponential backoff.
     busy_retries: int = Field(3, ge=0)
     busy_backoff_s: float = Field(0.2, ge=0)
-    # Template ids per purpose (tier_change, livestream, recall …); a purpose with no id
-    # falls back to the customer-service channel or is skipped.
+    # Template ids per purpose (tier_change, inbox_reply …: service notices only); a purpose
+    # with no id falls back to the customer-service channel or is skipped.
     template_ids: dict[str, str] = Field(default_factory=dict)
+    # The kind of Official Account and whether it is verified (认证): it decides which
+    # channels exist (bot/wechat/channels.py). Template messages: verified service accounts
+    # only; mass send: a service account's followers each receive at most
+    # mass_per_follower_month a calendar month, a subscription account sends once a day.
+    account_type: Literal["service", "subscription"] = "service"
+    verified: bool = True
+    mass_per_follower_month: int = Field(4, ge=0, le=31)
+    mass_per_day: int = Field(1, ge=0, le=100)
+    # message/mass/send calls a day (the platform's 100 for a service account), kept apart
+    # from the follower sync's quotas in the same wechat_api_calls table.
+    mass_calls_per_day: int = Field(100, ge=0)
 
     @model_validator(mode="after")
     def _aes_key_when_encrypted(self) -> WeChatConfig:
@@ -110,6 +121,12 @@ class WeChatConfig(Section):
             raise ValueError(f"encoding_aes_key: {problem}")
         if not self.api_base_url.endswith("/"):
             object.__setattr__(self, "api_base_url", self.api_base_url + "/")
+        if self.template_ids and not (self.account_type == "service" and self.verified):
+            raise ValueError(
+                "template_ids: template messages need a verified service account "
+                '(account_type = "service" and verified = true); remove the ids or fix '
+                "account_type / verified"
+            )
         return self
 
 
@@ -319,6 +336,12 @@ class InboxConfig(Section):
     # Also hand every handed-off message to WeChat's own customer-service system (the
     # transfer_customer_service reply), for accounts that already answer there.
     transfer_to_wechat_kf: bool = False
+    # A buyer who writes again while nobody has answered is acknowledged once more (with when
+    # staff will answer) when the last acknowledgement and the last staff reply are both at
+    # least this many minutes old; 0: only the first message of a conversation is answered.
+    reacknowledge_after_minutes: int = Field(30, ge=0)
+    # The answer time staff aim for: the 收件箱 shows each buyer's wait against it.
+    response_target_minutes: int = Field(30, ge=1)
 
     @field_validator("business_hours")
     @classmethod

@@ -38,7 +38,7 @@ OUTCOME_LABELS = {
 REASON_LABELS = {
     "unsubscribed": "已取消关注",
     "opted_out": "已退订推送",
-    "outside_window": "超出48小时窗口且无模板消息",
+    "outside_window": "超出48小时互动窗口",
     "quota_exhausted": "48小时内客服消息已达5条",
     "cap_day": "今日推送已达上限",
     "cap_week": "本周推送已达上限",
@@ -48,8 +48,15 @@ REASON_LABELS = {
     "timeout": "微信无响应",
     "render_error": "消息生成失败",
     "in_flight": "发送中断，无法确认",
+    "mass_quota": "本月群发次数已用完",
+    "mass_single": "群发至少要 2 人，只剩 1 人",
+    "mass_too_long": "群发消息超过 300 字",
+    "mass_calls": "今天的群发次数已用完，明天继续发送",
+    "window_closed": "微信称已超出48小时窗口，改用群发",
 }
-CHANNEL_LABELS = {"custom": "客服消息", "template": "模板消息"}
+CHANNEL_LABELS = {"custom": "客服消息", "template": "模板消息", "mass": "群发"}
+# Why buyers of the audience cannot be reached now (scheduler/previews.campaign_reach).
+REACH_REASONS = {"mass_quota": "48 小时内未互动且本月群发次数已用完"}
 TEXT_FIELDS = (
     "name", "segment_name", "template_id", "message_template", "message_source", "title",
     "start_at", "link", "window_start", "window_end", "send_at", "text", "recall_title",

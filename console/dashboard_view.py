@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from insights.funnel import OPTIONAL_FIELDS
-from insights.periods import DateRange, next_start
+from insights.periods import DateRange, bucket_start, next_start
 
 DASH = "—"
 DRILL = "/admin/dashboard/buyers"
@@ -27,7 +27,9 @@ DRILL = "/admin/dashboard/buyers"
 KPI_CARDS = (
     # key, label, definition (the ⓘ), drill figure, whether a rate
     ("followers", "累积关注", "期末仍关注公众号的买家数（今天为当前）。", "followers", False),
-    ("net", "净增", "本期新关注减取消关注（各按买家去重）。", "follows", False),
+    ("net", "净增", "本期新关注的买家数减取消关注的买家数（各按买家去重）。期内先取关又回来的"
+     "买家两边各算一次，所以它可以不同于累积关注的期末减期初（卡片下方的「累积关注变化」）。",
+     "follows", False),
     ("new_customers", "本期新客", "首个计入订单在本期内的买家。", "new", False),
     ("returning_customers", "本期老客", "本期有计入订单、且此前也下过单的买家。", "returning", False),
     ("active_7", "7日发言买家", "期末前 7 天内发过消息的买家（不含事件）。", "active_7", False),
@@ -118,6 +120,11 @@ class Card:
     change: Change
     previous: str
     drill: str
+    note: str = ""  # a second figure the card explains itself with
+
+
+PARTIAL_MARK = "*"
+PARTIAL_NOTE = "* 本月尚未结束，比例还会上升，不代表复购下滑。"
 
 
 @dataclass
@@ -125,6 +132,7 @@ class Cell:
     value: Any  # exact, for CSV and the chart
     text: str
     drill: str | None = None
+    partial: bool = False  # a figure of a month still running
 
 
 @dataclass
@@ -133,12 +141,14 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
+    note: str = ""  # shown under the table (what a mark in it means)
 
     def chart_data(self) -> dict[str, Any]:
         return {
             "columns": self.columns,
             "rows": [[c.value for c in row] for row in self.rows],
             "drill": [[c.drill for c in row] for row in self.rows],
+            "partial": [[c.partial for c in row] for row in self.rows],
         }
 
 
@@ -148,11 +158,12 @@ def drill_url(figure: str, **params: Any) -> str:
 
 
 def bucket_ranges(labels: list[str], granularity: str, period: DateRange) -> list[DateRange]:
-    """Each bucket's local dates, cut to the period (as insights.periods.buckets cuts them)."""
+    """Each bucket's local dates, cut to the period (as insights.periods.buckets cuts them;
+    a label is the bucket's first day in the period)."""
     out = []
     for label in labels:
         start = date.fromisoformat(label)
-        end = next_start(start, granularity) - timedelta(days=1)
+        end = next_start(bucket_start(start, granularity), granularity) - timedelta(days=1)
         out.append(DateRange(max(start, period.start), min(end, period.end)))
     return out
 
@@ -175,6 +186,9 @@ def kpi_cards(data: dict[str, Any], period: DateRange) -> list[Card]:
                 drill=drill_url(figure, **span),
             )
         )
+        if key == "net":  # 净增 is not the change of 累积关注: show that one beside it
+            moved = change(data["kpis"]["followers"]["change"])
+            cards[-1].note = f"累积关注变化 {moved.text}"
     return cards
 
 
@@ -229,7 +243,12 @@ def tables(data: dict[str, Any], period: DateRange, tier_names: dict[str, str]) 
         for k, share in enumerate(c["shares"]):
             link = drill_url("cohort", month=c["month"], k=k, **span) if share is not None else None
             row.append(Cell(share, percent(share), link))
+        if c.get("partial") is not None:  # the running month: not over, so not comparable
+            cell = row[c["partial"] + 2]
+            cell.text, cell.partial = cell.text + PARTIAL_MARK, True
         cohorts.rows.append(row)
+    if any(cell.partial for row in cohorts.rows for cell in row):
+        cohorts.note = PARTIAL_NOTE
     out["cohorts"] = cohorts
 
     funnel = data["funnel"]
@@ -319,6 +338,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _cell_text(value: Any) -> str:
     """A number stays a number (-3 is no formula); text that could start one gets a '."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a count or whole yuan: 6, never 6.0
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     text = "" if value is None else str(value)

@@ -253,6 +253,14 @@ _ENTRIES: list[TemplateInfo] = [
         when=Var("客服开始回复的时间，如「明天 09:00」"),
     ),  # fmt: skip
     _t(
+        "inbox_ack_again",
+        "兜底/其他",
+        "转人工后买家久等又来消息时的再次确认：说明客服何时回复",
+        buyer=BUYER,
+        staff_in=Var("现在是否工作时间"),
+        when=Var("下班时间时客服开始回复的时间，如「明天 09:00」（工作时间内为空）"),
+    ),  # fmt: skip
+    _t(
         "courtesy",
         "兜底/其他",
         "打招呼、谢谢、辛苦了、再见、节日祝福等客套话的回应",

@@ -9,7 +9,8 @@ key ≤128, URL ≤1,024. ``validate_menu`` returns the problems in Chinese; ``t
 the ``menu/create`` body and ``from_wechat`` reads ``menu/get`` /
 ``get_current_selfmenu_info`` answers back.
 
-Publishing itself (the API call) is the console page's; this module stores versions only.
+Publishing itself (the API call) is the console page's; this module stores versions and
+reads how often each button was used (``clicks_since``, from the webhook's inbound rows).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import JSON, Integer, String, select
+from sqlalchemy import JSON, Integer, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.models import Base
+from bot.models import Base, InboundMessage
 
 MAX_BUTTONS, MAX_SUB = 3, 5
 MAX_NAME_TOP, MAX_NAME_SUB, MAX_KEY, MAX_URL = 16, 60, 128, 1024
@@ -192,3 +193,18 @@ async def latest_menu(session: AsyncSession, status: str | None = None) -> Menu 
 async def menu_history(session: AsyncSession, limit: int = 20) -> list[Menu]:
     rows = await session.scalars(select(MenuVersion).order_by(MenuVersion.id.desc()).limit(limit))
     return [_menu(r) for r in rows]
+
+
+async def clicks_since(session: AsyncSession, since: datetime) -> dict[str, int]:
+    """How often each button was used since `since`: CLICK events by their key and VIEW events
+    by their URL (WeChat sends both; the inbound row keeps the key or URL as its content)."""
+    rows = await session.execute(
+        select(InboundMessage.content, func.count())
+        .where(
+            InboundMessage.received_at >= since,
+            InboundMessage.msg_type == "event",
+            InboundMessage.event.in_(("click", "view")),
+        )
+        .group_by(InboundMessage.content)
+    )
+    return {key: int(n) for key, n in rows if key}

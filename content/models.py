@@ -72,7 +72,7 @@ class TemplateMessageMapping(Base):
 
     purpose: Mapped[str] = mapped_column(String(32), primary_key=True)
     template_id: Mapped[str] = mapped_column(String(128))
-    fields: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"first": "…", "keyword1": …}
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"thing1": "{tier_name}", …}
     url: Mapped[str] = mapped_column(String(1024), default="")
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]

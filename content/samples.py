@@ -148,6 +148,7 @@ def _values(config: Config, tier: Any, buyer: dict[str, Any], when: str) -> dict
         "running": _STATEMENT | {"period": "2026年12月", "paid_on": None, "paid_method": None},
         "topic": "statement",
         "owed": 12_350,
+        "staff_in": False,  # inbox_ack_again: within business hours
     }
 
 

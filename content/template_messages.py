@@ -1,11 +1,15 @@
-"""Template messages per purpose, edited in the console: WeChat template id, field texts
-and link, stored in the database and overriding ``[wechat] template_ids``.
+"""Template messages per purpose, edited in the console: WeChat template id, the template's
+own typed fields (``thing1``, ``time2`` …) and link, stored in the database and overriding
+``[wechat] template_ids``.
 
-Each purpose lists the placeholders its sender fills (``{first}``, ``{tier_name}`` …). A
-saved layout bumps the content generation, so every process's ``TemplateMessageBook``
-(``bot/wechat/template_messages.py``) picks it up with the published templates
-(``content/overrides.py``). WeChat shows about 20 characters of a keyword field; longer
-texts are warned about, not refused. This module does not send anything.
+Only service notices may be mapped (a tier change, an answer to the buyer): the platform
+forbids marketing in template messages, so campaigns have no purpose here. Each purpose lists
+the placeholders its sender fills (``{tier_name}``, ``{date}`` …). A field is checked when it
+is saved, filled with the purpose's sample values, against WeChat's rules since 2023-05-04
+(no ``first``/``remark``, no newline, each type's length: ``bot/wechat/template_messages``),
+and refused with a Chinese message. A saved layout bumps the content generation, so every
+process's ``TemplateMessageBook`` picks it up with the published templates
+(``content/overrides.py``). This module does not send anything.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.wechat.template_messages import TemplateLayout, fill
+from bot.wechat.template_messages import (
+    FIELD_LABELS,
+    TemplateLayout,
+    field_problem,
+    field_type,
+    fill,
+)
 from content.models import TemplateMessageMapping
 from content.template_versions import VersionError, bump_generation
 
@@ -27,30 +37,22 @@ class Purpose:
     key: str
     label: str
     placeholders: dict[str, str]  # name → what it holds
-    sample: dict[str, str]  # sample values for the preview
+    sample: dict[str, str]  # sample values for the preview and the checks
 
 
 PURPOSES = {
     p.key: p
     for p in (
         Purpose("tier_change", "会员等级变更",
-                {"first": "通知第一行", "tier_name": "新等级名称", "date": "变更日期",
-                 "remark": "通知其余内容"},
-                {"first": "王姐，恭喜您升级为【金卡会员】", "tier_name": "金卡会员",
-                 "date": "2026-05-18", "remark": "专属客服、优先发货已为您开通。"}),
-        Purpose("livestream", "直播预告（窗口外）",
-                {"content": "活动消息正文", "title": "直播标题"},
-                {"content": "春季新品直播 5月18日 20:00 开播", "title": "春季新品直播"}),
-        Purpose("recall", "粉丝召回（窗口外）",
-                {"content": "活动消息正文", "title": "活动标题"},
-                {"content": "王姐，5·18 老客专场 00:00–24:00", "title": "5·18 老客专场"}),
-        Purpose("broadcast", "群发消息（窗口外）",
-                {"content": "活动消息正文", "title": "标题"},
-                {"content": "新款春装已到货", "title": "上新通知"}),
+                {"tier_name": "新等级名称", "date": "变更日期", "notice": "通知第一句"},
+                {"tier_name": "金卡会员", "date": "2026-05-18",
+                 "notice": "王姐，恭喜您升级为【金卡会员】"}),
+        Purpose("inbox_reply", "客服回复（窗口外）",
+                {"content": "回复内容", "staff": "客服"},
+                {"content": "您好，已为您补发", "staff": "客服小王"}),
     )
 }  # fmt: skip
-FIELD_NAMES = ("first", *(f"keyword{i}" for i in range(1, 6)), "remark")
-FIELD_WARN = 20  # characters WeChat shows of a keyword field
+MAX_FIELDS = 5  # rows the editor offers (category templates have at most five fields)
 TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 MAX_FIELD = 200
 
@@ -60,15 +62,21 @@ async def mappings(session: AsyncSession) -> dict[str, TemplateMessageMapping]:
 
 
 def validate(purpose: str, template_id: str, fields: dict[str, str], url: str) -> None:
+    """Refuse (VersionError, in Chinese) what WeChat would refuse or cut."""
     if purpose not in PURPOSES:
-        raise VersionError("没有这个用途")
+        raise VersionError(
+            "只有服务通知（会员等级变更、客服回复）可以用模板消息；营销活动不能用模板消息"
+        )
     if template_id and not TEMPLATE_ID.match(template_id):
         raise VersionError("模板 ID 只能包含字母、数字、下划线和短横线（最多 128 个）")
+    if len(fields) > MAX_FIELDS:
+        raise VersionError(f"最多 {MAX_FIELDS} 个字段")
+    sample = PURPOSES[purpose].sample
     for name, text in fields.items():
-        if name not in FIELD_NAMES:
-            raise VersionError(f"没有字段 {name}")
         if len(text) > MAX_FIELD:
             raise VersionError(f"字段 {name} 过长（最多 {MAX_FIELD} 字）")
+        if problem := field_problem(name, fill(text, sample)):
+            raise VersionError(problem)
     if len(url) > 1024 or (url and not url.startswith(("https://", "http://"))):
         raise VersionError("链接须以 http:// 或 https:// 开头，最长 1,024 字")
 
@@ -110,14 +118,16 @@ def layouts(rows: dict[str, TemplateMessageMapping]) -> dict[str, TemplateLayout
     return {p: TemplateLayout(r.template_id, dict(r.fields), r.url) for p, r in rows.items()}
 
 
-def preview(purpose: str, fields: dict[str, str]) -> list[tuple[str, str, bool]]:
-    """What WeChat displays: (field, text filled with sample values, longer than shown)."""
+def preview(purpose: str, fields: dict[str, str]) -> list[tuple[str, str, str, str | None]]:
+    """What WeChat displays: (field, its type in Chinese, text filled with sample values, why
+    WeChat would not show it like that or None)."""
     sample = PURPOSES[purpose].sample
-    return [
-        (name, text, name.startswith("keyword") and len(text) > FIELD_WARN)
-        for name in FIELD_NAMES
-        if (text := fill(fields.get(name, ""), sample))
-    ]
+    out = []
+    for name, text in fields.items():
+        filled = fill(text, sample)
+        kind = field_type(name)
+        out.append((name, FIELD_LABELS.get(kind or "", ""), filled, field_problem(name, filled)))
+    return out
 
 
-__all__ = ["FIELD_NAMES", "PURPOSES", "layouts", "mappings", "preview", "save", "validate"]
+__all__ = ["MAX_FIELDS", "PURPOSES", "layouts", "mappings", "preview", "save", "validate"]

@@ -112,9 +112,10 @@ def demo_buyer_rows(now: datetime, config: Config, count: int = DEMO_BUYERS) -> 
             "openid": demo_openid(n),
             "subscribed": subscribed,
             "subscribed_at": first,
+            # Left after their last message, never later than now.
             "unsubscribed_at": None
             if subscribed
-            else last + timedelta(minutes=rng.randint(1, 600)),
+            else last + min(timedelta(minutes=rng.randint(1, 600)), (now - last) / 2),
             "first_seen_at": first,
             "qr_scene": scene,
             "last_interaction_at": last,

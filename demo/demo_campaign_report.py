@@ -2,8 +2,9 @@
 
 Listed in ``demo.demo.DEMO_SEEDERS`` after the buyers. Once per database it records a
 broadcast sent a week ago to up to 300 demo buyers, with deterministic outcomes (most sent
-by customer-service message, some skipped outside the 48-hour window or by the daily cap, a
-few failed), so the report, its funnel (replies and orders the demo history already has) and
+by customer-service message, dormant buyers by one mass send — with WeChat's
+MASSSENDJOBFINISH counts — a few of them skipped because their month's mass sends were used,
+some by the daily cap, a few failed), so the report, its funnel (replies and orders the demo history already has) and
 the recipients list and CSV have something real to show. Not used outside the demo.
 """
 
@@ -17,8 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Config
 from bot.models import Buyer
+from bot.wechat.mass import client_msg_id
 from scheduler.campaigns import create_campaign, list_steps
-from scheduler.models import DONE, FAILED, SENT, SKIPPED, STEP_DONE, Campaign, Delivery
+from scheduler.models import (
+    DONE,
+    FAILED,
+    MASS,
+    MASS_SENT,
+    SENT,
+    SKIPPED,
+    STEP_DONE,
+    Campaign,
+    Delivery,
+    MassSend,
+)
 
 REPORT_NAME = "演示：上周上新通知"
 RECIPIENTS = 300
@@ -26,8 +39,10 @@ RECIPIENTS = 300
 
 def _outcome(i: int) -> tuple[str, str | None, str | None]:
     """status, reason, channel for the i-th recipient (fixed, so every demo looks the same)."""
+    if i % 30 == 7:
+        return SKIPPED, "mass_quota", None
     if i % 10 == 7:
-        return SKIPPED, "outside_window", None
+        return SENT, None, "mass"
     if i % 25 == 3:
         return SKIPPED, "cap_day", None
     if i % 50 == 11:
@@ -49,12 +64,22 @@ async def seed_demo_campaign_report(
         step = (await list_steps(session, campaign.id))[0]
         buyers = list(await session.execute(
             select(Buyer.id, Buyer.openid).order_by(Buyer.id).limit(RECIPIENTS)))  # fmt: skip
-        for i, (buyer_id, openid) in enumerate(buyers):
-            status, reason, channel = _outcome(i)
+        outcomes = [_outcome(i) for i in range(len(buyers))]
+        mass_count = sum(1 for _, _, channel in outcomes if channel == MASS)
+        mass = MassSend(campaign_id=campaign.id, step_id=step.id, batch=1,
+                        client_msg_id=client_msg_id(campaign.id, step.id, 1),
+                        msg_id="1000000001", status=MASS_SENT, recipients=mass_count,
+                        text=spec["text"], created_at=sent_at, finish_status="send success",
+                        total_count=mass_count, filter_count=2, sent_count=mass_count - 2,
+                        error_count=0, finished_at=sent_at + timedelta(minutes=2))  # fmt: skip
+        session.add(mass)
+        await session.flush()
+        for (buyer_id, openid), (status, reason, channel) in zip(buyers, outcomes, strict=True):
             session.add(Delivery(step_id=step.id, campaign_id=campaign.id, buyer_id=buyer_id,
                                  openid=openid, status=status, reason=reason, channel=channel,
                                  errcode=45047 if status == FAILED else None, attempts=1,
                                  sent_at=sent_at if status == SENT else None,
+                                 mass_send_id=mass.id if channel == MASS else None,
                                  created_at=sent_at))  # fmt: skip
         step.due_at, step.fanned_out_at, step.finished_at = sent_at, sent_at, sent_at
         step.status, step.recipients = STEP_DONE, len(buyers)

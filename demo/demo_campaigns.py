@@ -49,7 +49,6 @@ async def seed_demo_campaigns(
                 (now + timedelta(minutes=4)).isoformat(),
             ],
             "dormant_days": 3,
-            "template_id": config.wechat.template_ids.get("recall") or "DEMO_RECALL_TEMPLATE",
         },
     ]
     async with sessions() as session, session.begin():

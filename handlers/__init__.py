@@ -19,6 +19,7 @@ from handlers import (
     faq,
     handoff,
     live,
+    mass_reports,
     membership,
     optout,
     smalltalk,
@@ -35,6 +36,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
         # card.form_router (free text inside the card dialog) stays last: keyword commands
         # of every other router are answered first, even in the middle of the card.
         routers=[
+            mass_reports.router,  # a platform event, never a buyer's: nothing else may answer
             autoreply.welcome_router,  # an enabled 被关注回复 replaces the welcome
             welcome.router,
             staff_bind.router,  # a staff member's one-time code (LK + 6 digits)

@@ -2,10 +2,11 @@
 
 Both end in ``hand_off(ctx, reason)``, which queues the buyer's conversation in the staff
 inbox (``inbox/conversations.py``) with the message, and answers with an honest
-acknowledgement once per conversation — within business hours that staff will answer
-shortly, outside them when (``[inbox]``) — and with nothing on later messages of the same
-conversation. With ``[inbox] transfer_to_wechat_kf`` every handed-off message is instead
-answered with ``transfer_customer_service``, so WeChat's own customer-service tool gets it too.
+acknowledgement — within business hours that staff will answer shortly, outside them when
+(``[inbox]``) — on the first message of a conversation, and on a later one only after a
+quiet while (``reacknowledge_after_minutes``; the rule is ``hand_over``'s); other messages
+of the conversation get nothing. With ``[inbox] transfer_to_wechat_kf`` every handed-off
+message is instead answered with ``transfer_customer_service``, so WeChat's own customer-service tool gets it too.
 ``keep_in_thread`` (a reply hook, the last) appends every other message of a buyer with
 an open conversation, with the bot's answer, so staff see the whole exchange.
 
@@ -16,6 +17,7 @@ is the dispatcher's fallback. Events no handler wanted get no answer and are no 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from bot.dialog.context import Context, Reply
@@ -58,19 +60,26 @@ def thread_line(ctx: Context) -> str:
 
 
 async def hand_off(ctx: Context, reason: Reason) -> Reply:
-    """The bot cannot answer this message itself: queue it for staff, and tell the buyer once."""
+    """The bot cannot answer this message itself: queue it for staff, and tell the buyer when
+    staff will answer (the first time, and again after a quiet while)."""
     ctx.notes["handoff"] = reason
     now = ctx.now()
-    handoff = await hand_over(
-        ctx.session, ctx.buyer, thread_line(ctx), now, person=reason == PERSON
-    )
     config = ctx.config.inbox
+    again_after = timedelta(minutes=config.reacknowledge_after_minutes) or None
+    handoff = await hand_over(
+        ctx.session, ctx.buyer, thread_line(ctx), now, person=reason == PERSON,
+        again_after=again_after,
+    )  # fmt: skip
     if config.transfer_to_wechat_kf:  # WeChat's own tool gets it; keep_in_thread transfers
         ctx.notes["transfer_to_kf"] = True
         return Reply.nothing()
     if not handoff.acknowledge:
         return Reply.nothing()
-    if hours.is_open(config, now):
+    if handoff.again:
+        staff_in = hours.is_open(config, now)
+        when = "" if staff_in else hours.when_words(config, now)
+        text = ctx.render("inbox_ack_again", staff_in=staff_in, when=when)
+    elif hours.is_open(config, now):
         text = ctx.render("inbox_ack_open")
     else:
         text = ctx.render("inbox_ack_closed", when=hours.when_words(config, now))

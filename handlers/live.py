@@ -6,12 +6,16 @@ stored before it had one is taken to last ``DEFAULT_DURATION_S``, two hours) if 
 otherwise the next scheduled one. An RSVP is recorded for the next livestream campaign (idempotent: asking twice keeps one
 RSVP) and guarantees the buyer its start reminder, even outside the campaign's segment and
 even after 退订 — the buyer asked for it. The campaigns themselves (what is next, the RSVP
-table, the reminder) belong to ``scheduler/campaigns.py``; this module only talks.
+table, the reminder) belong to ``scheduler/campaigns.py``; this module only talks. 直播 reads
+the schedule held in memory (``scheduler/livestream_schedule.py``), so it opens no session
+unless there is a next livestream (the buyer's RSVP is read then).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -20,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.dialog.context import Context, Reply
 from bot.dialog.routing import Router
 from handlers.intents import intent
-from scheduler.campaigns import DEFAULT_DURATION_S, add_rsvp, next_livestream
+from scheduler.campaigns import DEFAULT_DURATION_S, add_rsvp, next_livestream, next_of
+from scheduler.livestream_schedule import Livestream, livestreams
 from scheduler.models import DONE, LIVESTREAM, RUNNING, SCHEDULED, Campaign, Rsvp
 
 router = Router("live")
@@ -29,29 +34,38 @@ LIVE_WORDS = ("直播", "下一场直播", "直播预告", "直播时间")
 RSVP_WORDS = ("预约", "提醒我", "预约直播", "直播提醒")
 
 
-def _start(campaign: Campaign) -> datetime:
+def _start(campaign: Campaign | Livestream) -> datetime:
     return datetime.fromisoformat(campaign.params["start_at"])
 
 
-def _end(campaign: Campaign) -> datetime:
+def _end(campaign: Campaign | Livestream) -> datetime:
     end = campaign.params.get("end_at")
     if end:
         return datetime.fromisoformat(end)
     return _start(campaign) + timedelta(seconds=DEFAULT_DURATION_S)
 
 
-async def livestream_on_air(session: AsyncSession, now: datetime) -> Campaign | None:
-    """The livestream on air at `now` (started, not yet ended), if any (latest first)."""
+async def _livestreams(session: AsyncSession) -> list[Campaign]:
+    # A handful of rows: livestreams are scheduled a few at a time.
     rows = await session.scalars(
         select(Campaign).where(
             Campaign.kind == LIVESTREAM, Campaign.status.in_((SCHEDULED, RUNNING, DONE))
         )
-    )  # a handful of rows: livestreams are scheduled a few at a time
-    on_air = [c for c in rows if _start(c) <= now < _end(c)]
+    )
+    return list(rows)
+
+
+def _on_air(campaigns: Sequence[Campaign | Livestream], now: datetime) -> Any:
+    on_air = [c for c in campaigns if _start(c) <= now < _end(c)]
     return max(on_air, key=_start, default=None)
 
 
-def _shown(ctx: Context, campaign: Campaign) -> dict[str, str]:
+async def livestream_on_air(session: AsyncSession, now: datetime) -> Campaign | None:
+    """The livestream on air at `now` (started, not yet ended), if any (latest first)."""
+    return _on_air(await _livestreams(session), now)
+
+
+def _shown(ctx: Context, campaign: Campaign | Livestream) -> dict[str, str]:
     """What the buyer is told about a livestream: its title, link, local start and end time
     (never the campaign's name: that is the operator's internal label)."""
     tz = ZoneInfo(ctx.config.campaigns.timezone)
@@ -68,10 +82,11 @@ def _shown(ctx: Context, campaign: Campaign) -> dict[str, str]:
 @router.text(keywords=LIVE_WORDS)
 @router.text(intent("live"))
 async def next_live(ctx: Context) -> Reply:
-    on_air = await livestream_on_air(ctx.session, ctx.now())
+    campaigns = await livestreams(ctx.config.database.url, lambda: ctx.session)
+    on_air = _on_air(campaigns, ctx.now())
     if on_air is not None:
         return Reply(ctx.render("live_now", **_shown(ctx, on_air)))
-    campaign = await next_livestream(ctx.session, ctx.now())
+    campaign = next_of(campaigns, ctx.now())
     if campaign is None:
         return Reply(ctx.render("live_none"))
     rsvped = await ctx.session.get(Rsvp, (campaign.id, ctx.buyer.id)) is not None

@@ -3,7 +3,10 @@ changed by staff (reply, 转交, 标为已处理, 来消息时提醒我).
 
 Rules kept here, and only here:
 - a handoff opens the conversation (or reopens a done one as a new episode) and sets
-  ``waiting_since`` if it is not set; the buyer is acknowledged once per episode;
+  ``waiting_since`` if it is not set; the buyer is acknowledged on the first handoff of an
+  episode, and again on a later one once both the last acknowledgement and the last staff
+  reply are ``again_after`` old (so a buyer writing into the silence hears when someone
+  answers, at most once per ``again_after``);
 - while a conversation is not done, every message of the buyer is appended, with the bot's
   answer; a message the bot answered does not make the buyer wait;
 - ``waiting_since`` is cleared only by a staff reply (``record_staff_reply``) or by
@@ -17,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Buyer
@@ -36,7 +39,8 @@ class InboxError(ValueError):
 @dataclass(frozen=True)
 class Handoff:
     conversation: Conversation
-    acknowledge: bool  # first handoff of this episode: tell the buyer staff will answer
+    acknowledge: bool  # tell the buyer staff will answer (and when)
+    again: bool = False  # … once more: the buyer was told before in this episode
 
 
 def _touch(conv: Conversation, now: datetime) -> None:
@@ -62,10 +66,26 @@ async def conversation_of(session: AsyncSession, buyer_id: int) -> Conversation 
     return await session.scalar(select(Conversation).where(Conversation.buyer_id == buyer_id))
 
 
+async def last_staff_reply_at(session: AsyncSession, conversation_id: int) -> datetime | None:
+    """When staff last answered in the conversation (None: never)."""
+    return await session.scalar(
+        select(func.max(InboxMessage.created_at)).where(
+            InboxMessage.conversation_id == conversation_id, InboxMessage.author == STAFF
+        )
+    )
+
+
 async def hand_over(
-    session: AsyncSession, buyer: Buyer, content: str, now: datetime, *, person: bool
+    session: AsyncSession,
+    buyer: Buyer,
+    content: str,
+    now: datetime,
+    *,
+    person: bool,
+    again_after: timedelta | None = None,
 ) -> Handoff:
-    """The bot cannot answer `content`: queue the buyer for staff, storing the message."""
+    """The bot cannot answer `content`: queue the buyer for staff, storing the message.
+    `again_after` (None: never) is the quiet time after which the buyer is told again."""
     conv = await conversation_of(session, buyer.id)
     if conv is None:
         conv = Conversation(
@@ -88,10 +108,16 @@ async def hand_over(
     if person:
         conv.requested_person = True
     _append(session, conv, BUYER, content, now)
-    acknowledge = conv.acked_at is None
+    again = False
+    if conv.acked_at is not None and again_after:
+        quiet_since = max(
+            conv.acked_at, await last_staff_reply_at(session, conv.id) or conv.acked_at
+        )
+        again = now - quiet_since >= again_after
+    acknowledge = conv.acked_at is None or again
     if acknowledge:
         conv.acked_at = now
-    return Handoff(conv, acknowledge)
+    return Handoff(conv, acknowledge, again)
 
 
 async def append_if_open(

@@ -32,7 +32,7 @@ class Conversation(Base):
     waiting_since: Mapped[datetime | None]
     requested_person: Mapped[bool] = mapped_column(Boolean, default=False)
     assigned_to: Mapped[int | None] = mapped_column(Integer)  # console user id
-    acked_at: Mapped[datetime | None]  # the buyer was told staff will answer (this episode)
+    acked_at: Mapped[datetime | None]  # the buyer was last told staff will answer (this episode)
     # 来消息时提醒我: the staff member to alert when the buyer writes again.
     remind_user_id: Mapped[int | None] = mapped_column(Integer)
     last_message_at: Mapped[datetime]

@@ -20,11 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.models import Buyer, OutboundMessage
 from bot.wechat import channels
 from bot.wechat.client import WeChatAPI, WeChatAPIError
+from bot.wechat.template_messages import FIELD_LIMITS, TemplateMessageBook, fit
 from inbox.conversations import InboxError, record_staff_reply
 from inbox.models import Conversation
 
 PURPOSE = "staff_reply"
 TEMPLATE_PURPOSE = "inbox_reply"  # [wechat.template_ids] key for the closed-window offer
+TEMPLATE_TEXT_MAX = FIELD_LIMITS["thing"]  # what a thing field shows (an answer: a notice)
 MAX_TEXT = 600
 
 
@@ -191,17 +193,23 @@ async def send_template_reply(
     now: datetime,
     *,
     on_recorded=None,
+    book: TemplateMessageBook | None = None,
 ) -> int:
-    """The closed-window offer: a template message carrying the staff's text."""
+    """The closed-window offer: a template message carrying the staff's text, in the fields
+    an admin mapped for ``inbox_reply`` (`book`), else in the template's ``thing1``."""
     if not template_id:
         raise InboxError("没有配置回复用的模板消息（[wechat.template_ids] inbox_reply）")
     text = text.strip()
-    if not text or len(text) > 200:
-        raise InboxError("模板消息内容需要 1–200 字")
+    if not text or len(text) > TEMPLATE_TEXT_MAX:
+        raise InboxError(f"模板消息的字段微信最多显示 {TEMPLATE_TEXT_MAX} 个字，且不显示换行："
+                         f"请写 1–{TEMPLATE_TEXT_MAX} 个字")  # fmt: skip
     async with sessions() as session:
         _conv, buyer = await _load(session, conversation_id)
+    default = {"thing1": {"value": fit("thing1", text)}}
+    values = {"content": text, "staff": staff.name}
+    data, url = book.data(TEMPLATE_PURPOSE, values, default) if book else (default, None)
     try:
-        await api.send_template(buyer.openid, template_id, {"first": text, "remark": "—— 客服"})
+        await api.send_template(buyer.openid, template_id, data, url)
     except WeChatAPIError as exc:
         raise InboxError(f"模板消息发送失败（错误码 {exc.errcode}）") from None
     message_id = await _record(

@@ -1,8 +1,9 @@
 """Campaign conversion (活动转化): reached → replied within 48 h → ordered within 7 days.
 
 Per campaign: *reached* are the buyers a step of it was sent to (a ``sent`` delivery);
-*replied* those of them who sent a message (events excluded) within 48 hours of the first
-send they got; *ordered* those with a counted order within 7 days of it. A period's campaigns
+*replied* those of them who sent a message (events excluded) within 48 hours after one of
+the sends they got; *ordered* those with a counted order within 7 days after one. The rule
+is the campaign report's (``scheduler/reports.py``), so both pages give the same numbers. A period's campaigns
 are those with a step due in it; per kind the campaigns' figures are summed (buyer-campaign
 pairs). The counts of a period are final 7 days after it ends (orders may still come in).
 
@@ -15,19 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Interval, Select, exists, func, literal, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.models import InboundMessage
 from insights.figures import count_of
 from insights.periods import DateRange, previous, whole
 from insights.rollups import cached
-from members.orders import Order
 from scheduler.models import KINDS, SENT, Campaign, CampaignStep, Delivery
+from scheduler.reports import ORDER_WINDOW_S, REPLY_WINDOW_S, ordered_within, replied_within
 
-REPLY_WITHIN = timedelta(hours=48)
-ORDER_WITHIN = timedelta(days=7)
+ORDER_WITHIN = timedelta(seconds=ORDER_WINDOW_S)
 STAGES = ("reached", "replied", "ordered")
 
 
@@ -49,45 +48,18 @@ class Conversion:
     by_kind_previous: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _plus(col, delta: timedelta, dialect: str):
-    """`col` + `delta` in SQL (SQLite stores text with microseconds; PostgreSQL intervals)."""
-    if dialect == "sqlite":
-        seconds = f"+{int(delta.total_seconds())} seconds"
-        return func.strftime("%Y-%m-%d %H:%M:%f000", col, seconds)
-    return col + literal(delta, Interval())
-
-
-def campaign_buyers(campaign_id: int, stage: str, dialect: str) -> Select:
-    """The buyer ids behind one stage of one campaign."""
+def campaign_buyers(campaign_id: int, stage: str) -> Select:
+    """The buyer ids behind one stage of one campaign (reached: a send was ``sent``; replied
+    and ordered: ``scheduler.reports``' definition, after any of the buyer's sends)."""
     d = Delivery
-    first = (
-        select(d.buyer_id, d.openid, func.min(d.sent_at).label("first"))
-        .where(d.campaign_id == campaign_id, d.status == SENT)
-        .group_by(d.buyer_id, d.openid)
-        .subquery()
+    query = select(d.buyer_id.label("buyer_id")).where(
+        d.campaign_id == campaign_id, d.status == SENT
     )
-    query = select(first.c.buyer_id.label("buyer_id"))
     if stage == "replied":
-        m = InboundMessage
-        query = query.where(
-            exists().where(
-                m.openid == first.c.openid,
-                m.msg_type != "event",
-                m.received_at >= first.c.first,
-                m.received_at < _plus(first.c.first, REPLY_WITHIN, dialect),
-            )
-        )
+        query = query.where(replied_within(REPLY_WINDOW_S))
     elif stage == "ordered":
-        o = Order
-        query = query.where(
-            exists().where(
-                o.buyer_id == first.c.buyer_id,
-                o.counted.is_(True),
-                o.ordered_at >= first.c.first,
-                o.ordered_at < _plus(first.c.first, ORDER_WITHIN, dialect),
-            )
-        )
-    return query
+        query = query.where(ordered_within(ORDER_WINDOW_S))
+    return query.distinct()
 
 
 async def _campaigns_in(session: AsyncSession, lo: datetime, hi: datetime):
@@ -124,7 +96,6 @@ async def campaign_conversion(
 ) -> Conversion:
     """The period's campaigns (latest first) and the sums per kind, with the previous period's."""
     now = clock.now()
-    dialect = (await session.connection()).dialect.name
     here, before = whole(period, timezone), whole(previous(period), timezone)
     listed = {b: await _campaigns_in(session, b.lo, b.hi) for b in (here, before)}
     plan = {}
@@ -137,7 +108,7 @@ async def campaign_conversion(
         out = {}
         for key in missing:
             cid, stage = plan[key]
-            query = count_of(campaign_buyers(cid, stage, dialect))
+            query = count_of(campaign_buyers(cid, stage))
             out[key] = float((await session.execute(query)).scalar_one())
         return out
 

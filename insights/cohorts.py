@@ -2,7 +2,8 @@
 
 Cell ``M<k>`` of a cohort is the share of its buyers with a counted order in the k-th month
 after the first (``M0`` is 100% by definition). Months are local months of the dashboard's
-time zone; a cell whose month has not begun is ``None``. Counts are cached like every other
+time zone; a cell whose month has not begun is ``None``, and the cell of the running month
+is marked ``partial`` (its month has days to come). Counts are cached like every other
 (``insights/rollups.py``): a cell depends on orders up to the end of its month.
 
 This module does not draw the heat map; it returns its numbers and the queries behind them.
@@ -35,6 +36,9 @@ class Cohort:
     # share of the cohort (0-1) with a counted order k months after its first, or None
     shares: list[float | None]
     buyers: list[int | None]  # the same as counts
+    # k of the cell whose month is still running (its share is partial and will only grow:
+    # a low value there is no collapse), or None when every shown month is over.
+    partial: int | None = None
 
 
 def cohort_months(period: DateRange) -> list[date]:
@@ -157,12 +161,18 @@ async def repurchase_cohorts(
         size = by_cell.get((first, 0))
         counts = [by_cell.get((first, k)) for k in range(MONTHS)]
         shares = [None if c is None else (round(c / size, 4) if size else 0.0) for c in counts]
+        running = [
+            k
+            for k in range(MONTHS)
+            if counts[k] is not None and now < _month(add_months(first, k), timezone)[1]
+        ]
         cohorts.append(
             Cohort(
                 first.strftime("%Y-%m"),
                 int(size or 0),
                 shares,
                 [None if c is None else int(c) for c in counts],
+                running[0] if running else None,
             )
         )
     return cohorts

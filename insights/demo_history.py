@@ -17,6 +17,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,12 +43,24 @@ PEOPLE = 1200
 PREFIX = "oHist"
 WORDS = ("在吗", "新款什么时候上", "有现货吗", "发个价格表", "我的名片", "会员", "直播几点", "谢谢")
 STUCK_STEPS = ("company", "business_type", "interests", "region", "phone")
-CAMPAIGNS = (  # name, kind, days ago
-    ("5·18 粉丝召回", "recall", 20),
-    ("春季新品直播预告", "livestream", 75),
-    ("年货节群发", "broadcast", 160),
-    ("双11 老客召回", "recall", 230),
+CAMPAIGNS = (  # name, kind, (month, day) it is sent on: the name fits the date
+    ("五一 粉丝召回", "recall", (5, 1)),
+    ("春季新品直播预告", "livestream", (3, 20)),
+    ("年货节群发", "broadcast", (1, 15)),
+    ("双11 老客召回", "recall", (11, 11)),
 )
+SEND_HOUR = 10  # local time the past campaigns went out
+
+
+def last_occurrence(month_day: tuple[int, int], now: datetime, tz: ZoneInfo) -> datetime:
+    """The latest ``month_day`` at SEND_HOUR (local) at least a day before `now`: within the
+    year of history, so 双11 is always a November and 年货节 a January."""
+    local = now.astimezone(tz)
+    for year in (local.year, local.year - 1):
+        at = datetime(year, *month_day, SEND_HOUR, tzinfo=tz)
+        if at <= local - timedelta(days=1):
+            return at.astimezone(now.tzinfo)
+    raise AssertionError("a date within the last year")  # pragma: no cover
 
 
 @dataclass
@@ -133,6 +146,8 @@ def _tier_history(p: Person, buyer_id: int, ladder, now: datetime, rng) -> tuple
         key = tier.key if tier else None
         if key != held:
             at = moment if moment < now else now - timedelta(hours=rng.uniform(1, 200))
+            if changes and at <= changes[-1]["created_at"]:  # each change after the one before
+                at = changes[-1]["created_at"] + (now - changes[-1]["created_at"]) / 2
             changes.append(
                 {
                     "buyer_id": buyer_id,
@@ -168,7 +183,7 @@ async def seed_demo_history(
                 )
             ).all()
         )
-        await _campaigns(session, people, ids, rng, now)
+        await _campaigns(session, people, ids, rng, now, ZoneInfo(config.campaigns.timezone))
         events, orders, messages, forms, changes = [], [], [], [], []
         ladder = Ladder(config.tiers)
         for p in people:
@@ -307,10 +322,10 @@ def _form_row(bid: int, p: Person, now: datetime) -> dict:
     }
 
 
-async def _campaigns(session: AsyncSession, people, ids, rng, now: datetime) -> None:
+async def _campaigns(session: AsyncSession, people, ids, rng, now: datetime, tz: ZoneInfo) -> None:
     """Past campaigns sent to the buyers following then; some replied, some ordered."""
-    for name, kind, days in CAMPAIGNS:
-        sent = now - timedelta(days=days, hours=rng.randint(0, 6))
+    for name, kind, month_day in CAMPAIGNS:
+        sent = last_occurrence(month_day, now, tz) + timedelta(minutes=rng.randint(0, 360))
         campaign = Campaign(
             name=name, kind=kind, status="done", params={}, all_day=kind == "recall",
             created_at=sent - timedelta(days=2), updated_at=sent, finished_at=sent,
@@ -341,7 +356,9 @@ async def _campaigns(session: AsyncSession, people, ids, rng, now: datetime) -> 
             if outside:
                 continue
             if rng.random() < 0.14:
-                p.messages.append((sent + timedelta(hours=rng.uniform(0.2, 40)), None))
+                when = sent + timedelta(hours=rng.uniform(0.2, 40))
+                if when < now:  # a campaign of yesterday: the replies so far
+                    p.messages.append((when, None))
             if p.card.get("platform_account") and rng.random() < 0.12:
                 when = sent + timedelta(days=rng.uniform(0.1, 6.5))
                 if when < now:

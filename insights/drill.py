@@ -73,7 +73,7 @@ class Page:
     next_after: int | None  # pass as `after` for the next page; None: this was the last
 
 
-def _query(ref: FigureRef, tz: ZoneInfo, p: Params, dialect: str) -> Select:
+def _query(ref: FigureRef, tz: ZoneInfo, p: Params) -> Select:
     lo = local_midnight(ref.period.start, tz)
     hi = min(local_midnight(ref.period.end + timedelta(days=1), tz), max(p.now, lo))
     f = ref.figure
@@ -105,7 +105,7 @@ def _query(ref: FigureRef, tz: ZoneInfo, p: Params, dialect: str) -> Select:
             raise DrillError(
                 "stage", "campaign needs campaign_id and stage reached|replied|ordered"
             )
-        return campaign_buyers(ref.campaign_id, ref.stage, dialect)
+        return campaign_buyers(ref.campaign_id, ref.stage)
     raise DrillError("figure", f"figure must be one of {', '.join(FIGURES)}")
 
 
@@ -130,8 +130,7 @@ async def figure_buyers(
         rest = [i for i in ids if i > after]
         page = rest[:limit]
         return Page(len(ids), page, page[-1] if len(rest) > limit else None)
-    dialect = (await session.connection()).dialect.name
-    query = _query(ref, timezone, Params(timezone, lapsed_months, now), dialect).subquery()
+    query = _query(ref, timezone, Params(timezone, lapsed_months, now)).subquery()
     total = (await session.execute(select(func.count()).select_from(query))).scalar_one()
     rows = await session.execute(
         select(query.c.buyer_id)

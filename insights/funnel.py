@@ -4,7 +4,8 @@ The funnel follows the buyers who followed in the period (a follow event in it, 
 follower sync imported: the bot never had the chance to invite a follower from before Laoke)
 and asks, for each, how far they had come by the period's end: shown the card's consent notice
 (``card_invited``), agreed (``card_consented``), confirmed the card (``card_confirmed``), and
-have an order linked to them dated before the end (matched). Each stage is a subset of the
+have a counted order linked to them dated before the end (matched; a refunded, cancelled
+or unpaid order does not match, as it counts for no other customer figure either). Each stage is a subset of the
 one before. Beside it: the question buyers with an unfinished card stand at now (their open
 ``form_states`` step), and how often each optional field was skipped on confirmed cards.
 
@@ -57,6 +58,14 @@ class Funnel:
     confirmed: int
 
 
+def _matched(buyer_id, hi: datetime):
+    """The buyer has a counted order (not refunded, cancelled or unpaid) dated before `hi`:
+    the same orders every other customer figure counts."""
+    return exists().where(
+        Order.buyer_id == buyer_id, Order.counted.is_(True), Order.ordered_at < hi
+    )
+
+
 def stage_buyers(stage: str, lo: datetime, hi: datetime) -> Select:
     """The buyers who reached `stage` (and every stage before it) by `hi`."""
     e = BuyerEvent
@@ -68,7 +77,7 @@ def stage_buyers(stage: str, lo: datetime, hi: datetime) -> Select:
     for name in STAGES[1 : STAGES.index(stage) + 1]:
         col = query.subquery().c.buyer_id
         if name == "matched":
-            test = exists().where(Order.buyer_id == col, Order.ordered_at < hi)
+            test = _matched(col, hi)
         else:
             step = BuyerEvent.__table__.alias()
             test = exists().where(
@@ -100,7 +109,7 @@ def funnel_counts(lo: datetime, hi: datetime) -> Select:
         steps[name] = flag(
             exists().where(step.c.buyer_id == col, step.c.kind == kind, step.c.at < hi)
         )
-    steps["matched"] = flag(exists().where(Order.buyer_id == col, Order.ordered_at < hi))
+    steps["matched"] = flag(_matched(col, hi))
     skips = {f"skipped_{name}": flag(test) for name, (_label, test) in OPTIONAL_FIELDS.items()}
     flags = (
         select(*(v.label(k) for k, v in {**steps, **skips}.items()))

@@ -70,7 +70,7 @@ def _key(name: str, b: Bucket, p: Params) -> Key:
 
 async def counts(
     session: AsyncSession, names: Sequence[str], spans: Sequence[Bucket], p: Params
-) -> dict[tuple[str, Bucket], float | None]:
+) -> dict[tuple[str, Bucket], int | None]:
     """Every figure of `names` for every bucket (future buckets give None)."""
     keys: dict[Key, tuple[str, Bucket]] = {}
     for b in spans:
@@ -97,10 +97,11 @@ async def counts(
         return {k: v for k, v in out.items() if k in keys}  # the split counts extra
 
     values = await cached(session, list(keys), compute, p.now)
-    result: dict[tuple[str, Bucket], float | None] = {}
+    result: dict[tuple[str, Bucket], int | None] = {}
     for b in spans:
         for name in names:
-            result[(name, b)] = None if b.lo >= p.now else values.get(_key(name, b, p))
+            v = None if b.lo >= p.now else values.get(_key(name, b, p))
+            result[(name, b)] = None if v is None else int(v)  # counts (the cache holds floats)
     return result
 
 

@@ -40,7 +40,9 @@ class DateRange:
 
 @dataclass(frozen=True)
 class Bucket:
-    """One day, week or month: its label (the local first day) and its UTC interval."""
+    """One day, week or month: its label (the first local day it covers, so the first week
+    of a period starting on a Wednesday is labelled with that Wednesday, never with a Monday
+    before the period) and its UTC interval."""
 
     label: date
     lo: datetime
@@ -91,7 +93,7 @@ def buckets(period: DateRange, granularity: str, tz: ZoneInfo) -> list[Bucket]:
     while start < last:
         nxt = next_start(start, granularity)
         lo_day, hi_day = max(start, period.start), min(nxt, last)
-        out.append(Bucket(start, local_midnight(lo_day, tz), local_midnight(hi_day, tz)))
+        out.append(Bucket(lo_day, local_midnight(lo_day, tz), local_midnight(hi_day, tz)))
         if len(out) > MAX_BUCKETS:
             raise PeriodError("granularity", "too many buckets: choose week or month")
         start = nxt

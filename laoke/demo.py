@@ -1,7 +1,8 @@
 """``laoke demo``: the whole product on one machine, with no WeChat account, served on one port.
 
 The product's app (``create_app``), the fake WeChat API (``/cgi-bin/…``, ``/_sim/…``) which
-the app's own API client calls, and the buyer chat simulator (``/chat/``), over the data
+the app's own API client calls (its mass sends reported back to the webhook as WeChat's
+``MASSSENDJOBFINISH`` events), and the buyer chat simulator (``/chat/``), over the data
 folder ``demo/demo.py`` prepares and seeds. This is wiring only, so it lives in the composition
 root; what the demo seeds and how it is configured live in ``demo/``.
 
@@ -17,7 +18,9 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from bot.appkeys import SESSIONMAKER
@@ -27,8 +30,10 @@ from bot.config import Config
 from console.demo import demo_logins
 from console.roles import Role
 from demo.demo import DEMO_STARTERS, prepare_demo, replay_windows, seed_demo
+from demo.simulator.callback import CallbackClient, CallbackSigner
 from demo.simulator.chat import ChatSettings, create_chat_app
 from demo.simulator.fake_account import FakeWeChat
+from demo.simulator.fake_mass import finish_event_fields
 from demo.simulator.fake_wechat import setup_routes
 from laoke.app import create_app
 
@@ -47,6 +52,7 @@ def create_demo_app(config: Config, clock: Clock | None = None) -> web.Applicati
         yield
 
     app.cleanup_ctx.append(demo_data)
+    app.cleanup_ctx.append(_mass_reports(config, fake))
     app.cleanup_ctx.extend(DEMO_STARTERS)
 
     local = config.wechat.api_base_url.rstrip("/")
@@ -60,6 +66,39 @@ def create_demo_app(config: Config, clock: Clock | None = None) -> web.Applicati
     app.router.add_get("/chat", _to_chat)
     app.add_subapp("/chat", create_chat_app(chat, clock=clock))
     return app
+
+
+def _mass_reports(config: Config, fake: FakeWeChat):
+    """Post each finished mass send's MASSSENDJOBFINISH event to the webhook, as WeChat does
+    (a moment later, not inside the mass/send call)."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        url = config.wechat.api_base_url.rstrip("/") + config.server.webhook_path
+        pending: set[asyncio.Task[None]] = set()
+        async with aiohttp.ClientSession() as http:
+            wechat = CallbackClient(CallbackSigner.from_config(config.wechat), http, url)
+
+            async def report(job: dict[str, Any]) -> None:
+                await asyncio.sleep(1)
+                try:
+                    await wechat.send_event(
+                        wechat.signer.account, "MASSSENDJOBFINISH", **finish_event_fields(job)
+                    )
+                except Exception as exc:  # the demo goes on without the report
+                    logging.getLogger(__name__).warning("mass send report not posted: %s", exc)
+
+            async def on_finish(job: dict[str, Any]) -> None:
+                task = asyncio.create_task(report(job))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+            fake.mass.on_finish.append(on_finish)
+            yield
+            fake.mass.on_finish.remove(on_finish)
+            for task in pending:
+                task.cancel()
+
+    return context
 
 
 async def _to_chat(request: web.Request) -> web.Response:

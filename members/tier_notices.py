@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from bot.models import Buyer, OutboundMessage
 from bot.wechat.channels import CUSTOM, route
 from bot.wechat.client import WeChatAPIError
-from bot.wechat.template_messages import TemplateMessageBook
+from bot.wechat.template_messages import TemplateMessageBook, fit
 from members.tiers import NOTICE_PENDING, Ladder, TierChange, current_ladder
 
 if TYPE_CHECKING:
@@ -73,18 +73,13 @@ async def mark_stored_notices_delivered(session: AsyncSession, buyer_id: int) ->
 def _template_data(
     services: Services, book: TemplateMessageBook, text: str, tier_name: str
 ) -> tuple[dict[str, Any], str | None]:
-    """The fields: the notice's first line, the tier, the date, the rest of the notice —
-    or the layout an admin set for this purpose, filled with the same values."""
-    first, _, rest = text.partition("\n")
+    """The layout an admin set for this purpose (content/template_messages.py), filled with
+    the tier, the date and the notice's first line — or, with only a configured id, the
+    typed fields most tier templates have: the tier (thing1) and the date (time2)."""
+    first, _, _rest = text.partition("\n")
     local = services.clock.now().astimezone(ZoneInfo(services.config.orders.timezone))
-    values = {"first": first, "tier_name": tier_name, "date": local.strftime("%Y-%m-%d"),
-              "remark": rest.strip()}  # fmt: skip
-    default = {
-        "first": {"value": first},
-        "keyword1": {"value": tier_name},
-        "keyword2": {"value": values["date"]},
-        "remark": {"value": values["remark"]},
-    }
+    values = {"notice": first, "tier_name": tier_name, "date": local.strftime("%Y-%m-%d")}
+    default = {"thing1": {"value": fit("thing1", tier_name)}, "time2": {"value": values["date"]}}
     return book.data(PURPOSE, values, default)
 
 

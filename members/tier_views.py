@@ -77,7 +77,7 @@ async def recent_changes(session: AsyncSession, limit: int = PAGE) -> list[tuple
     q = (
         select(TierChange, Buyer)
         .join(Buyer, Buyer.id == TierChange.buyer_id)
-        .order_by(TierChange.id.desc())
+        .order_by(TierChange.created_at.desc(), TierChange.id.desc())  # time, not insertion
         .limit(limit)
     )
     return [(change, _name(buyer)) for change, buyer in (await session.execute(q)).all()]

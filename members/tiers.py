@@ -78,6 +78,7 @@ class TierChange(Base):
 
     __table_args__ = (
         Index("ix_tier_changes_buyer", "buyer_id", "created_at"),
+        Index("ix_tier_changes_created", "created_at"),  # 最近变动, newest first
         Index("ix_tier_changes_notice", "notice"),
     )
 
@@ -334,8 +335,9 @@ async def set_manual_tier(
 async def tier_changes_for(
     session: AsyncSession, *, buyer_id: int | None = None, limit: int = 100
 ) -> list[TierChange]:
-    """The most recent tier changes, newest first (one buyer's, or everyone's)."""
-    q = select(TierChange).order_by(TierChange.id.desc()).limit(limit)
+    """The most recent tier changes, newest first by when they happened (one buyer's, or
+    everyone's; an import of old orders adds changes dated before existing ones)."""
+    q = select(TierChange).order_by(TierChange.created_at.desc(), TierChange.id.desc()).limit(limit)
     if buyer_id is not None:
         q = q.where(TierChange.buyer_id == buyer_id)
     return list((await session.scalars(q)).all())

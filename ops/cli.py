@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -33,7 +32,7 @@ def backup(config_path: Path, output: Path | None) -> None:
     """Copy the database to a backup file while Laoke keeps serving."""
     config = load_or_exit(config_path)
     url = config.database.url
-    name = default_name(url, datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
+    name = default_name(url, Clock().now().strftime("%Y%m%d-%H%M%S"))
     if output is None:
         output = Path("backups") / name
     elif output.is_dir():

@@ -12,6 +12,7 @@ out or send (``scheduler/loop.py``, ``scheduler/delivery.py``) and does not comp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -373,10 +374,17 @@ async def next_livestream(session: AsyncSession, now: datetime) -> Campaign | No
         select(Campaign).where(
             Campaign.kind == LIVESTREAM, Campaign.status.in_((SCHEDULED, RUNNING))
         )
-    )
+    )  # a handful of rows: livestreams are scheduled a few at a time
+    return next_of(list(rows), now)
+
+
+def next_of(livestreams: Sequence[Any], now: datetime) -> Any:
+    """Of these livestream campaigns, the next one scheduled or running, not started yet."""
     upcoming = [
-        c for c in rows if datetime.fromisoformat(c.params["start_at"]) >= now
-    ]  # a handful of rows: livestreams are scheduled a few at a time
+        c
+        for c in livestreams
+        if c.status in (SCHEDULED, RUNNING) and datetime.fromisoformat(c.params["start_at"]) >= now
+    ]
     return min(upcoming, key=lambda c: c.params["start_at"], default=None)
 
 

@@ -22,6 +22,7 @@ from bot.api import ApiError, ApiRoutes, json_response, path_id
 from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
 from bot.clock import Clock
 from bot.config import Config
+from bot.wechat.channels import Account
 from scheduler.campaigns import (
     BroadcastSpec,
     CampaignError,
@@ -49,7 +50,7 @@ from scheduler.models import (
     Campaign,
     CampaignStep,
 )
-from scheduler.previews import preview_campaign, reach_report
+from scheduler.previews import mass_text_refusal, preview_campaign, reach_report
 from scheduler.reports import campaign_report
 from scheduler.saved_segments import SegmentNotFound, get_segment
 from scheduler.segments import SegmentError, Vocabulary, compile_segment
@@ -166,7 +167,7 @@ async def _create(request: web.Request, spec: Spec) -> dict[str, Any]:
         except CampaignError as exc:
             raise _refused(exc, 400) from None
         steps = await list_steps(session, campaign.id)
-        reach = await reach_report(session, campaign, clock.now())
+        reach = await reach_report(session, campaign, clock.now(), Account.of(config.wechat))
         return {**campaign_to_dict(campaign), "steps": [step_to_dict(s) for s in steps], **reach}
 
 
@@ -215,7 +216,7 @@ async def edit_campaign(request: web.Request, body: CampaignEdit) -> dict[str, A
             status = 409 if "cannot edit" in message else 400
             raise _refused(exc, status) from None
         steps = await list_steps(session, campaign.id)
-        reach = await reach_report(session, campaign, clock.now())
+        reach = await reach_report(session, campaign, clock.now(), Account.of(config.wechat))
         return {**campaign_to_dict(campaign), "steps": [step_to_dict(s) for s in steps], **reach}
 
 
@@ -293,7 +294,18 @@ async def report(request: web.Request) -> dict[str, Any]:
 def _move_endpoint(action: str, summary: str) -> None:
     async def handler(request: web.Request) -> web.Response:
         campaign_id = _campaign_id(request)
+        config = request.config_dict[CONFIG]
         async with request.config_dict[SESSIONMAKER].begin() as session:
+            if action == "schedule":
+                try:
+                    current = await get_campaign(session, campaign_id)
+                except CampaignError as exc:
+                    raise _refused(exc) from None
+                problem = await mass_text_refusal(
+                    session, request.config_dict[SERVICES], current, Account.of(config.wechat)
+                )
+                if problem:
+                    raise ApiError(400, f"无法排期：{problem}")
             try:
                 campaign = await move_campaign(
                     session,
@@ -307,7 +319,12 @@ def _move_endpoint(action: str, summary: str) -> None:
             result = campaign_to_dict(campaign)
             if action == "schedule":
                 result.update(
-                    await reach_report(session, campaign, request.config_dict[CLOCK].now())
+                    await reach_report(
+                        session,
+                        campaign,
+                        request.config_dict[CLOCK].now(),
+                        Account.of(request.config_dict[CONFIG].wechat),
+                    )
                 )
         return json_response(result)  # 200: the campaign changed state, nothing was created
 

@@ -32,6 +32,7 @@ from bot.cli_support import (
 from bot.clock import Clock
 from bot.config import Config
 from bot.dialog.context import Services
+from bot.wechat.channels import Account
 from scheduler.campaigns import (
     campaign_to_dict,
     get_campaign,
@@ -97,7 +98,7 @@ def _reach_lines(data: dict[str, Any]) -> list[str]:
         return []
     lines = [
         f"reach now: {reach['recipients']:,} recipients — {reach['customer_service']:,} by "
-        f"customer-service message, {reach['template']:,} by template message, "
+        f"customer-service message, {reach['mass']:,} by mass send, "
         f"{reach['unreachable']:,} unreachable"
     ]
     return lines + [f"warning: {w}" for w in data.get("warnings", [])]
@@ -133,7 +134,10 @@ def campaign_create(spec: str, then_schedule: bool, config_path: Path, as_json: 
             if then_schedule:
                 created = await move_campaign(session, "schedule", created.id, clock, config)
             data = await _with_steps(session, created)
-            return {**data, **await reach_report(session, created, clock.now())}
+            return {
+                **data,
+                **await reach_report(session, created, clock.now(), Account.of(config.wechat)),
+            }
 
     emit(run(config, work), as_json, lambda d: _campaign_text(d, config.campaigns.timezone))
 
@@ -193,7 +197,9 @@ def _move_command(action: str, summary: str) -> None:
                 moved = await move_campaign(session, action, campaign_id, clock, config)
                 data = campaign_to_dict(moved)
                 if action == "schedule":
-                    data.update(await reach_report(session, moved, clock.now()))
+                    data.update(
+                        await reach_report(session, moved, clock.now(), Account.of(config.wechat))
+                    )
                 return data
 
         data = run(config, work)
@@ -250,6 +256,12 @@ def _report_text(r: dict[str, Any], tz: str) -> str:
         f"({pct(conv['reply_rate'])}); ordered within 7 days: {conv['ordered_7d']:,} "
         f"({pct(conv['order_rate'])})",
     ]
+    if (m := r.get("mass")) and m["calls"]:
+        lines.append(
+            f"  mass sends {m['calls']:,} to {m['recipients']:,}; WeChat reported "
+            f"{m['finished']:,}: sent {m['sent']:,}, filtered {m['filtered']:,}, "
+            f"errors {m['errors']:,}"
+        )
     rows = [
         [
             s["kind"],

@@ -12,7 +12,8 @@ a row is marked ``sending`` (:func:`mark_sending`, many rows per statement when 
 together); a row the mark does not find still claimed by this sender is not sent. A sender
 that dies leaves its batch with no result: after its heartbeat lease lapses (or the claim is
 older than ``CLAIM_TIMEOUT``) the rows it was ``sending`` become ``uncertain`` — reported,
-never resent, because the message may have reached the buyer; there are at most
+never resent, because the message may have reached the buyer (rows of a mass send go back to
+pending instead: resending repeats its clientmsgid, which WeChat never delivers twice); there are at most
 ``concurrency`` of them per sender — and the rows it had claimed but not started go back to
 ``pending``, to be sent by whoever claims them next. This module does not choose channels or talk to WeChat
 (``scheduler/sender.py``).
@@ -60,6 +61,8 @@ class Claimed:
     openid: str
     attempts: int
     requested: bool
+    mass_send_id: int | None = None  # set: a retry of this mass send (same clientmsgid)
+    reason: str | None = None  # why it was last put back to pending (window_closed …)
 
 
 @dataclass(slots=True)
@@ -124,6 +127,8 @@ async def claim_deliveries(
             _table.c.openid,
             _table.c.attempts,
             _table.c.requested,
+            _table.c.mass_send_id,
+            _table.c.reason,
         )
     )
     rows = (await session.execute(stmt)).all()
@@ -196,6 +201,13 @@ async def mark_in_flight_uncertain(
         Lease.name.like(f"{SENDER_LEASE_PREFIX}%"), Lease.expires_at > now
     )
     abandoned = or_(_table.c.claimed_at < now - CLAIM_TIMEOUT, _table.c.claimed_by.not_in(live))
+    # A mass send in flight is safe to repeat (its clientmsgid makes WeChat answer "already
+    # sent"), so its rows go back to pending with their batch (scheduler/mass_sends.py).
+    await session.execute(
+        update(_table)
+        .where(_table.c.status == SENDING, _table.c.mass_send_id.is_not(None), abandoned)
+        .values(status=PENDING, claimed_by=None, claimed_at=None)
+    )
     result = await session.execute(
         update(_table)
         .where(_table.c.status == SENDING, abandoned)

@@ -66,7 +66,10 @@ PENDING, CLAIMED, SENDING, SENT, FAILED, SKIPPED, UNCERTAIN = (
     "uncertain",
 )
 # Delivery.channel
-CUSTOM, TEMPLATE = "custom", "template"
+CUSTOM, TEMPLATE, MASS = "custom", "template", "mass"
+# MassSend.status: sending (the call may be under way) → sent | failed; finished once
+# WeChat's MASSSENDJOBFINISH event arrived.
+MASS_SENDING, MASS_SENT, MASS_FAILED = "sending", "sent", "failed"
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -151,6 +154,9 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # The mass send that carries this row (channel mass): kept across retries, so a retry
+    # repeats the same clientmsgid and WeChat never delivers it twice.
+    mass_send_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("step_id", "buyer_id", name="uq_deliveries_step_buyer"),
@@ -160,6 +166,51 @@ class Delivery(Base):
         Index("ix_deliveries_buyer_sent", "buyer_id", "sent_at"),
         Index("ix_deliveries_campaign", "campaign_id", "status"),
     )
+
+
+class MassSend(Base):
+    """One ``message/mass/send`` call of a campaign step: its idempotency key, WeChat's
+    msg_id and, once ``MASSSENDJOBFINISH`` arrived, WeChat's own counts."""
+
+    __tablename__ = "mass_sends"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    step_id: Mapped[int] = mapped_column(Integer)
+    batch: Mapped[int] = mapped_column(Integer)  # 1, 2 … within the step
+    client_msg_id: Mapped[str] = mapped_column(String(64), unique=True)
+    msg_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=MASS_SENDING)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    errcode: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    # From MASSSENDJOBFINISH: WeChat's status text and counts (filtered: not delivered, e.g.
+    # over the follower's monthly allowance or no longer following).
+    finish_status: Mapped[str | None] = mapped_column(String(64))
+    total_count: Mapped[int | None] = mapped_column(Integer)
+    filter_count: Mapped[int | None] = mapped_column(Integer)
+    sent_count: Mapped[int | None] = mapped_column(Integer)
+    error_count: Mapped[int | None] = mapped_column(Integer)
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("step_id", "batch", name="uq_mass_sends_step_batch"),
+        Index("ix_mass_sends_campaign", "campaign_id"),
+        Index("ix_mass_sends_msg_id", "msg_id"),
+        Index("ix_mass_sends_created", "created_at"),
+    )
+
+
+class MassAllowance(Base):
+    """Mass messages one buyer was sent in one calendar month (Beijing), against the
+    platform's allowance of 4 (``[wechat] mass_per_follower_month``)."""
+
+    __tablename__ = "mass_allowance"
+
+    buyer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    used: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Rsvp(Base):

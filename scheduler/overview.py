@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CampaignsConfig
 from bot.models import Buyer
+from bot.wechat.channels import SERVICE_ACCOUNT, Account
 from scheduler.campaigns import list_steps
 from scheduler.loop import segment_condition
 from scheduler.models import (
@@ -100,10 +101,15 @@ async def campaign_rows(
 
 
 async def schedule_summary(
-    session: AsyncSession, campaign: Campaign, now: datetime, cfg: CampaignsConfig
+    session: AsyncSession,
+    campaign: Campaign,
+    now: datetime,
+    cfg: CampaignsConfig,
+    account: Account = SERVICE_ACCOUNT,
 ) -> dict[str, Any]:
-    """Reach now plus what holds buyers back: opt-outs, caps, quiet hours."""
-    report = await reach_report(session, campaign, now)
+    """Reach now plus what holds buyers back: opt-outs, caps, quiet hours. Most of the
+    audience unreachable (``mostly_unreachable``) asks the operator to confirm."""
+    report = await reach_report(session, campaign, now, account)
     segment = await segment_condition(session, campaign, now)
     opted_out = await session.scalar(
         select(func.count())

@@ -6,9 +6,9 @@ send, ``scheduler/models.py``), so the report is live while a campaign is still 
 - recipients: delivery rows (one per buyer and step) and the distinct buyers behind them;
 - outcomes: sent, failed, skipped, uncertain and still pending, each by reason and channel;
 - per step: the same totals for the announcement, each reminder or wave;
-- conversion: of the buyers a send reached, how many wrote back within 48 hours of a send
-  (``inbound_messages`` by openid) and how many placed a counted order within 7 days
-  (``orders`` by buyer).
+- conversion: of the buyers a send reached, how many wrote back (a message, not an event)
+  within 48 hours after a send (``inbound_messages`` by openid) and how many placed a
+  counted order within 7 days after one (``orders`` by buyer) — the one definition, below.
 
 ``recipient_page`` lists the recipients themselves (one row per buyer and step, with the
 outcome and reason), filterable by outcome and paged by delivery id, for the console's
@@ -31,6 +31,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from bot.models import Buyer, InboundMessage
 from members.orders import Order
 from scheduler.campaigns import get_campaign, list_steps
+from scheduler.mass_sends import campaign_mass_report
 from scheduler.models import (
     CLAIMED,
     FAILED,
@@ -81,14 +82,25 @@ def within_after(later: Any, earlier: Any, seconds: int) -> ColumnElement[bool]:
     return _within_after(later, earlier, seconds)
 
 
+# The one definition of a campaign's conversion, used by this report, the campaign list
+# (scheduler/overview.py) and the dashboard's 活动转化 (insights/campaign_conversion.py):
+# of a delivery row that was sent, the buyer *replied* when they sent a message (not an
+# event: a menu click, a scan or an unfollow answers nothing) within 48 hours after that
+# send, and *ordered* when a counted order of theirs is dated within 7 days after it. A
+# buyer converts when any send of the campaign they got is followed so.
+
+
 def _replied(seconds: int) -> ColumnElement[bool]:
+    """The delivery's buyer wrote a message (not an event) within `seconds` after it."""
     return exists().where(
         InboundMessage.openid == Delivery.openid,
+        InboundMessage.msg_type != "event",
         within_after(InboundMessage.received_at, Delivery.sent_at, seconds),
     )
 
 
 def _ordered(seconds: int) -> ColumnElement[bool]:
+    """The delivery's buyer has a counted order dated within `seconds` after it."""
     return exists().where(
         Order.buyer_id == Delivery.buyer_id,
         Order.counted.is_(True),
@@ -169,6 +181,8 @@ async def campaign_report(session: AsyncSession, campaign_id: int) -> dict[str, 
             for step in await list_steps(session, campaign_id)
         ],
         "conversion": conversion,
+        # WeChat's own counts of the campaign's mass sends (MASSSENDJOBFINISH).
+        "mass": await campaign_mass_report(session, campaign_id),
     }
 
 

@@ -4,10 +4,12 @@ Per claimed row, in order: the campaign must still be running (pause and cancel 
 at the next batch; rows of a paused campaign go back to pending); unsubscribed and opted-out
 buyers are skipped (a buyer who RSVP'd still gets the start reminder they asked for); unless
 the campaign is all-day, per-buyer frequency caps across campaigns apply (quiet hours are
-applied when claiming); then the channel: a customer-service message inside the buyer's
-48-hour window while fewer than 5 have been sent since their last action, else a template
-message when the campaign has a template id, else skipped ``outside_window`` (or
-``quota_exhausted``) — WeChat's rule, decided by ``bot/wechat/channels.py`` for every sender.
+applied when claiming); then the channel, by WeChat's rule for every sender
+(``bot/wechat/channels.py``): campaigns are marketing — a customer-service message inside the
+buyer's 48-hour window while fewer than 5 have been sent since their last action, else a mass
+send while the buyer's monthly allowance lasts (sent together, ``scheduler/mass_delivery.py``),
+else skipped ``mass_quota``; never a template message. Only a start reminder the buyer asked
+for (RSVP) is a service notice, which may fall back to the campaign's template message.
 
 Sends run concurrently (``concurrency`` tasks) under a token bucket. Each row is marked
 ``sending`` right before its request starts (the marks of rows starting together share one
@@ -38,7 +40,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.dialog.context import Services
 from bot.leases import acquire_lease, release_lease
 from bot.logs import Outage
-from bot.wechat.channels import closed_reason, route, window_closed
+from bot.wechat.channels import (
+    MARKETING,
+    MASS,
+    SERVICE,
+    Account,
+    closed_reason,
+    route,
+    window_closed,
+)
 from bot.wechat.client import WeChatAPIError
 from scheduler.delivery import (
     CLAIM_TIMEOUT,
@@ -54,6 +64,8 @@ from scheduler.delivery import (
     record_results,
 )
 from scheduler.loop import process_id
+from scheduler.mass_delivery import send_mass_rows
+from scheduler.mass_sends import allowance_used
 from scheduler.messages import CampaignMessages
 from scheduler.models import (
     CANCELLED,
@@ -76,6 +88,9 @@ log = logging.getLogger(__name__)
 
 RETRYABLE = frozenset({-1, 45009})
 UNSUBSCRIBED = 43004
+# WeChat refused a customer-service message (45015/45047) our records allowed: the row is
+# decided again without the window, so marketing goes by mass send with the next batch.
+WINDOW_CLOSED = "window_closed"
 
 
 def in_quiet_hours(now: datetime, start: time | None, end: time | None, tz: ZoneInfo) -> bool:
@@ -108,6 +123,7 @@ class Sender:
         self.tz = ZoneInfo(self.cfg.timezone)
         self.bucket = TokenBucket(self.cfg.rate_limit_per_s)
         self.messages = CampaignMessages.from_services(services)
+        self.account = Account.of(services.config.wechat)
         self.batch = self._batch_for(self.cfg.rate_limit_per_s)
         self._outage = Outage(log, f"sender {self.worker_id}: batch")
         self._steps: dict[int, CampaignStep] = {}
@@ -213,20 +229,27 @@ class Sender:
             capped = (self.cfg.cap_per_day or self.cfg.cap_per_week) and any(
                 not campaigns[r.campaign_id].all_day and not r.requested for r in claimed
             )
-            buyers = await load_buyers(
-                session, sorted({r.buyer_id for r in claimed}), now, caps=bool(capped)
-            )
+            buyer_ids = sorted({r.buyer_id for r in claimed})
+            buyers = await load_buyers(session, buyer_ids, now, caps=bool(capped))
             rsvps = await self._rsvps(session, claimed, campaigns)
+            mass_used = (
+                await allowance_used(session, buyer_ids, now) if self.account.mass_per_buyer else {}
+            )
         results: list[Result] = []
         sends: list[tuple[Claimed, Campaign, BuyerState, str, bool]] = []
+        mass: list[tuple[Claimed, Campaign, bool]] = []
         for row in claimed:
             campaign = campaigns[row.campaign_id]
-            outcome = self._decide(row, campaign, buyers.get(row.buyer_id), now, quiet)
+            outcome = self._decide(row, campaign, buyers.get(row.buyer_id), now, quiet, mass_used)
+            rsvped = (row.campaign_id, row.buyer_id) in rsvps
             if isinstance(outcome, Result):
                 results.append(outcome)
+            elif outcome == MASS:
+                mass.append((row, campaign, rsvped))
             else:
-                rsvped = (row.campaign_id, row.buyer_id) in rsvps
                 sends.append((row, campaign, buyers[row.buyer_id], outcome, rsvped))
+        if mass:
+            results += await send_mass_rows(self, mass, now, claimed[0].id)
         if sends:
             # `concurrency` long-lived tasks pull jobs: far cheaper than a task per message.
             queue = deque(sends)
@@ -264,6 +287,7 @@ class Sender:
         buyer: BuyerState | None,
         now: datetime,
         quiet: bool,
+        mass_used: dict[int, int],
     ) -> Result | str:
         """A result for rows that are not sent now, else the channel to send on."""
         attempts = row.attempts
@@ -273,6 +297,8 @@ class Sender:
             return Result(row.id, PENDING, attempts=attempts)
         if buyer is None:  # erased (删除我的资料) since fan-out
             return Result(row.id, SKIPPED, "no_buyer", attempts=attempts)
+        if row.mass_send_id is not None:  # an interrupted mass send: repeat it, same id
+            return MASS
         if not buyer.subscribed:
             return Result(row.id, SKIPPED, "unsubscribed", attempts=attempts)
         if buyer.opted_out and not row.requested:
@@ -284,17 +310,24 @@ class Sender:
                 return Result(row.id, SKIPPED, "cap_day", attempts=attempts)
             if self.cfg.cap_per_week and len(buyer.week - {campaign.id}) >= self.cfg.cap_per_week:
                 return Result(row.id, SKIPPED, "cap_week", attempts=attempts)
+        used = mass_used.get(buyer.id, 0)
         allowed = route(
-            buyer.last_interaction_at,
+            None if row.reason == WINDOW_CLOSED else buyer.last_interaction_at,
             now,
+            kind=SERVICE if row.requested else MARKETING,
             has_template=bool(campaign.template_id),
             custom_used=buyer.custom_used,
+            mass_left=used < self.account.mass_per_follower_month
+            or not self.account.mass_per_buyer,
+            account=self.account,
         )
         if not allowed.channels:
             return Result(row.id, SKIPPED, allowed.skip_reason, attempts=attempts)
         channel = allowed.channels[0]
         if channel == CUSTOM:
             buyer.custom_used += 1  # the next row for this buyer in the batch sees it
+        elif channel == MASS:
+            mass_used[buyer.id] = used + 1  # … and the allowance it uses
         buyer.day.add(campaign.id)
         buyer.week.add(campaign.id)
         return channel
@@ -364,9 +397,11 @@ class Sender:
             except WeChatAPIError as exc:
                 code = exc.errcode
                 if window_closed(code) and channel == CUSTOM:
-                    if campaign.template_id:
+                    if campaign.template_id and row.requested and self.account.templates:
                         channel = TEMPLATE  # our window bookkeeping was stale; WeChat knows
                         continue
+                    if not row.requested:  # marketing: the mass send is next, with the batch
+                        return Result(row.id, PENDING, WINDOW_CLOSED, channel, code, row.attempts)
                     return Result(row.id, SKIPPED, closed_reason(code), channel, code, attempts)
                 if code == UNSUBSCRIBED:
                     return Result(row.id, SKIPPED, "unsubscribed", channel, code, attempts)
@@ -379,6 +414,15 @@ class Sender:
                 log.exception("sender %s: unexpected error sending row %s", self.worker_id, row.id)
                 return Result(row.id, UNCERTAIN, "send_error", channel, None, attempts)
             return Result(row.id, SENT, None, channel, None, attempts, sent_at=self.clock.now())
+
+    @property
+    def steps_by_id(self) -> dict[int, CampaignStep]:
+        """The steps of the rows being handled (loaded by the batch)."""
+        return self._steps
+
+    def retry_result(self, row: Claimed, channel: str, code: int | None, attempts: int) -> Result:
+        """The row is tried again later (backing off), or failed past ``max_retries``."""
+        return self._retry(row, channel, code, attempts)
 
     def _retry(self, row: Claimed, channel: str, code: int | None, attempts: int) -> Result:
         reason = "timeout" if code is None else "errcode"

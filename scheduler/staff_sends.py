@@ -9,6 +9,9 @@ Sending: ``send_test`` renders the step for the operator's own buyer row (the ac
 them as a buyer once they wrote to it) and sends it as a customer-service message, under the
 same 48-hour window and quota rule as every other send (``bot/wechat/channels.py``). A test
 send never uses a template message and never touches the campaign's deliveries or report.
+``send_mass_preview`` shows the step as buyers outside the window get it — the one mass-sent
+text — through WeChat's ``message/mass/preview`` (no window needed, the platform shows it as a
+mass message).
 This module does not decide who may test-send (the console's roles do) nor audit it.
 """
 
@@ -26,8 +29,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.dialog.context import Services
 from bot.models import Base, Buyer, OutboundMessage
 from bot.sandbox import RenderError, render_off_loop
-from bot.wechat.channels import CUSTOM, route
+from bot.wechat.channels import CUSTOM, MASS, mass_text_problem, route
 from bot.wechat.client import WeChatAPIError
+from bot.wechat.mass import mass_preview
+from scheduler.mass_delivery import ANYONE
 from scheduler.messages import CampaignMessages
 from scheduler.models import Campaign, CampaignStep
 
@@ -107,10 +112,7 @@ async def send_test(
     user_id: int,
 ) -> StaffSent:
     """Send `step` as rendered for the operator to their bound WeChat (SendRefused)."""
-    binding = await session.get(StaffWechatBinding, user_id)
-    if binding is None or not binding.openid:
-        raise SendRefused("请先绑定您的微信：获取绑定码并用微信发给公众号")
-    openid, now = binding.openid, services.clock.now()
+    openid, now = await _bound_openid(session, user_id), services.clock.now()
     me = await session.scalar(select(Buyer).where(Buyer.openid == openid))
     if me is None or not me.subscribed:
         raise SendRefused("请先用此微信关注公众号并发一条消息")
@@ -132,18 +134,60 @@ async def send_test(
         text = await render_off_loop(lambda: messages.render(campaign, step, me))
     except RenderError as exc:
         raise SendRefused(f"消息无法生成：{exc}") from None
+    errcode = await _send_and_record(
+        session, services, openid, CUSTOM, text, services.api.send_text(openid, text)
+    )
+    if errcode is not False:
+        raise SendRefused(f"微信拒绝了这条消息（错误码 {errcode or '超时'}）")
+    return StaffSent(openid, text)
+
+
+async def send_mass_preview(
+    session: AsyncSession,
+    services: Services,
+    campaign: Campaign,
+    step: CampaignStep,
+    user_id: int,
+) -> StaffSent:
+    """Send `step`'s mass-sent text to the operator's bound WeChat as a mass preview."""
+    openid = await _bound_openid(session, user_id)
+    messages = CampaignMessages.from_services(services)
+    try:
+        text = await render_off_loop(lambda: messages.render(campaign, step, ANYONE))
+    except RenderError as exc:
+        raise SendRefused(f"消息无法生成：{exc}") from None
+    if problem := mass_text_problem(text):
+        raise SendRefused(problem)
+    errcode = await _send_and_record(
+        session, services, openid, MASS, text, mass_preview(services.api, openid, text)
+    )
+    if errcode is not False:
+        raise SendRefused(f"微信拒绝了群发预览（错误码 {errcode or '超时'}）")
+    return StaffSent(openid, text)
+
+
+async def _bound_openid(session: AsyncSession, user_id: int) -> str:
+    binding = await session.get(StaffWechatBinding, user_id)
+    if binding is None or not binding.openid:
+        raise SendRefused("请先绑定您的微信：获取绑定码并用微信发给公众号")
+    return binding.openid
+
+
+async def _send_and_record(
+    session: AsyncSession, services: Services, openid: str, channel: str, text: str, call
+) -> int | None | bool:
+    """Await the send `call` and keep it as an outbound message; False when it went out,
+    else WeChat's errcode (None: no answer)."""
     result, errcode = "ok", None
     try:
-        await services.api.send_text(openid, text)
+        await call
     except WeChatAPIError as exc:
         result, errcode = "failed", exc.errcode
     session.add(
         OutboundMessage(
-            openid=openid, channel=CUSTOM, purpose=PURPOSE, content=text,
-            created_at=now, result=result, errcode=errcode,
+            openid=openid, channel=channel, purpose=PURPOSE, content=text,
+            created_at=services.clock.now(), result=result, errcode=errcode,
         )
     )  # fmt: skip
     await session.flush()
-    if errcode is not None or result != "ok":
-        raise SendRefused(f"微信拒绝了这条消息（错误码 {errcode or '超时'}）")
-    return StaffSent(openid, text)
+    return False if result == "ok" else errcode

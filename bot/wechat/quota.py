@@ -122,6 +122,16 @@ class DailyCalls:
             raise
 
 
+async def take_call(session: AsyncSession, api: str, limit: int, now: datetime) -> bool:
+    """Count one call of `api` today in the caller's transaction, unless `limit` calls were
+    made already (False: do not call). For calls made one at a time (a mass send)."""
+    day = wechat_day(now)
+    if (await calls_on(session, day)).get(api, 0) >= limit:
+        return False
+    await session.execute(_add(session.bind.dialect.name, day, api, 1))
+    return True
+
+
 def add_calls(conn: Connection, day: str, counts: dict[str, int]) -> None:
     """Add `counts` (API → calls) to `day`'s shared counts, on a synchronous connection."""
     for api, calls in counts.items():

@@ -15,7 +15,8 @@ import io
 
 from aiohttp import web
 
-from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
+from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
+from bot.wechat.channels import Account
 from console import audit
 from console.audit import neutralise
 from console.campaign_form import (
@@ -33,7 +34,10 @@ from console.rendering import beijing, render
 from scheduler.campaigns import CampaignError, campaign_to_dict, get_campaign, list_steps
 from scheduler.campaigns_api import move_campaign
 from scheduler.models import RUNNING, SCHEDULED
+from scheduler.overview import schedule_summary
+from scheduler.previews import mass_text_refusal
 from scheduler.reports import OUTCOME_STATUSES, campaign_report, recipient_page
+from scheduler.saved_segments import SegmentNotFound
 
 page = PageRoutes()
 PAGE_SIZE = 50
@@ -171,6 +175,20 @@ async def _move(request: web.Request, action: str) -> web.StreamResponse:
             raise web.HTTPNotFound(text="没有这个活动") from None
         if action == "cancel" and str(form.get("confirm_name", "")).strip() != campaign.name:
             return await _refuse(request, "停止活动需要输入活动名称「" + campaign.name + "」")
+        account = Account.of(config.wechat)
+        if action == "schedule" and (problem := await mass_text_refusal(
+                session, request.config_dict[SERVICES], campaign, account)):  # fmt: skip
+            return await _refuse(request, f"无法排期：{problem}")
+        if action == "schedule" and form.get("confirm_reach") != "1":
+            try:
+                numbers = await schedule_summary(
+                    session, campaign, clock.now(), config.campaigns, account
+                )
+            except SegmentNotFound:
+                return await _refuse(request, "活动使用的分群已不存在，请先修改分群")
+            if numbers["mostly_unreachable"]:
+                return await _refuse(request, "大部分买家现在收不到这个活动：请在排期对话框里"
+                                              "看清各发送方式的人数，勾选确认后再排期")  # fmt: skip
         before = campaign_to_dict(campaign)
         try:
             campaign = await move_campaign(session, action, campaign_id, clock, config)

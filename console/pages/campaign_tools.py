@@ -15,8 +15,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
+from bot.wechat.channels import Account
 from console import audit
-from console.campaign_form import KIND_LABELS, STATUS_LABELS, step_label, translate
+from console.campaign_form import (
+    KIND_LABELS,
+    REACH_REASONS,
+    STATUS_LABELS,
+    step_label,
+    translate,
+)
 from console.current import actor_of, signed_in_user
 from console.pages.campaigns import LIST, campaign_id_of
 from console.registry import PageRoutes
@@ -25,7 +32,13 @@ from scheduler.campaigns import CampaignError, get_campaign, list_steps
 from scheduler.overview import schedule_summary
 from scheduler.previews import bubble_previews, campaign_reach
 from scheduler.saved_segments import SegmentNotFound
-from scheduler.staff_sends import SendRefused, binding_of, new_bind_code, send_test
+from scheduler.staff_sends import (
+    SendRefused,
+    binding_of,
+    new_bind_code,
+    send_mass_preview,
+    send_test,
+)
 
 page = PageRoutes()
 
@@ -58,7 +71,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
         steps = await list_steps(session, campaign_id)
         seq = _seq(request, steps)
         try:
-            reach = await campaign_reach(session, campaign, now)
+            reach = await campaign_reach(session, campaign, now, Account.of(services.config.wechat))
             bubbles = await bubble_previews(session, services, campaign, steps[seq])
         except (CampaignError, SegmentNotFound) as exc:
             error = translate(str(exc))
@@ -79,13 +92,16 @@ async def summary(request: web.Request) -> web.StreamResponse:
     async with request.config_dict[SESSIONMAKER]() as session:
         campaign = await _campaign(session, campaign_id)
         try:
-            numbers = await schedule_summary(session, campaign, now, cfg)
+            numbers = await schedule_summary(
+                session, campaign, now, cfg, Account.of(request.config_dict[CONFIG].wechat)
+            )
         except SegmentNotFound:
             numbers = None
     template = "campaigns/_summary.html" if request.headers.get("HX-Request") else (
         "campaigns/summary.html")  # fmt: skip
     return render(request, template, {"campaign": campaign, "s": numbers,
-                                      "statuses": STATUS_LABELS})  # fmt: skip
+                                      "statuses": STATUS_LABELS,
+                                      "reach_reasons": REACH_REASONS})  # fmt: skip
 
 
 @page.post(LIST + "/wechat/code", role="operator")
@@ -122,13 +138,17 @@ async def test_send(request: web.Request) -> web.StreamResponse:
         steps = await list_steps(session, campaign_id)
         seq = int(raw) if _small(raw) and int(raw) < len(steps) else 0
         step = steps[seq]
+        mass = form.get("mode") == "mass"
+        send = send_mass_preview if mass else send_test
         try:
-            sent = await send_test(session, services, campaign, step, user.id)
-            message, ok = f"已发送到您的微信：{step_label(step.kind, step.offset_s)}", True
+            sent = await send(session, services, campaign, step, user.id)
+            label = step_label(step.kind, step.offset_s)
+            message = f"已{'群发预览' if mass else '发送'}到您的微信：{label}"
+            ok = True
         except SendRefused as exc:
             message, ok, sent = str(exc), False, None
         audit.record(session, actor_of(request), "campaign.test_send", ("campaign", campaign_id),
-                     None, {"step": seq, "sent": ok, "result": message,
+                     None, {"step": seq, "mass": mass, "sent": ok, "result": message,
                             "text": sent.text if sent else None})  # fmt: skip
     template = "campaigns/_test_result.html" if request.headers.get("HX-Request") else (
         "campaigns/test_result.html")  # fmt: skip

@@ -85,7 +85,12 @@ def _int(value: Any) -> int | None:
 def _waited(since: datetime | None, now: datetime) -> str:
     if since is None:
         return ""
-    minutes = max(0, int((now - since).total_seconds() // 60))
+    return _minutes(int((now - since).total_seconds() // 60))
+
+
+def _minutes(minutes: int) -> str:
+    """A span of minutes as staff read it: 12分 / 2小时5分 / 3天."""
+    minutes = max(0, minutes)
     if minutes < 60:
         return f"{minutes}分"
     if minutes < 48 * 60:
@@ -149,7 +154,7 @@ async def _context(
             "label": queries.display_name(buyer),
             "tier_name": tiers.get(buyer.tier_key or "", ""),
         }
-    template_id = config.wechat.template_ids.get(TEMPLATE_PURPOSE)
+    template_id = request.config_dict[SERVICES].template_messages.template_id(TEMPLATE_PURPOSE)
     names = {u.id: u.name for u in staff}
     return {
         "title": "收件箱",
@@ -180,6 +185,11 @@ async def _context(
         "today": today,
         "template_ready": bool(template_id),
         "waited": lambda since: _waited(since, now),
+        # The wait staff aim to keep under ([inbox] response_target_minutes).
+        "target": _minutes(config.inbox.response_target_minutes),
+        "overdue": lambda since: (
+            now - since >= timedelta(minutes=config.inbox.response_target_minutes)
+        ),
         "now": now,
         "me": me,
         "error": error,
@@ -377,12 +387,12 @@ async def template(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text="缺少会话")
     text = str(form.get("text", ""))
     now = request.config_dict[CLOCK].now()
-    config = request.config_dict[CONFIG]
+    book = request.config_dict[SERVICES].template_messages
     try:
         await send_template_reply(
             request.config_dict[SESSIONMAKER], request.config_dict[SERVICES].api,
-            config.wechat.template_ids.get(TEMPLATE_PURPOSE), conv_id, _staff(request), text,
-            now, on_recorded=_audit_reply(request, conv_id, now),
+            book.template_id(TEMPLATE_PURPOSE), conv_id, _staff(request), text,
+            now, on_recorded=_audit_reply(request, conv_id, now), book=book,
         )  # fmt: skip
     except InboxError as exc:
         return await _page(request, conv_id, status=400, error=str(exc), draft=text[:600])

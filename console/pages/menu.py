@@ -9,6 +9,7 @@ Every version records who saved, published or pulled it, and every change is aud
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +34,7 @@ from content.menu import (
     PULLED,
     RULE_KEY_PREFIX,
     SUGGESTED,
+    clicks_since,
     from_wechat,
     latest_menu,
     menu_history,
@@ -40,6 +42,8 @@ from content.menu import (
     to_wechat,
     validate_menu,
 )
+
+CLICK_DAYS = 7  # 7日点击 beside each button
 
 page = PageRoutes()
 PATH = "/admin/menu"
@@ -93,6 +97,8 @@ async def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web
         published = await latest_menu(session, PUBLISHED)
         versions = await menu_history(session)
         rules = (await current_ruleset(session)).rules
+        since = request.config_dict[CLOCK].now() - timedelta(days=CLICK_DAYS)
+        clicks = await clicks_since(session, since)
     buttons = extra.pop("buttons", None)
     if buttons is None:
         buttons = draft.buttons if draft is not None else SUGGESTED
@@ -103,6 +109,7 @@ async def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web
         "max_buttons": MAX_BUTTONS, "max_sub": MAX_SUB, "max_top": MAX_NAME_TOP,
         "max_sub_name": MAX_NAME_SUB, "suggested": draft is None, "errors": [], "notice": None,
         "just_published": request.query.get("published") == "1",
+        "clicks": clicks, "click_days": CLICK_DAYS,
     } | extra  # fmt: skip
     return render(request, "menu.html", context, status=status)
 

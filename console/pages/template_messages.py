@@ -1,8 +1,9 @@
-"""内容与互动 → 话术模板 → 模板消息: per purpose, the WeChat template id, field texts and link
-used for buyers outside the 48-hour window (overriding ``[wechat] template_ids``).
+"""内容与互动 → 话术模板 → 模板消息: per service-notice purpose, the WeChat template id, the
+template's own typed fields (``thing1``, ``time2`` …) with their texts, and link, used for
+buyers outside the 48-hour window (overriding ``[wechat] template_ids``).
 
 Admins edit; operators read. The preview shows only what WeChat displays (the fields, filled
-with sample values, and 详情 when there is a link). Saving is audited
+with sample values, each checked against its type's limit, and 详情 when there is a link). Saving is audited
 (``template_message.save``). Rules and storage: ``content/template_messages.py``.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.appkeys import CLOCK, CONFIG, SERVICES, SESSIONMAKER
+from bot.wechat.client import WeChatAPIError
+from bot.wechat.template_messages import FIELD_LABELS, field_type, private_templates
 from console import audit
 from console.auth import redirect
 from console.current import actor_of, signed_in_user
@@ -47,8 +50,10 @@ async def _page(request: web.Request, *, status: int = 200, **extra) -> web.Resp
         )
     context = {
         "items": items,
-        "field_names": tm.FIELD_NAMES,
-        "field_warn": tm.FIELD_WARN,
+        "platform": None,
+        "platform_error": None,
+        "rows": range(tm.MAX_FIELDS),
+        "purpose_keys": list(tm.PURPOSES),
         "editable": user is not None and Role.parse(user.role) >= Role.admin,
         "error": None,
         "error_purpose": None,
@@ -59,7 +64,20 @@ async def _page(request: web.Request, *, status: int = 200, **extra) -> web.Resp
 
 @page.get(PATH, role="operator")
 async def template_messages(request: web.Request) -> web.StreamResponse:
-    return await _page(request)
+    if not request.query.get("fetch"):
+        return await _page(request)
+    # 从公众号读取模板: the account's templates and their own field keys, to map by.
+    try:
+        found = await private_templates(request.config_dict[SERVICES].api)
+    except WeChatAPIError as exc:
+        reason = "微信无响应" if exc.errcode is None else f"错误码 {exc.errcode}"
+        return await _page(request, platform_error=f"读取公众号的模板失败（{reason}），请稍后再试")
+    platform = [
+        {"id": t.template_id, "title": t.title, "example": t.example,
+         "fields": [(k, FIELD_LABELS.get(field_type(k) or "", "")) for k in t.keys]}
+        for t in found
+    ]  # fmt: skip
+    return await _page(request, platform=platform)
 
 
 @page.post(PATH, role="admin")
@@ -68,9 +86,19 @@ async def save(request: web.Request) -> web.StreamResponse:
     purpose = str(form.get("purpose", ""))[:32]
     template_id = str(form.get("template_id", "")).strip()[:200]
     url = str(form.get("url", "")).strip()[:2000]
-    fields = {name: str(form.get(name, ""))[:1000] for name in tm.FIELD_NAMES}
+    fields: dict[str, str] = {}
+    missing_key = None
+    for i in range(tm.MAX_FIELDS):
+        key = str(form.get(f"key_{i}", "")).strip()[:40]
+        value = str(form.get(f"value_{i}", ""))[:1000]
+        if key:
+            fields[key] = value
+        elif value.strip() and missing_key is None:
+            missing_key = i + 1
     actor = actor_of(request)
     try:
+        if missing_key is not None:
+            raise VersionError(f"第 {missing_key} 行缺少字段名（如 thing1）")
         async with request.config_dict[SESSIONMAKER]() as session, session.begin():
             before, after = await tm.save(
                 session, purpose, template_id, fields, url, actor.name,

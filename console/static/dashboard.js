@@ -55,7 +55,11 @@
       var t = d.cohorts, cells = [];
       t.rows.forEach(function (r, y) {
         for (var k = 0; k < 12; k++) {
-          if (r[k + 2] != null) cells.push([k, y, Math.round(r[k + 2] * 1000) / 10]);
+          if (r[k + 2] == null) continue;
+          var v = Math.round(r[k + 2] * 1000) / 10;
+          // The running month's cell is partial: marked * and faded, so it reads as unfinished.
+          cells.push(t.partial[y][k + 2] ? { value: [k, y, v], itemStyle: { opacity: 0.45 },
+            label: { formatter: v + "*" } } : [k, y, v]);
         }
       });
       return [base({

@@ -4,8 +4,8 @@ You pick a buyer from the database (or create one, which follows the account) an
 Each message goes to the real webhook exactly as WeChat sends it: signed, and encrypted in
 compat/safe mode, by ``demo/simulator/callback.py``. Before that the simulator tells the fake
 WeChat (``demo/simulator/fake_wechat.py``) of the interaction, so the 48-hour window opens as it
-would on WeChat. The passive reply shows at once; later pushes (customer-service and template
-messages the fake WeChat accepted for that buyer — staff replies from the 收件箱 included,
+would on WeChat. The passive reply shows at once; later pushes (customer-service, mass and
+template messages the fake WeChat accepted for that buyer — staff replies from the 收件箱 included,
 images shown as images) are polled from the fake and shown too. The menu is the one published
 to the fake WeChat (``menu/create``, from the console), else the built-in ``MENU``; its buttons
 send CLICK events (a link button a VIEW event, then opens it); follow/unfollow send the

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.clock import Clock
 from demo.simulator.fake_followers import FakeFollowers
+from demo.simulator.fake_mass import FakeMass
 
 TOKEN_TTL_S = 7200
 # WeChat keeps the previous access_token working for 5 minutes after a new fetch.
@@ -105,6 +106,19 @@ def check_menu(body: Any) -> int:
     return 0
 
 
+# Category-library templates a service account typically has for Laoke's service notices.
+DEMO_TEMPLATES = (
+    {"template_id": "DEMO_TIER_CHANGE", "title": "会员等级变更通知", "primary_industry": "IT科技",
+     "deputy_industry": "互联网|电子商务",
+     "content": "会员等级：{{thing1.DATA}}\n生效时间：{{time2.DATA}}\n",
+     "example": "会员等级：金卡会员\n生效时间：2026-05-18\n"},
+    {"template_id": "DEMO_INBOX_REPLY", "title": "客服回复通知", "primary_industry": "IT科技",
+     "deputy_industry": "互联网|电子商务",
+     "content": "回复内容：{{thing1.DATA}}\n客服：{{thing2.DATA}}\n",
+     "example": "回复内容：您好，已为您补发\n客服：客服小王\n"},
+)  # fmt: skip
+
+
 @dataclass
 class Window:
     """The span in which customer-service messages to one buyer are allowed, and its quota."""
@@ -136,8 +150,10 @@ class FakeWeChat:
         secret: str = "fake_secret",
         *,
         open_windows: bool = False,
+        account_type: str = "service",
     ) -> None:
         self.clock = clock or Clock()
+        self.account_type = account_type
         self.appid = appid
         self.secret = secret
         # open_windows: treat buyers the simulator never heard of as inside their window
@@ -157,13 +173,17 @@ class FakeWeChat:
         # Uploaded temporary media: media_id → (content type, bytes); the newest MEDIA_KEPT.
         self.media: dict[str, tuple[str, bytes]] = {}
         self.menu: list[dict[str, Any]] | None = None  # the published custom menu
-        # The account's template messages (template_id → title), as the MP backend lists them.
-        self.templates: dict[str, str] = {}
+        # The account's template messages (template/get_all_private_template), typed fields.
+        self.templates: list[dict[str, Any]] = [dict(t) for t in DEMO_TEMPLATES]
         self.token_fetches = 0
         self.calls = 0
         self._ids = itertools.count(1)
         # The account's followers and tags (user/get, batchget, tags/…), and faults for them.
         self.followers = FakeFollowers(self.clock)
+        # Mass sends (message/mass/send); listeners of finished jobs survive a reset.
+        listeners = self.mass.on_finish if hasattr(self, "mass") else []
+        self.mass = FakeMass(self.account_type)
+        self.mass.on_finish = listeners
         self.faults.errcodes["followers"] = deque()
 
     def store_media(self, content_type: str, data: bytes) -> str:
@@ -263,6 +283,11 @@ class FakeWeChat:
             self.stable_token = token
             self.token_fetches += 1
         return token, int((self.tokens[token] - now).total_seconds())
+
+    def add_template(self, template_id: str, title: str, content: str = "") -> None:
+        """A template added to the account (the MP backend's 模板库 → 添加), replacing one of the id."""
+        self.templates = [t for t in self.templates if t["template_id"] != template_id]
+        self.templates.append({"template_id": template_id, "title": title, "content": content})
 
     def check_token(self, token: str | None) -> int:
         if not token:

@@ -10,7 +10,8 @@ to the chat simulator), and the account's template list (``GET
 cgi-bin/template/get_all_private_template``, from ``FakeWeChat.templates``). It checks the access_token (40001 unknown, 42001
 expired; a refetch leaves the previous token valid for 5 more minutes), and for
 customer-service messages enforces the 48-hour window and its 5-message quota (45015 outside
-the window, 45047 over the quota). A follow, menu click or QR scan opens a 1-minute window of
+the window, 45047 over the quota); a template message is recorded as the buyer sees it since
+2023-05 (``first``/``remark`` dropped, each field one line cut to its type's limit). A follow, menu click or QR scan opens a 1-minute window of
 3 messages instead. It only knows of interactions it is told about (``POST /_sim/interaction``,
 which the chat simulator and tests call, or :meth:`FakeWeChat.open_window`).
 
@@ -23,18 +24,23 @@ It is built to be fast (a campaign benchmark pushes 100k+ messages through it): 
 is O(1) and the log lives in memory. The account's state and rules are in
 ``demo/simulator/fake_account.py``; this module is the HTTP face. The follower list and tags
 (``user/get``, ``user/info/batchget``, ``tags/…``, ``/_sim/followers``) are
-``demo/simulator/fake_followers_api.py``'s, mounted by :func:`setup_routes` too. It
-deliberately does not simulate mass send, permanent media or the template daily quota.
+``demo/simulator/fake_followers_api.py``'s, and mass send (``message/mass/send``,
+``mass/preview``) ``demo/simulator/fake_mass_api.py``'s, mounted by :func:`setup_routes` too.
+``GET cgi-bin/template/get_all_private_template`` lists the account's templates (typed
+fields; ``FakeWeChat.templates``). It deliberately does not simulate permanent media or the
+template daily quota.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.wechat.template_messages import RETIRED_KEYS, fit
 from demo.simulator.fake_account import (
     MEDIA_MAX_BYTES,
     TOKEN_TTL_S,
@@ -43,6 +49,7 @@ from demo.simulator.fake_account import (
 )
 from demo.simulator.fake_followers_api import setup_follower_routes
 from demo.simulator.fake_http import _OK, FAKE, _answer, _error, _faults, _json_body
+from demo.simulator.fake_mass_api import setup_mass_routes
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 
@@ -119,15 +126,33 @@ async def template_send(request: web.Request) -> web.Response:
     template_id = body.get("template_id")
     if not template_id or not isinstance(body.get("data"), dict):
         return _error(47001)
+    # What the buyer sees since 2023-05: no first line or remark tail, one line per field,
+    # each cut to its type's limit.
+    shown = {
+        key: {"value": fit(key, str(field.get("value", "")) if isinstance(field, dict) else "")}
+        for key, field in body["data"].items()
+        if not RETIRED_KEYS.match(str(key))
+    }
     entry = fake.record(
         openid,
         "template",
         msgtype="template",
         template_id=template_id,
-        data=body["data"],
+        data=shown,
+        dropped=sorted(set(body["data"]) - set(shown)),
         url=body.get("url"),
     )
     return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": entry["id"]})
+
+
+async def private_templates(request: web.Request) -> web.Response:
+    """``template/get_all_private_template``: the account's templates, typed fields."""
+    fake = request.app[FAKE]
+    if failed := await _faults(request, "send"):
+        return failed
+    if code := fake.check_token(request.query.get("access_token")):
+        return _error(code)
+    return web.json_response({"template_list": fake.templates})
 
 
 async def media_upload(request: web.Request) -> web.Response:
@@ -217,22 +242,14 @@ async def menu_delete(request: web.Request) -> web.Response:
     return _answer(_OK)
 
 
-async def template_list(request: web.Request) -> web.Response:
-    """``template/get_all_private_template``: the templates added to the account."""
-    fake = await _menu_request(request)
-    if isinstance(fake, web.Response):
-        return fake
-    listed = [{"template_id": t, "title": title} for t, title in fake.templates.items()]
-    return web.json_response({"template_list": listed})
-
-
 async def sim_templates(request: web.Request) -> web.Response:
-    """``{"templates": {template_id: title}}``: templates added to the account."""
+    """``{"templates": {template_id: title}}``: templates added to the account (no fields)."""
     body = await _json_body(request)
     templates = body.get("templates") if body else None
     if not isinstance(templates, dict):
         raise web.HTTPBadRequest(text='expected {"templates": {template_id: title}}')
-    request.app[FAKE].templates.update({str(k): str(v) for k, v in templates.items()})
+    for template_id, title in templates.items():
+        request.app[FAKE].add_template(str(template_id), str(title))
     return web.json_response({"templates": len(request.app[FAKE].templates)})
 
 
@@ -325,17 +342,24 @@ async def sim_reset(request: web.Request) -> web.Response:
 def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
     """Mount the fake WeChat on an existing application (the demo shares one server)."""
     app[FAKE] = fake
+
+    async def date_from_clock(_request: web.Request, response: web.StreamResponse) -> None:
+        # WeChat's answers carry its time in the Date header (laoke doctor compares clocks
+        # with it): the simulator's is the time of its own clock, not the machine's.
+        response.headers["Date"] = format_datetime(fake.clock.now(), usegmt=True)
+
+    app.on_response_prepare.append(date_from_clock)
     app.router.add_get("/cgi-bin/token", get_token)
     app.router.add_post("/cgi-bin/stable_token", post_stable_token)
     app.router.add_post("/cgi-bin/message/custom/send", custom_send)
     app.router.add_post("/cgi-bin/message/template/send", template_send)
     app.router.add_post("/cgi-bin/media/upload", media_upload)
+    app.router.add_get("/cgi-bin/template/get_all_private_template", private_templates)
     app.router.add_get("/_sim/media/{media_id}", sim_media)
     app.router.add_post("/cgi-bin/menu/create", menu_create)
     app.router.add_get("/cgi-bin/menu/get", menu_get)
     app.router.add_get("/cgi-bin/get_current_selfmenu_info", selfmenu_info)
     app.router.add_get("/cgi-bin/menu/delete", menu_delete)
-    app.router.add_get("/cgi-bin/template/get_all_private_template", template_list)
     app.router.add_get("/_sim/menu", sim_menu)
     app.router.add_post("/_sim/templates", sim_templates)
     app.router.add_post("/_sim/interaction", sim_interaction)
@@ -344,6 +368,7 @@ def setup_routes(app: web.Application, fake: FakeWeChat) -> None:
     app.router.add_get("/_sim/stats", sim_stats)
     app.router.add_post("/_sim/reset", sim_reset)
     setup_follower_routes(app)  # user/get, user/info/batchget, tags/…, /_sim/followers
+    setup_mass_routes(app)  # message/mass/send, mass/preview, /_sim/mass/jobs
 
 
 def create_fake_wechat(
@@ -352,10 +377,12 @@ def create_fake_wechat(
     secret: str = "fake_secret",
     *,
     open_windows: bool = False,
+    account_type: str = "service",
 ) -> web.Application:
     """The simulator as an aiohttp application; its state is ``app[FAKE]``."""
     app = web.Application(client_max_size=MEDIA_MAX_BYTES + 65536)
-    setup_routes(app, FakeWeChat(clock, appid, secret, open_windows=open_windows))
+    fake = FakeWeChat(clock, appid, secret, open_windows=open_windows, account_type=account_type)
+    setup_routes(app, fake)
     return app
 
 

@@ -323,6 +323,16 @@ def business_type_label(key: str | None) -> str:
     return BUSINESS_TYPES[key][0] if key in BUSINESS_TYPES else (key or "")
 
 
+def _is_product_word(part: str) -> bool:
+    """`part` names a product (女装, 连衣裙, 鞋子), not a place to sell."""
+    t = fold(part)
+    return any(
+        t == fold(word) or (len(word) >= 2 and fold(word) in t)
+        for category, words in INTEREST_SYNONYMS.items()
+        for word in (category, *words)
+    )
+
+
 def parse_channels(text: str) -> list[str] | Invalid:
     """Sales channels, several: known names normalised, other short names kept as written."""
     t = _strip_chatter(text)
@@ -338,6 +348,8 @@ def parse_channels(text: str) -> list[str] | Invalid:
         if name is None:
             if re.fullmatch(r"[\d\W_]+", part) or len(part) > 12:
                 return Invalid("channels")
+            if _is_product_word(part):  # 女装 answers "what", not "where": no channel
+                return Invalid("channels_product")
             name = part
         if name not in found:
             found.append(name)

@@ -30,6 +30,11 @@ PUBLIC = {
     ("HEAD", "/metrics"),
     ("GET", "/api/openapi.json"),
     ("HEAD", "/api/openapi.json"),
+    # A buyer's statement page: the signed, expiring token in the path guards it (403 when
+    # altered or expired, tests/console/test_statement_link.py); "有问题" posts back to it.
+    ("GET", "/s/{token}"),
+    ("HEAD", "/s/{token}"),
+    ("POST", "/s/{token}/question"),
 }
 CONSOLE_PUBLIC = {
     ("GET", "/admin"),  # a redirect to /admin/

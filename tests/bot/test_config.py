@@ -278,3 +278,18 @@ def test_trusted_proxies_take_addresses_and_cidrs_and_name_the_key_when_wrong(ma
     assert config.console.trusted_proxies == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
     with pytest.raises(ConfigError, match="console.trusted_proxies"):
         make_config(console={"trusted_proxies": ["nginx.local"]})
+
+
+def test_the_account_kind_decides_the_channels_and_is_checked_at_start():
+    config = parse_config(MINIMAL, env={})
+    assert (config.wechat.account_type, config.wechat.verified) == ("service", True)
+    assert config.wechat.mass_per_follower_month == 4 and config.wechat.mass_per_day == 1
+    with pytest.raises(ConfigError, match=r"wechat\.account_type"):
+        parse_config(with_("wechat", account_type="enterprise"), env={})
+    # Template messages exist only for verified service accounts: ids for any other are refused.
+    ids = {"tier_change": "TPL"}
+    with pytest.raises(ConfigError, match=r"template_ids: template messages need a verified"):
+        parse_config(with_("wechat", account_type="subscription", template_ids=ids), env={})
+    with pytest.raises(ConfigError, match=r"template_ids"):
+        parse_config(with_("wechat", verified=False, template_ids=ids), env={})
+    assert parse_config(with_("wechat", template_ids=ids), env={}).wechat.template_ids == ids

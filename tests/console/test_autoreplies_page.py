@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
+from bot.models import InboundMessage
 from console.audit import AuditEntry
 from content.autoreply_store import AutoReplyHit, current_version, history
 from content.menu import latest_menu
@@ -110,6 +113,24 @@ async def test_menu_is_validated_published_and_pulled_back(menu_console):
     async with console.sessionmaker() as session:
         pulled = await latest_menu(session)
     assert pulled.status == "pulled" and pulled.buttons[0]["name"] == "公众平台"
+
+
+async def test_the_menu_editor_shows_each_buttons_clicks_of_the_last_seven_days(console):
+    now = console.clock.now()
+    async with console.sessionmaker() as session, session.begin():
+        for n, (key, days_ago) in enumerate((("CARD", 1), ("CARD", 6), ("CARD", 9), ("LIVE", 2))):
+            session.add(
+                InboundMessage(
+                    dedup_key=f"click{n}", openid="oMenu", msg_type="event", event="click",
+                    content=key, received_at=now - timedelta(days=days_ago), status="done",
+                )
+            )  # fmt: skip
+    operator = await console.login_as("operator")
+    html = await (await console.client.get("/admin/menu", headers=operator)).text()
+    # The suggested menu: 名片 (CARD) | 会员 (MEMBERSHIP) | 直播·联系我们 (LIVE, HANDOFF).
+    assert "7日点击 2" in html  # CARD: the click of 9 days ago is not counted
+    assert "直播预约 <small" in html and "7日点击 1" in html
+    assert html.count("7日点击 0") == 2  # 会员 and 联系客服
 
 
 async def test_menu_moves_reorder_without_saving(console):

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from live_server import SHOTS, LiveApp
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from bot.clock import Clock
@@ -79,7 +80,7 @@ def test_search_open_tag_and_the_segment_counts_the_buyer(browser_page, live_boo
     page.get_by_label("搜索", exact=True).fill("张")
     page.get_by_role("button", name="筛选").click()
     page.wait_for_url("**/admin/buyers?q=*")
-    assert "共 2 条" in page.inner_text("#book")
+    expect(page.locator("#book .count")).to_contain_text("共 2 条")  # counted after the page
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(live.url + "/admin/buyers")
     page.screenshot(path=str(SHOTS / "buyers.png"))

@@ -16,7 +16,8 @@ from console.auth import SESSION_COOKIE
 from console.models import AuditEntry, ConsoleSession
 from console.sessions import start_session
 from scheduler.campaigns import create_campaign, get_campaign, list_steps
-from scheduler.models import SENT, SKIPPED, Delivery
+from scheduler.mass_sends import month_of
+from scheduler.models import SENT, SKIPPED, Delivery, MassAllowance
 from scheduler.staff_sends import bind_by_code, new_bind_code
 
 PASSWORD = "correct-horse-9"
@@ -144,8 +145,12 @@ async def test_a_draft_autosaves_and_is_editable_only_while_a_draft(console, clo
     )
     html = await resp.text()
     assert "未保存" in html and field_error(html, "title") == "不能为空"
+    # Nobody can receive it yet (no buyers): scheduling needs the operator's confirmation.
+    schedule = f"/admin/campaigns/{cid}/schedule"
+    resp = await console.client.post(schedule, data={}, headers=op, allow_redirects=False)
+    assert resp.status == 409 and "勾选确认后再排期" in await resp.text()
     resp = await console.client.post(
-        f"/admin/campaigns/{cid}/schedule", data={}, headers=op, allow_redirects=False
+        schedule, data={"confirm_reach": "1"}, headers=op, allow_redirects=False
     )
     assert resp.status == 303
     resp = await console.client.post(edit, data=changed, headers=op, allow_redirects=False)
@@ -182,7 +187,7 @@ async def test_stopping_needs_the_typed_name_and_moves_are_audited(console, cloc
                                             "send_at": (clock.now() + timedelta(hours=1)
                                                         ).isoformat()}, clock)  # fmt: skip
     base = f"/admin/campaigns/{c.id}"
-    assert (await console.client.post(base + "/schedule", data={}, headers=op,
+    assert (await console.client.post(base + "/schedule", data={"confirm_reach": "1"}, headers=op,
                                       allow_redirects=False)).status == 303  # fmt: skip
     resp = await console.client.post(base + "/cancel", data={"confirm_name": "上"}, headers=op)
     assert resp.status == 409 and "需要输入活动名称" in await resp.text()
@@ -241,14 +246,14 @@ async def test_recipients_filter_by_outcome_and_page_by_id(console, clock):
     cid = await _with_deliveries(console, clock, [f"买家{i}" for i in range(55)], SKIPPED)
     page1 = await (await console.client.get(f"/admin/campaigns/{cid}/recipients?outcome=skipped",
                                             headers=viewer)).text()  # fmt: skip
-    assert page1.count("超出48小时窗口且无模板消息") == 50
+    assert page1.count("超出48小时互动窗口") == 50
     after = re.search(r"after=(\d+)", page1).group(1)
     page2 = await (
         await console.client.get(
             f"/admin/campaigns/{cid}/recipients?outcome=skipped&after={after}", headers=viewer
         )
     ).text()
-    assert page2.count("超出48小时窗口且无模板消息") == 5 and "下一页" not in page2
+    assert page2.count("超出48小时互动窗口") == 5 and "下一页" not in page2
     sent = await (await console.client.get(f"/admin/campaigns/{cid}/recipients?outcome=sent",
                                            headers=viewer)).text()  # fmt: skip
     assert "没有「已发送」的收件人" in sent
@@ -269,22 +274,24 @@ async def test_report_polls_only_while_sending(console, clock):
     assert "data-poll-seconds" not in await part.text()
 
 
-async def test_preview_shows_the_template_card_or_the_skip_outside_the_window(console, clock):
+async def test_preview_shows_the_mass_send_outside_the_window_never_a_template_card(console, clock):
     op = await console.login_as("operator")
     async with console.sessionmaker() as session, session.begin():
-        plain = await create_campaign(session, {"kind": "broadcast", "name": "a", "text": "到货啦",
-            "send_at": (clock.now() + timedelta(hours=1)).isoformat()}, clock)  # fmt: skip
         card = await create_campaign(session, {"kind": "broadcast", "name": "b", "text": "到货啦",
             "template_id": "TPL1", "send_at": (clock.now() + timedelta(hours=1)).isoformat()},
             clock)  # fmt: skip
-    html = await (
-        await console.client.get(f"/admin/campaigns/{plain.id}/preview", headers=op)
-    ).text()
-    assert "将跳过" in html and "无等级 · 窗口内" in html and "到货啦" in html
+        long = await create_campaign(session, {"kind": "broadcast", "name": "c",
+            "text": "到" * 301, "send_at": (clock.now() + timedelta(hours=1)).isoformat()},
+            clock)  # fmt: skip
     html = await (
         await console.client.get(f"/admin/campaigns/{card.id}/preview", headers=op)
     ).text()
-    assert "模板消息 · TPL1" in html and "将跳过" not in html
+    assert "无等级 · 窗口外" in html and "群发消息（所有人同一条" in html and "到货啦" in html
+    assert "模板消息 · TPL1" not in html
+    html = await (
+        await console.client.get(f"/admin/campaigns/{long.id}/preview", headers=op)
+    ).text()
+    assert re.search(r"群发消息最多 300 字，这条有 3\d\d 字", html)
 
 
 @pytest.fixture
@@ -322,9 +329,14 @@ async def test_operator_binds_by_code_through_the_webhook_and_test_sends(app_wit
                            clock.now())  # fmt: skip
     resp = await client.post(send, data={"step": "0"}, headers=op)
     assert resp.status == 409 and "请先用此微信给公众号发一条消息" in await resp.text()
+    # Outside the window the mass preview still shows what dormant buyers will get.
+    resp = await client.post(send, data={"step": "0", "mode": "mass"}, headers=op)
+    assert resp.status == 200 and "已群发预览到您的微信" in await resp.text()
+    preview = fake_wechat.messages("oStaffAmy")[-1]
+    assert preview["kind"] == "mass_preview" and "到货啦" in preview["content"]
     async with wechat.sessionmaker() as session:
         actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-    assert actions.count("campaign.test_send") == 3 and "staff_wechat.code" in actions
+    assert actions.count("campaign.test_send") == 4 and "staff_wechat.code" in actions
 
 
 async def test_odd_numbers_in_the_query_and_form_are_not_errors(console, clock):
@@ -348,3 +360,57 @@ async def test_odd_numbers_in_the_query_and_form_are_not_errors(console, clock):
     html = await (await console.client.post("/admin/campaigns/new", data=form, headers=op)).text()
     assert field_error(html, "dormant_days") == "请填写整数"
     assert field_error(html, "window_start") == "请选择时间（北京时间）"
+
+
+async def test_the_schedule_dialog_counts_each_channel_and_asks_when_most_cannot_be_reached(
+    console, clock
+):
+    now = clock.now()
+    async with console.sessionmaker() as session, session.begin():
+        for i, days in enumerate([0, 40, 40, 40]):
+            session.add(Buyer(openid=f"oS{i}", first_seen_at=now - timedelta(days=100),
+                              last_interaction_at=now - timedelta(days=days), tags=[],
+                              channels=[], interests=[]))  # fmt: skip
+        await session.flush()
+        dormant = await session.scalars(select(Buyer.id).where(Buyer.openid != "oS0"))
+        session.add_all(MassAllowance(buyer_id=b, month=month_of(now), used=4) for b in dormant)
+        c = await create_campaign(session, {"kind": "broadcast", "name": "上新", "text": "到货",
+                                            "send_at": (now + timedelta(hours=1)).isoformat()},
+                                  clock)  # fmt: skip
+    op = await console.login_as("operator")
+    html = await (await console.client.get(f"/admin/campaigns/{c.id}/summary", headers=op)).text()
+    rows = {
+        m[0]: int(m[1]) for m in re.findall(r"<tr><td>(\S+?)</td><td class=\"num\">(\d+)", html)
+    }
+    assert rows == {"客服消息": 1, "群发": 0, "收不到": 3}
+    assert "48 小时内未互动且本月群发次数已用完 3 位" in html
+    assert "我知道大部分买家收不到，仍要排期" in html
+    schedule = f"/admin/campaigns/{c.id}/schedule"
+    resp = await console.client.post(schedule, data={}, headers=op, allow_redirects=False)
+    assert resp.status == 409
+    assert (await get_campaign_status(console, c.id)) == "draft"
+    resp = await console.client.post(
+        schedule, data={"confirm_reach": "1"}, headers=op, allow_redirects=False
+    )
+    assert resp.status == 303 and (await get_campaign_status(console, c.id)) == "scheduled"
+
+
+async def get_campaign_status(console, campaign_id: int) -> str:
+    async with console.sessionmaker() as session:
+        return (await get_campaign(session, campaign_id)).status
+
+
+async def test_scheduling_is_refused_while_the_mass_text_is_over_300_characters(console, clock):
+    now = clock.now()
+    async with console.sessionmaker() as session, session.begin():
+        session.add(Buyer(openid="oFar", first_seen_at=now - timedelta(days=100),
+                          last_interaction_at=now - timedelta(days=40), tags=[], channels=[],
+                          interests=[]))  # fmt: skip
+        c = await create_campaign(session, {"kind": "broadcast", "name": "长文", "text": "新" * 301,
+                                            "send_at": (now + timedelta(hours=1)).isoformat()},
+                                  clock)  # fmt: skip
+    op = await console.login_as("operator")
+    resp = await console.client.post(f"/admin/campaigns/{c.id}/schedule",
+                                     data={"confirm_reach": "1"}, headers=op)  # fmt: skip
+    assert resp.status == 409 and "无法排期：群发消息最多 300 字" in await resp.text()
+    assert (await get_campaign_status(console, c.id)) == "draft"

@@ -71,6 +71,25 @@ async def test_page_shows_the_figures_the_api_computes_for_the_range(console):
     assert "较上期" in html and "ⓘ" in html
 
 
+async def test_the_net_growth_card_shows_the_change_of_followers_beside_it(console):
+    headers = await seeded(console)
+    html = await (await console.client.get("/admin/?range=30d", headers=headers)).text()
+    data = await figures(console, preset("30d", date(2026, 5, 18)))
+    kpis = data["kpis"]
+    net, moved = kpis["net"]["value"], kpis["followers"]["value"] - kpis["followers"]["previous"]
+    card = html.split('data-kpi="net"', 1)[1].split("</a>", 1)[0]
+    assert f"{net:,.0f}" in card and f"累积关注变化 {moved:+,.0f}" in card
+    assert "不同于累积关注" in card  # the ⓘ says why the two differ
+
+
+async def test_the_running_month_of_the_cohorts_is_marked_partial(console):
+    headers = await seeded(console)
+    html = await (await console.client.get("/admin/?range=month", headers=headers)).text()
+    cohorts = chart_json(html)["cohorts"]
+    assert cohorts["partial"][-1][2]  # May's own M0: the month is running
+    assert "本月尚未结束" in html and "100.0%*" in html
+
+
 async def test_htmx_request_gets_only_the_dashboard_body(console):
     headers = await seeded(console)
     resp = await console.client.get("/admin/?range=7d", headers=headers | {"HX-Request": "true"})
@@ -122,6 +141,8 @@ async def test_csv_export_is_the_charts_table_with_a_bom(console):
     assert lines[0] == "时间,新关注,取消关注,净增,累积关注"
     data = await figures(console, DateRange(date(2026, 5, 1), date(2026, 5, 7)))
     assert [line.split(",")[0] for line in lines[1:]] == data["followers"]["buckets"]
+    counts = [cell for line in lines[1:] for cell in line.split(",")[1:]]
+    assert counts and all(cell.lstrip("-").isdigit() for cell in counts)  # 6, never 6.0
     unknown = await console.client.get("/admin/dashboard.csv?chart=nope", headers=headers)
     assert unknown.status == 400 and "没有这个图表" in await unknown.text()
 

@@ -77,6 +77,32 @@ async def test_a_staff_reply_reaches_the_buyer_and_ends_the_wait(inbox):
     assert "还可发 4/5 条" in html
 
 
+async def test_the_list_shows_each_wait_against_the_target_and_who_answers(inbox):
+    await _waiting_buyer(inbox, "oLate", "李哥", "能开票吗")
+    inbox.clock.advance(minutes=45)
+    await _waiting_buyer(inbox, "oNew", "王姐", "发货了吗")
+    inbox.clock.advance(minutes=10)
+    staff = await inbox.login_as("operator", "xiaozhang")
+    html = await (await inbox.client.get("/admin/inbox?partial=list", headers=staff)).text()
+    assert "已等待 55分 / 目标 30分 · 已超时" in html  # [inbox] response_target_minutes
+    assert "已等待 10分 / 目标 30分<" in html  # within the target: not marked
+    unassigned = 'class="assignee unassigned">未分配<'
+    assert html.count(unassigned) == 2
+    conv_id = (await _conversation_ids(inbox))[0]  # 李哥's
+    resp = await inbox.client.post(
+        "/admin/inbox/reply", headers=staff, data={"c": str(conv_id), "text": "可以开"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert resp.status == 303
+    html = await (await inbox.client.get("/admin/inbox?tab=all", headers=staff)).text()
+    assert "负责：xiaozhang" in html and html.count(unassigned) == 1
+
+
+async def _conversation_ids(console) -> list[int]:
+    async with console.sessionmaker() as session:
+        return list(await session.scalars(select(Conversation.id).order_by(Conversation.id)))
+
+
 async def test_an_image_reply_is_uploaded_then_sent(inbox):
     conv_id = await _waiting_buyer(inbox)
     staff = await inbox.login_as("operator")
@@ -111,7 +137,7 @@ async def test_a_closed_window_refuses_free_text_and_offers_the_template(inbox):
     )  # fmt: skip
     assert resp.status == 303
     (sent,) = inbox.fake.messages("oShip")
-    assert sent["template_id"] == "TPL_REPLY" and sent["data"]["first"]["value"] == "已发货"
+    assert sent["template_id"] == "TPL_REPLY" and sent["data"]["thing1"]["value"] == "已发货"
 
 
 async def test_an_unfilled_placeholder_blocks_sending(inbox):

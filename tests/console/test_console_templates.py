@@ -160,16 +160,33 @@ async def test_template_messages_are_edited_validated_and_previewed(console):
     assert "会员等级变更" in html and "保存会员等级变更模板消息" not in html
     admin = await console.login_as("admin")
     bad = await _post(console, admin, "/admin/template-messages", purpose="tier_change",
-                      template_id="no spaces allowed", first="x")  # fmt: skip
+                      template_id="no spaces allowed", key_0="thing1", value_0="x")  # fmt: skip
     assert bad.status == 422 and "模板 ID" in await bad.text()
+    for fields, error in [
+        ({"key_0": "first", "value_0": "{notice}"}, "字段 first 已被微信取消"),
+        ({"key_0": "keyword1", "value_0": "{tier_name}"}, "字段 keyword1 已被微信取消"),
+        (
+            {"key_0": "thing1", "value_0": "{tier_name} 会员等级已生效，感谢您一直以来的支持"},
+            "字段 thing1（事物）最多 20 个字，按示例填入后有 23 个字",
+        ),
+        ({"key_0": "phrase2", "value_0": "已升级为金卡"}, "字段 phrase2（短语）最多 5 个字"),
+        ({"key_0": "thing1", "value_0": "第一行\n第二行"}, "字段 thing1 不能换行"),
+        ({"key_0": "", "value_0": "{date}"}, "第 1 行缺少字段名"),
+    ]:
+        resp = await _post(console, admin, "/admin/template-messages", purpose="tier_change",
+                           template_id="TPL_1", **fields)  # fmt: skip
+        assert resp.status == 422 and error in await resp.text(), error
+    marketing = await _post(console, admin, "/admin/template-messages", purpose="recall",
+                            template_id="TPL_1", key_0="thing1", value_0="5·18 老客专场")  # fmt: skip
+    assert marketing.status == 422 and "营销活动不能用模板消息" in await marketing.text()
     good = await _post(console, admin, "/admin/template-messages", purpose="tier_change",
-                       template_id="TPL_1", first="{first}",
-                       keyword1="{tier_name} 会员等级已生效，感谢您一直以来的支持")  # fmt: skip
+                       template_id="TPL_1", key_0="thing1", value_0="{tier_name}",
+                       key_1="time2", value_1="{date}")  # fmt: skip
     assert good.status == 303
     assert console.app[SERVICES].template_messages.template_id("tier_change") == "TPL_1"
     html = await (await console.client.get("/admin/template-messages", headers=admin)).text()
-    assert "王姐，恭喜您升级为【金卡会员】" in html  # filled with the sample values
-    assert "超过 20 字" in html  # keyword1 is longer than WeChat shows
+    assert "<dt>thing1（事物）</dt><dd>金卡会员</dd>" in html  # filled with the sample values
+    assert "<dt>time2（时间）</dt><dd>2026-05-18</dd>" in html
     async with console.sessionmaker() as s:
         actions = list(await s.scalars(select(AuditEntry.action)))
     assert "template_message.save" in actions
@@ -190,3 +207,21 @@ async def test_odd_input_gets_a_chinese_answer_not_an_error(console):
         assert 'role="alert"' in await resp.text()
     assert (await console.client.get(WELCOME + "?v=²&tab=history", headers=admin)).status == 200
     assert (await console.client.get("/admin/templates/nope", headers=admin)).status == 404
+
+
+async def test_the_accounts_templates_are_read_from_wechat_with_their_typed_keys(
+    aiohttp_client, make_config, clock, fake_wechat
+):
+    from laoke.app import create_app
+    from tests.console.conftest import ConsoleClient
+
+    app = create_app(make_config(wechat=fake_wechat.wechat_config()), clock=clock)
+    console = ConsoleClient(await aiohttp_client(app), app, clock)
+    operator = await console.login_as("operator")
+    url = "/admin/template-messages?fetch=1"
+    html = await (await console.client.get(url, headers=operator)).text()
+    assert "会员等级变更通知" in html and "<code>DEMO_TIER_CHANGE</code>" in html
+    assert "<code>thing1</code>（事物）、<code>time2</code>（时间）" in html
+    fake_wechat.inject(-1, count=5)  # WeChat busy: a Chinese message, not an error page
+    resp = await console.client.get(url, headers=operator)
+    assert resp.status == 200 and "读取公众号的模板失败（错误码 -1）" in await resp.text()

@@ -166,3 +166,25 @@ async def test_demo_seeding_fills_history_preset_and_a_manual_tier(
     assert orders_page.count("1688订单导出_2026-") == 2  # seeded once, not twice
     manual = await (await console.client.get("/admin/tiers?tab=manual", headers=operator)).text()
     assert "年框协议客户" in manual
+
+
+async def test_recent_changes_are_listed_newest_first_by_when_they_happened(
+    aiohttp_client, make_config, clock
+):
+    console = await _tiered_app(aiohttp_client, make_config, clock)
+    now = clock.now()
+    async with console.sessionmaker() as session, session.begin():
+        ids = list(await session.scalars(select(Buyer.id).order_by(Buyer.id)))
+        # Inserted out of time order, as an import of old orders does.
+        for buyer_id, days_ago, note in (
+            (ids[0], 1, "昨天"),
+            (ids[1], 30, "上月"),
+            (ids[2], 3, "前几天"),
+        ):
+            session.add(
+                TierChange(buyer_id=buyer_id, from_key="normal", to_key="silver", reason="manual",
+                           note=note, created_at=now - timedelta(days=days_ago))
+            )  # fmt: skip
+    viewer = await console.login_as("viewer")
+    html = await (await console.client.get("/admin/tiers?tab=changes", headers=viewer)).text()
+    assert html.index("昨天") < html.index("前几天") < html.index("上月")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -15,8 +16,11 @@ from bot.database import create_engine, sessionmaker
 from bot.models import Buyer
 from bot.wechat.client import WeChatAPIError
 from demo.demo import DEMO_BUYERS, DEMO_TIERS, demo_openid, prepare_demo, seed_demo
+from insights.demo_history import PEOPLE as HISTORY_BUYERS
 from laoke.cli import main
 from laoke.demo import start_demo
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def all_buyers(sessions) -> list[Buyer]:
@@ -53,6 +57,14 @@ async def test_seeding_twice_changes_nothing(sessions, make_config, clock):
         assert await session.scalar(select(func.count()).where(mine)) == DEMO_BUYERS
         buyer = await session.scalar(select(Buyer).where(Buyer.openid == demo_openid(0)))
     assert buyer.display_name == "改过的名字"
+
+
+def test_readme_and_the_simulator_docs_give_the_same_number_of_demo_buyers():
+    total = DEMO_BUYERS + HISTORY_BUYERS
+    phrase = f"about {round(total, -2):,} buyers"
+    for doc in ("README.md", "docs/simulators.md"):
+        text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
+        assert phrase in text, doc
 
 
 def test_demo_config_keeps_its_secrets_across_runs(tmp_path):
@@ -151,3 +163,24 @@ async def test_demo_prints_console_logins_that_sign_in_with_their_role(demo):
         ) as resp:
             assert str(resp.url).endswith("/admin/")
             assert "成员与角色" in await resp.text()  # the admin's navigation
+
+
+async def test_demo_mass_sends_are_reported_back_by_the_finish_event(demo):
+    """The demo's own announcement reaches dormant buyers by mass send; the in-process
+    WeChat posts MASSSENDJOBFINISH to the webhook, which fills the campaign's report."""
+    import asyncio
+
+    from bot.appkeys import SESSIONMAKER
+    from scheduler.models import MassSend
+
+    for _ in range(150):
+        async with demo.runner.app[SESSIONMAKER]() as session:
+            done = (
+                await session.scalars(select(MassSend).where(MassSend.finished_at.is_not(None)))
+            ).all()
+        if done:
+            break
+        await asyncio.sleep(0.1)
+    assert done, "no mass send was reported back within 15 s"
+    assert all(m.total_count == m.recipients and m.sent_count + m.filter_count == m.total_count
+               for m in done)  # fmt: skip

@@ -23,5 +23,10 @@ async def test_the_demo_has_a_finished_campaign_with_a_report(sessions, make_con
     assert report["campaign"]["status"] == "done" and done >= 1
     assert report["recipients"] == 300 and report_is_balanced(report)
     assert report["sent"] > 200 and report["skipped"] > 20 and report["failed"] > 0
-    assert report["outcomes"]["skipped"]["by_reason"].keys() == {"outside_window", "cap_day"}
+    assert report["outcomes"]["skipped"]["by_reason"].keys() == {"mass_quota", "cap_day"}
+    assert report["outcomes"]["sent"]["by_channel"].keys() == {"custom", "mass"}
+    mass = report["mass"]
+    assert mass["calls"] == mass["finished"] == 1
+    assert mass["recipients"] == report["outcomes"]["sent"]["by_channel"]["mass"]
+    assert mass["sent"] + mass["filtered"] == mass["total"] == mass["recipients"]
     assert report["conversion"]["reached"] == report["sent"]

@@ -126,3 +126,13 @@ async def test_livestream_end_is_validated(wechat, clock):
         await make_livestream(wechat, clock, duration_s=10)
     with pytest.raises(CampaignError, match="either end_at or duration_s"):
         await make_livestream(wechat, clock, end_at="2026-05-20T13:00:00+00:00", duration_s=3600)
+
+
+async def test_a_livestream_scheduled_after_a_buyer_asked_is_offered_at_once(wechat, clock):
+    # 直播 reads a schedule held in memory: scheduling must not leave it stale for a second.
+    assert "暂时还没有安排直播" in await wechat.send_text("oBuyerA", "直播")
+    cid = await make_livestream(wechat, clock, "夏季直播")
+    assert "夏季直播" in await wechat.send_text("oBuyerB", "直播")
+    async with wechat.sessionmaker.begin() as session:
+        await cancel_campaign(session, cid, clock)
+    assert "暂时还没有安排直播" in await wechat.send_text("oBuyerC", "直播")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from inbox.conversations import record_staff_reply
 from inbox.models import Conversation, InboxMessage
 
 
@@ -60,3 +61,47 @@ async def test_with_transfer_to_wechat_kf_the_callback_answer_transfers(make_wec
     assert await bot.send_text("oKf", "急") == "transfer_customer_service"
     assert "会员" in await bot.send_text("oKf", "我是什么会员")  # the bot still answers these
     assert [a for a, _ in await _thread(bot)] == ["buyer", "buyer", "buyer", "bot"]
+
+
+async def test_a_buyer_writing_into_the_silence_hears_again_when_staff_answer(wechat, clock):
+    assert "客服会尽快回复您" in await wechat.send_text("oWait", "发货了吗")
+    clock.advance(minutes=29)
+    assert await wechat.send_text("oWait", "急") is None  # too soon to say it again
+    clock.advance(minutes=1)
+    again = await wechat.send_text("oWait", "急")
+    assert "会尽快回复您" in again and "已收到" in again
+    clock.advance(minutes=5)
+    assert await wechat.send_text("oWait", "急") is None  # at most once per 30 minutes
+    authors = [a for a, _ in await _thread(wechat)]
+    assert authors == ["buyer", "bot", "buyer", "buyer", "bot", "buyer"]
+
+
+async def test_at_night_the_second_acknowledgement_says_when_staff_are_in(make_wechat, clock):
+    bot = await make_wechat(inbox={"business_hours": "09:00-18:00"})
+    clock.advance(hours=12)  # Monday 22:00 in Beijing
+    assert "明天 09:00" in await bot.send_text("oNight", "发货了吗")
+    clock.advance(minutes=45)
+    again = await bot.send_text("oNight", "有人吗，急")
+    assert "下班时间" in again and "明天 09:00后回复您" in again.replace(" 后", "后")
+
+
+async def test_a_recent_staff_reply_keeps_the_bot_quiet(wechat, clock):
+    await wechat.send_text("oChat", "发货了吗")
+    clock.advance(minutes=40)
+    async with wechat.sessionmaker() as session, session.begin():
+        conv = await session.scalar(select(Conversation))
+        await record_staff_reply(
+            session, conv.id, staff_id=1, staff_name="小张", content="今天发",
+            msgtype="text", outbound_id=None, now=clock.now(),
+        )  # fmt: skip
+    clock.advance(minutes=5)
+    assert await wechat.send_text("oChat", "急") is None  # staff are talking to the buyer
+    clock.advance(minutes=25)
+    assert "已收到" in await wechat.send_text("oChat", "急")
+
+
+async def test_with_no_quiet_while_set_the_buyer_is_told_only_once(make_wechat, clock):
+    bot = await make_wechat(inbox={"reacknowledge_after_minutes": 0})
+    assert "客服会尽快回复您" in await bot.send_text("oOnce", "发货了吗")
+    clock.advance(hours=5)
+    assert await bot.send_text("oOnce", "急") is None

@@ -110,3 +110,20 @@ async def test_cohorts_share_of_buyers_ordering_k_months_after_the_first(session
             clock,
         )
         assert did.buyer_ids == [a.id] and didnt.buyer_ids == [b.id]
+
+
+async def test_the_running_months_cohort_cell_is_marked_partial(sessions):
+    clock = FakeClock(local(2026, 3, 4))  # four days into March
+    async with sessions.begin() as session:
+        w = World(session)
+        a, b = (w.buyer(local(2025, 12, 1)) for _ in range(2))
+        await w.flush()
+        for buyer in (a, b):
+            w.order(buyer, local(2026, 1, 3), 10)
+        w.order(a, local(2026, 2, 3), 10)
+        await w.flush()
+        span = DateRange(date(2026, 1, 1), date(2026, 3, 31))
+        jan, feb, mar = await repurchase_cohorts(session, span, "month", SHANGHAI, clock)
+    # January's M2 is March, four days old: 0% so far, not a collapse.
+    assert jan.shares[:3] == [1.0, 0.5, 0.0] and jan.partial == 2
+    assert feb.partial == 1 and mar.partial == 0  # every cohort's cell of March

@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.inbound.events import BuyerEvent
+from bot.models import Buyer, InboundMessage
 from demo.demo import DEMO_TIERS, seed_demo
 from insights.dashboard import dashboard
 from insights.demo_history import CAMPAIGNS
 from insights.periods import DateRange
+from members.tiers import TierChange
+from scheduler.models import Campaign
 
 
 async def test_demo_history_fills_every_section(sessions, make_config, clock):
@@ -53,3 +56,31 @@ async def test_demo_history_is_seeded_once(sessions, make_config, clock):
     await seed_demo(sessions, config, clock)
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(BuyerEvent)) == first
+
+
+async def test_nothing_in_the_demo_happens_after_now_and_names_fit_their_dates(
+    sessions, make_config, clock
+):
+    config = make_config(tiers={"levels": DEMO_TIERS})
+    clock.advance(days=200)  # any day of the year: here early December
+    await seed_demo(sessions, config, clock)
+    now = clock.now()
+    async with sessions() as session:
+        latest_event = await session.scalar(select(func.max(BuyerEvent.at)))
+        latest_left = await session.scalar(select(func.max(Buyer.unsubscribed_at)))
+        latest_message = await session.scalar(select(func.max(InboundMessage.received_at)))
+        campaigns = dict((await session.execute(select(Campaign.name, Campaign.finished_at))).all())
+        changes = (
+            await session.scalars(select(TierChange).order_by(TierChange.buyer_id, TierChange.id))
+        ).all()
+    assert latest_event <= now and latest_left <= now and latest_message <= now
+    tz = ZoneInfo("Asia/Shanghai")
+    months = {name: campaigns[name].astimezone(tz).month for name, *_ in CAMPAIGNS}
+    assert months["双11 老客召回"] == 11 and months["年货节群发"] == 1
+    # A buyer's tier changes happened in the order they follow one another.
+    by_buyer: dict[int, list] = {}
+    for change in changes:
+        by_buyer.setdefault(change.buyer_id, []).append(change)
+    for moves in by_buyer.values():
+        assert [c.created_at for c in moves] == sorted(c.created_at for c in moves)
+        assert all(a.to_key == b.from_key for a, b in zip(moves, moves[1:], strict=False))

@@ -17,6 +17,7 @@ from insights.periods import DateRange
 from insights.tier_moves import tier_moves
 from members.tiers import TierChange
 from scheduler.models import Campaign, CampaignStep, Delivery
+from scheduler.reports import campaign_report
 
 MAY = DateRange(date(2026, 5, 1), date(2026, 5, 31))
 RANKS = {"silver": 1, "gold": 2}
@@ -166,3 +167,58 @@ async def test_campaign_reached_replied_within_48h_ordered_within_7_days(session
             clock,
         )
         assert page.buyer_ids == [fast.id]
+
+
+async def test_the_funnel_matches_only_counted_orders(sessions):
+    clock = FakeClock(local(2026, 6, 10))
+    async with sessions.begin() as session:
+        w = World(session)
+        paid, refunded = (w.buyer(local(2026, 5, 2)) for _ in range(2))
+        await w.flush()
+        for b in (paid, refunded):
+            w.event(b, FOLLOW, b.first_seen_at)
+            for m, kind in enumerate((CARD_INVITED, CARD_CONSENTED, CARD_CONFIRMED), 1):
+                w.event(b, kind, b.first_seen_at + timedelta(minutes=m))
+        w.order(paid, local(2026, 5, 6), 10)
+        w.order(refunded, local(2026, 5, 6), 10, counted=False)  # refunded: matches nothing
+        await w.flush()
+        funnel = await card_funnel(session, MAY, "month", SHANGHAI, clock)
+        assert [s.buyers for s in funnel.stages] == [2, 2, 2, 2, 1]
+        page = await figure_buyers(
+            session, FigureRef("funnel", MAY, stage="matched"), SHANGHAI, clock
+        )
+        assert page.buyer_ids == [paid.id]
+
+
+async def test_a_campaign_reply_means_the_same_on_the_dashboard_and_in_the_report(sessions):
+    clock = FakeClock(local(2026, 6, 20))
+    sent, reminder = local(2026, 5, 18, 10), local(2026, 5, 20, 20)
+    async with sessions.begin() as session:
+        w = World(session)
+        late, clicked, wrote = (w.buyer(local(2026, 1, 1)) for _ in range(3))
+        campaign = Campaign(
+            name="直播预告", kind="livestream", status="done", params={},
+            created_at=sent, updated_at=sent,
+        )  # fmt: skip
+        session.add(campaign)
+        await w.flush()
+        for due in (sent, reminder):
+            step = CampaignStep(campaign_id=campaign.id, kind="announce", due_at=due, status="done")
+            session.add(step)
+            await w.flush()
+            for b in (late, clicked, wrote):
+                session.add(
+                    Delivery(
+                        step_id=step.id, campaign_id=campaign.id, buyer_id=b.id, openid=b.openid,
+                        status="sent", sent_at=due, created_at=due,
+                    )
+                )  # fmt: skip
+        w.message(late, sent + timedelta(hours=60))  # 2.5 days after the first send, but
+        # 12 hours after the reminder: a reply to the campaign
+        w.message(clicked, sent + timedelta(hours=1), event="CLICK")  # an event answers nothing
+        w.message(wrote, sent + timedelta(hours=3))
+        await w.flush()
+        [c] = (await campaign_conversion(session, MAY, "month", SHANGHAI, clock)).campaigns
+        report = await campaign_report(session, campaign.id)
+    assert c.replied == report["conversion"]["replied_48h"] == 2
+    assert c.reached == report["conversion"]["reached"] == 3

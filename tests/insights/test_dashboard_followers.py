@@ -74,7 +74,8 @@ async def test_running_bucket_counts_followers_now_and_future_buckets_are_empty(
 
 def test_weeks_start_on_monday_in_beijing():
     spans = buckets(DateRange(date(2026, 5, 13), date(2026, 5, 31)), "week", SHANGHAI)
-    assert [b.key() for b in spans] == ["2026-05-11", "2026-05-18", "2026-05-25"]
+    # The first week is labelled with the period's first day, not the Monday before it.
+    assert [b.key() for b in spans] == ["2026-05-13", "2026-05-18", "2026-05-25"]
     assert spans[0].lo == local(2026, 5, 13)  # cut to the period's first day
     assert spans[1].lo == local(2026, 5, 18)
     assert spans[1].lo.hour == 16  # Monday 00:00 in Beijing is Sunday 16:00 UTC

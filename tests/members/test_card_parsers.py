@@ -242,6 +242,9 @@ def test_display_name_takes_the_name_without_the_phrase_around_it(text, expected
         (parse_channels, "抖店，小红书", ["抖音", "小红书"]),
         (parse_channels, "独立站", ["独立站"]),
         (parse_channels, "???", Invalid("channels")),
+        # A product answers "what", not "where": not stored as a channel.
+        (parse_channels, "女装", Invalid("channels_product")),
+        (parse_channels, "淘宝，连衣裙", Invalid("channels_product")),
     ],
 )
 def test_free_text_fields(parse, text, expected):

@@ -366,7 +366,7 @@ async def test_upgrade_outside_the_window_uses_the_template_when_configured(
     assert result.notices == {"template": 1}
     [sent] = fake_wechat.messages("oA")
     assert (sent["kind"], sent["template_id"]) == ("template", "TPL_TIER")
-    assert sent["data"]["keyword1"]["value"] == "金卡会员"
+    assert sent["data"] == {"thing1": {"value": "金卡会员"}, "time2": {"value": "2026-05-18"}}
     assert (await buyer(sessions, "oA")).pending_notice is None
 
 
@@ -451,7 +451,7 @@ async def test_a_template_message_layout_saved_in_the_console_overrides_the_conf
     async with sessions() as session, session.begin():
         await tm.save(
             session, "tier_change", "TPL_FROM_DB",
-            {"first": "{first}", "keyword1": "{tier_name}（{date}）", "remark": "{remark}"},
+            {"thing1": "{tier_name}", "time2": "{date}"},
             "https://shop.example.com/vip", "张三", clock.now(),
         )  # fmt: skip
     source = PublishedTemplates(services.renderer, services.template_messages)
@@ -461,5 +461,5 @@ async def test_a_template_message_layout_saved_in_the_console_overrides_the_conf
     await recompute_all_tiers(sessions, services)
     [sent] = fake_wechat.messages("oA")
     assert sent["template_id"] == "TPL_FROM_DB"
-    assert sent["data"]["keyword1"]["value"] == "金卡会员（2026-05-18）"
-    assert "keyword2" not in sent["data"] and sent["url"] == "https://shop.example.com/vip"
+    assert sent["data"] == {"thing1": {"value": "金卡会员"}, "time2": {"value": "2026-05-18"}}
+    assert sent["url"] == "https://shop.example.com/vip"

@@ -7,17 +7,18 @@ import asyncio
 import os
 import socket
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from laoke_process import ROOT
+from laoke_process import LAOKE, ROOT
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.database import create_engine, sessionmaker, upgrade
 from bot.leases import acquire_lease
 from content.menu import PUBLISHED, save_menu
+from demo.simulator.fake_wechat import FakeWeChatHandle, create_fake_wechat
 from laoke.app import create_app
 from ops.doctor import examine
 from ops.findings import FAIL, OK, Finding
@@ -31,7 +32,7 @@ class ShiftedClock(Clock):
         self.offset = offset
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return super().now() + self.offset
 
 
 class Installation:
@@ -42,7 +43,7 @@ class Installation:
         self.make_config, self.fake, self.server_factory = make_config, fake_wechat, aiohttp_server
         self.url = sqlite_url
         self.public_url = ""
-        self.fake.state.templates["TPL_TIER"] = "会员等级变更通知"
+        self.fake.state.add_template("TPL_TIER", "会员等级变更通知", "会员等级：{{thing1.DATA}}\n")
 
     def config(self, **sections) -> Config:
         wechat = {**self.fake.wechat_config(), "template_ids": {"tier_change": "TPL_TIER"}}
@@ -68,21 +69,24 @@ class Installation:
         if pid is not None:
             holder = f"scheduler:{socket.gethostname()[:24]}:{pid}:test"
             await acquire_lease(
-                sessionmaker(engine), LEASE_NAME, holder, datetime.now(UTC), timedelta(seconds=30)
+                sessionmaker(engine), LEASE_NAME, holder, Clock().now(), timedelta(seconds=30)
             )
         await engine.dispose()
 
     async def publish_menu(self, buttons: list[dict]) -> None:
         engine = create_engine(self.url)
         async with sessionmaker(engine)() as session, session.begin():
-            await save_menu(session, buttons, PUBLISHED, by="admin", at=datetime.now(UTC))
+            await save_menu(session, buttons, PUBLISHED, by="admin", at=Clock().now())
         await engine.dispose()
         self.fake.state.menu = [dict(b) for b in buttons]
 
 
 @pytest.fixture
-async def installation(make_config, fake_wechat, aiohttp_server, sqlite_url):
-    world = Installation(make_config, fake_wechat, aiohttp_server, sqlite_url)
+async def installation(make_config, aiohttp_server, sqlite_url):
+    # WeChat on the same clock as this machine (the doctor compares the two).
+    app = create_fake_wechat(clock=Clock(), appid="wxd0c70123456789ab", secret="doctor-secret")
+    wechat = FakeWeChatHandle(app, str((await aiohttp_server(app)).make_url("/")))
+    world = Installation(make_config, wechat, aiohttp_server, sqlite_url)
     await world.start()
     await world.publish_menu(MENU)
     return world
@@ -205,7 +209,7 @@ async def test_the_command_prints_one_line_per_check_and_exits_non_zero_on_a_fai
             encoding="utf-8",
         )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "laoke.cli", "doctor", "-c", str(path), cwd=ROOT,
+            *LAOKE, "doctor", "-c", str(path), cwd=ROOT,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )  # fmt: skip

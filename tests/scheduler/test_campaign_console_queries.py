@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.config import CampaignsConfig
 from bot.models import Buyer, InboundMessage
@@ -14,7 +15,8 @@ from console.accounts import create_user
 from members.orders import Order
 from scheduler.campaigns import CampaignError, create_campaign, list_steps, schedule_campaign
 from scheduler.drafts import duplicate_campaign, spec_of, update_draft
-from scheduler.models import SENDING, SENT, SKIPPED, Delivery
+from scheduler.mass_sends import month_of
+from scheduler.models import SENDING, SENT, SKIPPED, Delivery, MassAllowance
 from scheduler.overview import campaign_rows, schedule_summary
 from scheduler.reports import recipient_page
 from scheduler.staff_sends import bind_by_code, binding_of, new_bind_code
@@ -85,8 +87,17 @@ async def test_summary_counts_opt_outs_caps_and_unreachable(sessions, clock):
         c = await create_campaign(session, broadcast(clock), clock)
     async with sessions() as session:
         s = await schedule_summary(session, c, now, CampaignsConfig(cap_per_day=1))
-    assert s["reach"] == {"recipients": 4, "customer_service": 1, "template": 0, "unreachable": 3}
-    assert s["opted_out"] == 1 and s["capped"] == 1 and s["mostly_unreachable"]
+    assert s["reach"] == {"recipients": 4, "customer_service": 1, "mass": 3, "unreachable": 0,
+                          "unreachable_by_reason": {}}  # fmt: skip
+    assert s["opted_out"] == 1 and s["capped"] == 1 and not s["mostly_unreachable"]
+    assert s["warnings"] == []
+    # The month's mass sends used up: most of the audience cannot be reached.
+    async with sessions() as session, session.begin():
+        for buyer in await session.scalars(select(Buyer).where(Buyer.tier_key == "silver")):
+            session.add(MassAllowance(buyer_id=buyer.id, month=month_of(now), used=4))
+    async with sessions() as session:
+        s = await schedule_summary(session, c, now, CampaignsConfig(cap_per_day=1))
+    assert s["reach"]["unreachable_by_reason"] == {"mass_quota": 3} and s["mostly_unreachable"]
     assert s["warnings"]
 
 

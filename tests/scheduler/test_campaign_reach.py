@@ -8,11 +8,15 @@ from datetime import timedelta
 
 import pytest
 from api_harness import call, start_api
+from sqlalchemy import select
 from test_operator_cli import laoke  # noqa: F401  (the CLI fixture)
 
+from bot.appkeys import SESSIONMAKER
 from bot.clock import Clock
 from bot.database import create_engine, sessionmaker
 from bot.models import Buyer
+from scheduler.mass_sends import month_of
+from scheduler.models import MassAllowance
 
 
 @pytest.fixture
@@ -36,17 +40,39 @@ def broadcast(clock, **extra):
     return {"name": "上新", "send_at": send_at, "text": "新品到货", **extra}
 
 
-async def test_a_recall_without_template_warns_that_nobody_can_be_reached(api, clock):
+async def use_up_mass_allowance(api, clock, openids) -> None:
+    """These buyers already got this month's 4 mass messages."""
+    async with api.app[SESSIONMAKER].begin() as session:
+        for openid in openids:
+            buyer_id = await session.scalar(select(Buyer.id).where(Buyer.openid == openid))
+            session.add(MassAllowance(buyer_id=buyer_id, month=month_of(clock.now()), used=4))
+
+
+async def test_a_recall_reaches_dormant_buyers_by_mass_send_never_by_template(api, clock):
+    created = await call(api, "POST", "/api/campaigns/recalls",
+                         recall(clock, template_id="TPL"), 201)  # fmt: skip
+    assert created["reach"] == {
+        "recipients": 3,
+        "customer_service": 0,
+        "mass": 3,
+        "unreachable": 0,
+        "unreachable_by_reason": {},
+    }
+    assert created["warnings"] == []
+
+
+async def test_buyers_whose_monthly_mass_sends_are_used_up_are_counted_unreachable(api, clock):
+    await use_up_mass_allowance(api, clock, ["oBuyer1", "oBuyer2"])
     created = await call(api, "POST", "/api/campaigns/recalls", recall(clock), 201)
     assert created["reach"] == {
         "recipients": 3,
         "customer_service": 0,
-        "template": 0,
-        "unreachable": 3,
+        "mass": 1,
+        "unreachable": 2,
+        "unreachable_by_reason": {"mass_quota": 2},
     }
     [warning] = created["warnings"]
-    assert "3 of 3 recipients are outside WeChat's 48-hour window" in warning
-    assert "template_id" in warning
+    assert "3 位买家中有 2 位收不到" in warning and "每月最多收到 4 次群发" in warning
     preview = await call(api, "GET", f"/api/campaigns/{created['id']}/preview")
     assert preview["reach"] == created["reach"] and preview["warnings"] == created["warnings"]
     scheduled = await call(api, "POST", f"/api/campaigns/{created['id']}/schedule")
@@ -54,17 +80,16 @@ async def test_a_recall_without_template_warns_that_nobody_can_be_reached(api, c
 
 
 async def test_a_broadcast_counts_each_channel(api, clock):
+    await use_up_mass_allowance(api, clock, ["oBuyer3"])
     plain = await call(api, "POST", "/api/campaigns/broadcasts", broadcast(clock), 201)
     assert plain["reach"] == {
         "recipients": 4,
         "customer_service": 1,
-        "template": 0,
-        "unreachable": 3,
+        "mass": 2,
+        "unreachable": 1,
+        "unreachable_by_reason": {"mass_quota": 1},
     }
-    assert "1 can be reached by customer-service message" in plain["warnings"][0]
-    body = broadcast(clock, template_id="TPL")
-    with_template = await call(api, "POST", "/api/campaigns/broadcasts", body, 201)
-    assert with_template["reach"]["template"] == 3 and with_template["warnings"] == []
+    assert "客服消息 1 位，群发 2 位" in plain["warnings"][0]
 
 
 async def test_an_empty_audience_is_a_warning(api, clock):
@@ -73,7 +98,7 @@ async def test_an_empty_audience_is_a_warning(api, clock):
     body = broadcast(clock, segment=nobody)
     created = await call(api, "POST", "/api/campaigns/broadcasts", body, 201)
     assert created["reach"]["recipients"] == 0
-    assert created["warnings"] == ["no buyer can receive this campaign now (the audience is empty)"]
+    assert created["warnings"] == ["现在没有买家能收到这个活动（目标人群为空）"]
 
 
 def test_the_cli_prints_the_reach_and_warnings(laoke, sqlite_url):  # noqa: F811
@@ -99,9 +124,21 @@ def test_the_cli_prints_the_reach_and_warnings(laoke, sqlite_url):  # noqa: F811
     spec = json.dumps({"kind": "broadcast", "name": "上新", "send_at": send_at, "text": "新品"})
     code, out = laoke("campaign", "create", spec)
     assert code == 0, out
-    assert "reach now: 2 recipients — 1 by customer-service message" in out
-    assert "warning: 1 of 2 recipients are outside WeChat's 48-hour window" in out
+    assert "reach now: 2 recipients — 1 by customer-service message, 1 by mass send" in out
     code, out = laoke("campaign", "preview", "1")
-    assert code == 0 and "warning: 1 of 2 recipients" in out
+    assert code == 0 and "1 by mass send" in out
     code, out = laoke("campaign", "schedule", "1")
-    assert code == 0 and "is now scheduled" in out and "warning: 1 of 2" in out
+    assert code == 0 and "is now scheduled" in out and "1 by mass send" in out
+
+
+async def test_a_campaign_whose_mass_text_is_over_300_characters_is_not_scheduled(api, clock):
+    long = await call(api, "POST", "/api/campaigns/broadcasts",
+                      broadcast(clock, text="新" * 301), 201)  # fmt: skip
+    refused = await call(api, "POST", f"/api/campaigns/{long['id']}/schedule", status=400)
+    assert "无法排期：群发消息最多 300 字" in refused["error"]
+    # Only buyers inside the window: no mass send, the long text is fine.
+    recent = {"all": [{"field": "days_since_interaction", "op": "lt", "value": 1}]}
+    near = await call(api, "POST", "/api/campaigns/broadcasts",
+                      broadcast(clock, text="新" * 301, segment=recent), 201)  # fmt: skip
+    assert near["reach"]["mass"] == 0
+    await call(api, "POST", f"/api/campaigns/{near['id']}/schedule")

@@ -149,7 +149,7 @@ async def test_livestream_announces_reminds_and_rsvps_get_the_start(h, clock):
     assert_no_duplicates(h.sent_log())
 
 
-async def test_recall_reaches_dormant_buyers_with_their_tier_perks_and_interests(h, clock):
+async def test_recall_reaches_dormant_buyers_by_one_mass_send_per_wave(h, clock):
     await h.add_buyers(
         2,
         prefix="sleepy",
@@ -174,15 +174,16 @@ async def test_recall_reaches_dormant_buyers_with_their_tier_perks_and_interests
     clock.advance(minutes=1)
     await h.run(cid)
     log = h.sent_log()
-    # Dormant for 40 days: outside the 48-hour window, so the template channel carries it.
+    # Dormant for 40 days: outside the 48-hour window, so a mass send carries it (marketing
+    # never goes as a template message), one text for everybody: no name, no tier.
     assert sorted(m["openid"] for m in log) == ["sleepy0", "sleepy1"]
-    assert {m["kind"] for m in log} == {"template"}
-    text = log[0]["data"]["content"]["value"]
-    assert "王姐" in text and "金卡会员" in text and "满5000减300" in text and "女装、童装" in text
+    assert {m["kind"] for m in log} == {"mass"} and len({m["msg_id"] for m in log}) == 1
+    text = log[0]["content"]
+    assert "老朋友，好久不见" in text and "5·18大促" not in text and "王姐" not in text
     clock.advance(hours=12)
     await h.run(cid)
     assert len(h.sent_log()) == 4  # the second wave, once more to each dormant buyer
-    assert "第2轮福利提醒" in h.sent_log()[-1]["data"]["content"]["value"]
+    assert "第2轮福利提醒" in h.sent_log()[-1]["content"]
     assert_no_duplicates(h.sent_log())
     assert (await h.get(cid)).status == "done"
 
@@ -354,13 +355,20 @@ async def test_demo_schedules_a_livestream_and_a_recall_that_arrive_within_minut
     await seed_demo_campaigns(h.sm, h.config, clock)
     await seed_demo_campaigns(h.sm, h.config, clock)  # a restart does not double them
     await h.run(0)
-    assert {m["openid"] for m in h.sent_log()} == {"chatty0", "chatty1", "chatty2"}  # announced
+    # Announced to everyone: in the window by customer-service message, the others by mass send.
+    assert {(m["openid"][:6], m["kind"]) for m in h.sent_log()} == {
+        ("chatty", "custom"), ("sleepy", "mass")}  # fmt: skip
     for _ in range(5):
         clock.advance(minutes=1)
         await h.run(0)
     by_buyer = {o: len(h.fake.messages(o)) for o in ("chatty0", "sleepy0")}
-    assert by_buyer == {"chatty0": 3, "sleepy0": 2}  # livestream ×3; recall waves ×2
-    recall_text = h.fake.messages("sleepy0")[0]["data"]["content"]["value"]
+    # livestream ×3; the dormant: announcement, recall waves ×2 and the reminder by mass send,
+    # the month's 4 — the start is held back by the allowance.
+    assert by_buyer == {"chatty0": 3, "sleepy0": 4}
+    assert {m["kind"] for m in h.fake.messages("sleepy0")} == {"mass"}
+    recall_text = next(
+        m["content"] for m in h.fake.messages("sleepy0") if "好久不见" in m["content"]
+    )
     assert "「老客回归周」进行中" in recall_text and "演示" not in recall_text  # no internal name
     assert_no_duplicates(h.sent_log())
 

@@ -27,10 +27,13 @@ def broadcast(clock, **extra):
 
 @pytest.fixture
 def harness(make_config, fake_wechat, clock):
-    def build(db_url=None, **campaigns):
-        return Harness(
-            config_for(make_config, fake_wechat, db_url, **campaigns), clock, fake_wechat
-        )
+    def build(db_url=None, mass_off=False, **campaigns):
+        config = config_for(make_config, fake_wechat, db_url, **campaigns)
+        if mass_off:  # no mass sends left this month: only the window counts
+            config = config.model_copy(
+                update={"wechat": config.wechat.model_copy(update={"mass_per_follower_month": 0})}
+            )
+        return Harness(config, clock, fake_wechat)
 
     return build
 
@@ -40,25 +43,19 @@ def accounted(statuses, recipients):
     return settled == recipients and not statuses["pending"] and not statuses["claimed"]
 
 
-async def test_buyers_outside_the_window_get_the_template_or_are_skipped(harness, clock):
+async def test_marketing_outside_the_window_goes_by_mass_send_never_by_template(harness, clock):
     async with harness() as h:
         await h.add_buyers(2, prefix="near")
         await h.add_buyers(2, prefix="far", interacted_ago=timedelta(hours=49))
         with_template = await h.campaign(broadcast(clock, name="t", template_id="TPL1"))
-        without = await h.campaign(broadcast(clock, name="n", text="第二条"))
         await h.run(with_template)
         kinds = {m["openid"]: m["kind"] for m in h.sent_log() if "活动通知" in str(m)}
-        assert kinds == {
-            "near0": "custom",
-            "near1": "custom",
-            "far0": "template",
-            "far1": "template",
-        }
-        assert (await h.reasons(without)) == {("sent", None): 2, ("skipped", "outside_window"): 2}
+        assert kinds == {"near0": "custom", "near1": "custom", "far0": "mass", "far1": "mass"}
+        assert (await h.reasons(with_template)) == {("sent", None): 4}
 
 
 async def test_the_five_message_quota_counts_earlier_customer_service_messages(harness, clock):
-    async with harness() as h:
+    async with harness(mass_off=True) as h:
         [busy, fresh] = await h.add_buyers(2)
         async with h.sm() as session, session.begin():
             session.add_all(
@@ -74,24 +71,28 @@ async def test_the_five_message_quota_counts_earlier_customer_service_messages(h
             )
         cid = await h.campaign(broadcast(clock))
         await h.run(cid)
-        assert (await h.reasons(cid)) == {("sent", None): 1, ("skipped", "quota_exhausted"): 1}
+        assert (await h.reasons(cid)) == {("sent", None): 1, ("skipped", "mass_quota"): 1}
         assert [m["openid"] for m in h.sent_log()] == [fresh]
 
 
-async def test_wechat_saying_out_of_window_falls_back_to_the_template(harness, clock):
+async def test_wechat_saying_out_of_window_sends_marketing_by_mass_never_by_template(
+    harness, clock
+):
     async with harness() as h:
-        [stale] = await h.add_buyers(1, interacted_ago=None)
+        stale = await h.add_buyers(3, interacted_ago=None)
         async with (
             h.sm() as session,
             session.begin(),
-        ):  # our record says in window; WeChat disagrees
+        ):  # our record says in window; WeChat disagrees (45015)
             await session.execute(update(Buyer).values(last_interaction_at=clock.now()))
         cid = await h.campaign(broadcast(clock, template_id="TPL1"))
         await h.run(cid)
-        assert [(m["openid"], m["kind"]) for m in h.sent_log()] == [(stale, "template")]
+        assert sorted((m["openid"], m["kind"]) for m in h.sent_log()) == [
+            (o, "mass") for o in stale
+        ]
         async with h.sm() as session:
-            row = await session.scalar(select(Delivery).where(Delivery.campaign_id == cid))
-        assert (row.status, row.channel) == ("sent", "template")
+            rows = list(await session.scalars(select(Delivery).where(Delivery.campaign_id == cid)))
+        assert {(r.status, r.channel) for r in rows} == {("sent", "mass")}
 
 
 async def test_frequency_cap_holds_back_a_second_campaign_but_not_an_all_day_one(harness, clock):
@@ -347,7 +348,8 @@ async def test_campaign_end_to_end_on_both_databases(harness, clock, db_url):
         await h.run(cid)
         clock.advance(minutes=5)
         await h.run(cid)
-        assert (await h.reasons(cid)) == {("sent", None): 25, ("skipped", "outside_window"): 5}
+        assert (await h.reasons(cid)) == {("sent", None): 30}
+        assert {m["kind"] for m in h.sent_log() if m["openid"].startswith("far")} == {"mass"}
         assert_no_duplicates(h.sent_log())
         assert (await h.get(cid)).status == "done"
 

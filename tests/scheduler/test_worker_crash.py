@@ -6,7 +6,8 @@ dies. A second worker finishes the campaign; once the dead worker's lease has la
 scheduler's sweep reports as uncertain only the rows whose request had started (at most
 ``concurrency``) and gives the rest of its batch back to pending, to be sent. Every recipient
 is accounted for, and the simulator's log shows each buyer at most once: the in-flight rows
-that did reach WeChat were reported, not resent.
+that did reach WeChat were reported, not resent. Buyers outside the window go by mass send:
+its batch in flight is sent again under the same clientmsgid, so nobody is left uncertain.
 """
 
 from __future__ import annotations
@@ -127,3 +128,42 @@ async def test_a_worker_killed_mid_batch_never_causes_a_double_send(
         reached_unrecorded = log.keys() - sent
         assert reached_unrecorded <= held
         assert {rows[o].reason for o in held} == {"in_flight"}
+
+
+async def test_a_worker_killed_mid_mass_send_never_sends_twice_and_leaves_nobody_out(
+    make_config, live_wechat, db_url, tmp_path
+):
+    """Buyers outside the window go by mass send: a batch in flight at the kill is sent again
+    with the same clientmsgid, which WeChat answers "already sent" — so nobody is uncertain."""
+    from datetime import timedelta
+
+    clock = Clock()
+    async with Harness(config_for(make_config, live_wechat, db_url), clock, live_wechat) as h:
+        openids = await h.add_buyers(BUYERS, prefix="far", interacted_ago=timedelta(days=3))
+        cid = await h.campaign(broadcast(clock))
+        await h.tick()
+        live_wechat.inject(latency_ms=400)  # each mass send of a batch of 40 takes 0.4 s
+        config = worker_config(tmp_path / "worker.toml", live_wechat, db_url)
+        first = await start_worker(config, tmp_path / "first.log")
+
+        async def second_call_in_flight() -> bool:
+            counts = await h.statuses(cid)
+            return len(h.sent_log()) >= BATCH and counts["sending"] > 0
+
+        await until(second_call_in_flight, "the worker's second mass send")
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        live_wechat.inject(latency_ms=0)
+        in_flight = (await h.statuses(cid))["sending"]
+        assert 0 < in_flight <= BATCH
+
+        # The sweep once the dead worker's lease has lapsed, then the rest is sent.
+        async with h.sm() as session, session.begin():
+            later = clock.now() + SENDER_LEASE_TTL + SENDER_LEASE_TTL / 60
+            assert await mark_in_flight_uncertain(session, later) == 0
+        await h.drain()
+
+        assert (await h.statuses(cid)) == {"sent": BUYERS}
+        log = Counter(m["openid"] for m in h.sent_log())
+        assert set(log) == set(openids) and max(log.values()) == 1
+        assert {m["kind"] for m in h.sent_log()} == {"mass"}

@@ -43,12 +43,12 @@ async def test_send_text_reaches_the_buyer_inside_the_window(new_client, fake_we
 async def test_send_template_posts_data_and_link(new_client, fake_wechat):
     api = new_client()
     result = await api.send_template(
-        BUYER, "TPL1", {"first": "金卡", "remark": {"value": "谢谢"}}, url="https://x.test/"
+        BUYER, "TPL1", {"thing1": "金卡", "time2": {"value": "2026-05-18"}}, url="https://x.test/"
     )
     assert result["msgid"]
     [sent] = fake_wechat.messages(BUYER)
     assert sent["template_id"] == "TPL1"
-    assert sent["data"] == {"first": {"value": "金卡"}, "remark": {"value": "谢谢"}}
+    assert sent["data"] == {"thing1": {"value": "金卡"}, "time2": {"value": "2026-05-18"}}
     assert sent["url"] == "https://x.test/"
 
 
