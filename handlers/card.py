@@ -188,7 +188,9 @@ async def edit_card(ctx: Context) -> Reply:
 
 @router.text(keywords=DELETE_WORDS)
 @router.text(intent("delete_card"))
-async def delete_data(ctx: Context) -> Reply:
+async def delete_data(ctx: Context) -> Reply | None:
+    if ctx.dialog_state == "card:delete_confirm" and normalize(ctx.text or "") in DELETE_YES:
+        return None  # 确认删除 answers the open question: the form's step does it
     await start_form(ctx.session, ctx.buyer, CARD.name, "delete_confirm", ctx.now())
     return _turn(ctx, Reply(ctx.render("card_delete_confirm")))
 

@@ -49,8 +49,11 @@ MESSAGE_LINES = {
 
 
 def thread_line(ctx: Context) -> str:
-    """The buyer's message as the staff thread shows it."""
+    """The buyer's message as the staff thread shows it (a voice message with WeChat's
+    recognition of it, which is what the bot understood)."""
     text = ctx.text
+    if text and ctx.msg_type == "voice":
+        return f"{MESSAGE_LINES['voice']}{text}"
     if text:
         return text
     return MESSAGE_LINES.get(ctx.msg_type, f"「{ctx.msg_type}」")

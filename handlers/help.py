@@ -1,4 +1,5 @@
-"""Help: the keyword 帮助 (and 你能做什么, 怎么用, greetings such as 你好) answers with the menu.
+"""Help: the keyword 帮助 (and 你能做什么, 怎么用) answers with the menu; a greeting (你好, 在吗)
+gets a greeting that points here (``handlers/smalltalk.py``).
 
 What the bot does not understand is handed off in ``handlers/handoff.py``, which answers with
 this same menu for now."""

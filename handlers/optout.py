@@ -2,9 +2,10 @@
 
 Only campaign messages are held back (the delivery engine skips ``buyers.opted_out``);
 replies to what the buyer writes keep working, and a livestream the buyer explicitly asked
-to be reminded of (预约) is still announced at its start. Natural phrasings count too (怎么退订, 不想收到推送; see ``handlers/intents.py``); one that
-only may mean an opt-out (消息太多了, 别烦我) gets a confirmation question, never an
-opt-out. 不要退订 and 退订单 (an order) are no opt-out. Unfollowing is a different thing
+to be reminded of (预约) is still announced at its start. Natural phrasings count too
+(怎么退订, 别推了🙅, unsubscribe; see ``handlers/intents.py``), acted on only when the intent
+model is very sure; one that only may mean an opt-out (消息太多了, 别烦我) gets a
+confirmation question, never an opt-out. 我不想退订 and 退订单 (an order) are no opt-out. Unfollowing is a different thing
 (``handlers/welcome.py``): WeChat itself then forbids every message.
 """
 

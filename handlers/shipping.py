@@ -5,9 +5,10 @@ platform export wrote it, what was in it, and the waybill number and carrier whe
 export carried them. What the data cannot answer goes to a person as any message the bot
 cannot answer does (``handlers/autoreply.py``'s fallback: the inbox, worded by the
 收到消息回复 when one is enabled): a buyer with no linked order, or an order whose export
-said nothing about its status or shipment. The phrasings are the ``shipping`` rule of ``handlers/intents.py``; general
-questions about shipping (几天到, 运费, 包邮) are the FAQ's (``handlers/faq.py``, tried after
-this router). This module reads orders and writes nothing.
+said nothing about its status or shipment. The phrasings are the intent model's ``shipping``
+label (``handlers/intents.py``); general questions about shipping (几天到, 运费, 包邮) are the
+FAQ's (``handlers/faq.py``, tried after this router). This module reads orders and writes
+nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.dialog.context import Context, Reply
 from bot.dialog.routing import Router
 from handlers.autoreply import fallback
-from handlers.intents import intent
+from handlers.intents import needs_person
 from members.order_lines import order_items
 from members.orders import Order, latest_order
 
@@ -38,7 +39,11 @@ def _order_view(order: Order, ctx: Context) -> dict:
     }
 
 
-@router.text(intent("shipping"))
+# How shipping works in general, not where this buyer's order is: the FAQ answers those.
+GENERAL = ("运费", "包邮", "几天", "多久", "哪家", "什么快递", "用什么", "默认")
+
+
+@router.text(needs_person("shipping", unless=GENERAL))
 async def order_status(ctx: Context) -> Reply:
     order = await latest_order(ctx.session, ctx.buyer.id) if ctx.buyer.id else None
     if order is None or not (order.status or order.waybill_no):

@@ -1,8 +1,9 @@
-"""Courtesy and small talk: 谢谢, 好的, 收到, 辛苦了, 再见, 👍 🙏 get a short human answer.
+"""Courtesy and small talk: 你好, 在吗, 谢谢, 好的, 收到, 辛苦了, 再见, 新年快乐, 👍 🙏 get a
+short human answer.
 
-A message made only of such words and emoji (``handlers/intents.py`` decides) is answered
-from ``templates/messages/courtesy.j2`` by its kind (thanks, toil, bye, ack), never with the
-help menu. This router sits after the card's form router, so 好的 answering the card's
+What the intent model reads as courtesy (``handlers/intents.py`` decides) is answered from
+``templates/messages/courtesy.j2`` by its kind (greeting, thanks, toil, bye, ack, festive),
+never with the help menu. This router sits after the card's form router, so 好的 answering the card's
 consent notice or confirmation is the card's, not small talk. Nothing is stored.
 """
 

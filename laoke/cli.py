@@ -41,6 +41,7 @@ from scheduler import cli as scheduler_cli
 from scheduler import segment_commands, segment_tag_commands
 from scheduler.engine import run_worker, worker_runner
 from statements import cli as statements_cli
+from understanding import cli as intents_cli
 
 
 @click.group()
@@ -220,6 +221,7 @@ main.add_command(segment_commands.segment)
 main.add_command(user)
 main.add_command(followers_cli.followers)
 main.add_command(statements_cli.statements)
+main.add_command(intents_cli.intents)
 segment_commands.segment.add_command(segment_tag_commands.segment_wechat_tag)
 main.add_command(ops_cli.backup)
 main.add_command(ops_cli.restore)

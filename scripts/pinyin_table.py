@@ -1,5 +1,5 @@
-"""Regenerate ``handlers/data/pinyin.json``: the toneless pinyin of the 3,755 common characters
-(GB2312 level 1), grouped by syllable, for ``handlers/intents.py``'s near-miss matching.
+"""Regenerate ``understanding/data/pinyin.json``: the toneless pinyin of the 3,755 common characters
+(GB2312 level 1), grouped by syllable, for the pinyin features of ``understanding/features.py``.
 
     .venv/bin/pip install pypinyin && .venv/bin/python scripts/pinyin_table.py
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pypinyin import Style, pinyin
 
-OUT = Path(__file__).resolve().parent.parent / "handlers" / "data" / "pinyin.json"
+OUT = Path(__file__).resolve().parent.parent / "understanding" / "data" / "pinyin.json"
 
 
 def level_one_characters() -> list[str]:

@@ -391,7 +391,7 @@ async def test_random_input_never_crashes_or_leaves_an_inconsistent_state(wechat
             clock.advance(days=item // 4)
             continue
         reply = await wechat.send_text(openid, item)
-        assert reply is None or "出错" not in reply and "抱歉" not in reply
+        assert reply is None or "开了小差" not in reply  # the sorry.j2 of an internal error
         state = await form_state(wechat, openid)
         b = await buyer(wechat, openid)
         if state is not None:

@@ -51,6 +51,7 @@ def test_the_wheel_serves_the_demo_from_its_own_files(tmp_path):
     assert "templates/messages/card_show.j2" in names
     assert "templates/pages/chat.html" in names
     assert "members/data/regions.json" in names
+    assert {"understanding/data/model.npz", "understanding/data/pinyin.json"} <= names
     assert "bot/migrations/env.py" in names
     assert any(n.startswith("bot/migrations/versions/0001") for n in names)
     assert any(n.endswith("entry_points.txt") for n in names)
