@@ -48,10 +48,11 @@ def build_dispatcher(services: Services) -> Dispatcher:
             help_.router,
             card.router,
             card.form_router,
-            # 发货了吗 / 到哪了 from the buyer's orders, after the card's answers (free text)
-            # and before the FAQ's general shipping answer (发货, 物流 are its keywords too).
-            shipping.router,
             autoreply.router,  # the admin's keyword rules, after every built-in command
+            # 发货了吗 / 到哪了 from the buyer's orders: after the card's answers (free text)
+            # and the admin's rules, before the FAQ's general shipping answer (发货, 物流 are
+            # its keywords too).
+            shipping.router,
             faq.router,  # 发货 in a question beats 客服 in the same one
             handoff.router,  # a request for a person
             smalltalk.router,

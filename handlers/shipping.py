@@ -40,7 +40,7 @@ def _order_view(order: Order, ctx: Context) -> dict:
 
 
 # How shipping works in general, not where this buyer's order is: the FAQ answers those.
-GENERAL = ("运费", "包邮", "几天", "多久", "哪家", "什么快递", "用什么", "默认")
+GENERAL = ("运费", "包邮", "几天", "多久", "哪家", "什么快递", "用什么", "默认", "什么时候", "几时")
 
 
 @router.text(needs_person("shipping", unless=GENERAL))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.config import ConfigError
 from bot.models import Buyer, InboundMessage
-from handlers.intents import match
+from handlers.intents import match, staff_guess
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 FAQ = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))["faq"]
@@ -93,6 +93,8 @@ def test_the_matcher_alone_agrees_with_the_table(text, outcome):
     found = match(text)
     if kind == "not_understood":
         assert found is None
+    elif kind == "shipping":  # a staff matter the bot answers from the buyer's latest order
+        assert found is None and staff_guess(text) == "shipping"
     else:
         assert found is not None and (found.name, found.kind) == (kind, detail)
 
