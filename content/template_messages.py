@@ -50,6 +50,11 @@ PURPOSES = {
         Purpose("inbox_reply", "客服回复（窗口外）",
                 {"content": "回复内容", "staff": "客服"},
                 {"content": "您好，已为您补发", "staff": "客服小王"}),
+        Purpose("statement", "对账单（结账通知）",
+                {"period": "账期", "net": "净采购额", "rebate": "返点", "date": "结账日期",
+                 "notice": "通知第一句"},
+                {"period": "2026年11月", "net": "¥12,800", "rebate": "¥384",
+                 "date": "2026-12-02", "notice": "王姐，您 11 月的对账单出来了"}),
     )
 }  # fmt: skip
 MAX_FIELDS = 5  # rows the editor offers (category templates have at most five fields)
@@ -65,7 +70,7 @@ def validate(purpose: str, template_id: str, fields: dict[str, str], url: str) -
     """Refuse (VersionError, in Chinese) what WeChat would refuse or cut."""
     if purpose not in PURPOSES:
         raise VersionError(
-            "只有服务通知（会员等级变更、客服回复）可以用模板消息；营销活动不能用模板消息"
+            "只有服务通知（会员等级变更、客服回复、对账单）可以用模板消息；营销活动不能用模板消息"
         )
     if template_id and not TEMPLATE_ID.match(template_id):
         raise VersionError("模板 ID 只能包含字母、数字、下划线和短横线（最多 128 个）")

@@ -23,8 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from bot.models import Buyer, OutboundMessage
-from bot.wechat.channels import CUSTOM, route
-from bot.wechat.client import WeChatAPIError
+from bot.wechat.service_notices import Attempt, send_service_notice
 from bot.wechat.template_messages import TemplateMessageBook, fit
 from members.tiers import NOTICE_PENDING, Ladder, TierChange, current_ladder
 
@@ -83,28 +82,15 @@ def _template_data(
     return book.data(PURPOSE, values, default)
 
 
-async def _send(services: Services, buyer: Buyer, text: str, tier_name: str) -> list[tuple]:
-    """Try the allowed channels in order; returns the attempts as (channel, result, errcode)."""
-    attempts: list[tuple] = []
+async def _send(services: Services, buyer: Buyer, text: str, tier_name: str) -> list[Attempt]:
+    """The notice by the allowed channels; nothing is sent to someone who unfollowed."""
     if not buyer.subscribed:
-        return attempts  # nothing is sent to someone who unfollowed
+        return []
     book = services.template_messages
-    template_id = book.template_id(PURPOSE)
-    allowed = route(buyer.last_interaction_at, services.clock.now(), has_template=bool(template_id))
-    for channel in allowed.channels:
-        try:
-            if channel == CUSTOM:
-                await services.api.send_text(buyer.openid, text)
-            else:
-                data, url = _template_data(services, book, text, tier_name)
-                await services.api.send_template(buyer.openid, template_id, data, url)
-            return [*attempts, (channel, "ok", None)]
-        except WeChatAPIError as exc:  # 45015 (window closed) or 45047 (quota): try the next
-            attempts.append((channel, "failed", exc.errcode))
-        except Exception:
-            log.exception("tier notice to %s by %s message failed", buyer.openid, channel)
-            attempts.append((channel, "failed", None))
-    return attempts
+    return await send_service_notice(
+        services.api, book, services.clock.now(), buyer, (PURPOSE, text),
+        lambda: _template_data(services, book, text, tier_name),
+    )  # fmt: skip
 
 
 async def deliver_pending_notices(

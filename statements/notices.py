@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.dialog.rendering import cents
 from bot.models import Buyer, OutboundMessage
-from bot.wechat.channels import CUSTOM, route
-from bot.wechat.client import WeChatAPIError
+from bot.wechat.service_notices import Attempt, send_service_notice
+from bot.wechat.template_messages import fit
 from statements import links
 from statements.models import Statement, StatementPeriod
 from statements.views import StatementView, stored_view
@@ -49,44 +50,33 @@ def notice_text(
 
 async def _send(
     services: Services, buyer: Buyer, text: str, statement: StatementView, link: str | None
-) -> list[tuple[str, str, int | None]]:
-    """Try the allowed channels in order; the attempts as (channel, result, errcode)."""
-    book = services.template_messages
-    template_id = book.template_id(PURPOSE)
-    allowed = route(buyer.last_interaction_at, services.clock.now(), has_template=bool(template_id))
-    attempts: list[tuple[str, str, int | None]] = []
-    for channel in allowed.channels:
-        try:
-            if channel == CUSTOM:
-                await services.api.send_text(buyer.openid, text)
-            else:
-                data, url = _template_data(services, text, statement, link)
-                await services.api.send_template(buyer.openid, template_id, data, url)
-            return [*attempts, (channel, "ok", None)]
-        except WeChatAPIError as exc:  # 45015 (window closed) or 45047 (quota): the next one
-            attempts.append((channel, "failed", exc.errcode))
-        except Exception:
-            log.exception("statement notice to %s by %s message failed", buyer.openid, channel)
-            attempts.append((channel, "failed", None))
-    return attempts
+) -> list[Attempt]:
+    """The notice by the allowed channels (``bot/wechat/service_notices.py``)."""
+    return await send_service_notice(
+        services.api, services.template_messages, services.clock.now(), buyer, (PURPOSE, text),
+        lambda: _template_data(services, text, statement, link),
+    )  # fmt: skip
 
 
 def _template_data(
     services: Services, text: str, statement: StatementView, link: str | None
 ) -> tuple[dict[str, Any], str | None]:
+    """The layout an admin set for this purpose, filled with the period, the figures and the
+    date — or, with only a configured id, typed fields a statement template has (since 2023
+    WeChat shows no first/remark lines): the period (thing1), net spend (amount2), the rebate
+    (amount3) and the date (time4)."""
     first, _, rest = text.partition("\n")
     local = services.clock.now().astimezone(ZoneInfo(services.config.orders.timezone))
     values = {
-        "first": first, "period": statement.period, "net": f"¥{statement.net:,}",
-        "rebate": f"¥{statement.rebate:,}", "date": local.strftime("%Y-%m-%d"),
+        "notice": first, "period": statement.period, "net": cents(statement.net),
+        "rebate": cents(statement.rebate), "date": local.strftime("%Y-%m-%d"),
         "remark": rest.strip(),
     }  # fmt: skip
     default = {
-        "first": {"value": first},
-        "keyword1": {"value": values["period"]},
-        "keyword2": {"value": values["net"]},
-        "keyword3": {"value": values["rebate"]},
-        "remark": {"value": values["remark"]},
+        "thing1": {"value": fit("thing1", values["period"])},
+        "amount2": {"value": fit("amount2", values["net"])},
+        "amount3": {"value": fit("amount3", values["rebate"])},
+        "time4": {"value": values["date"]},
     }
     return services.template_messages.data(PURPOSE, values, default, link)
 

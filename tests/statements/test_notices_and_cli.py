@@ -7,10 +7,9 @@ import asyncio
 import contextlib
 import json
 import os
-import sys
 from datetime import UTC, datetime, timedelta
 
-from laoke_process import ROOT
+from laoke_process import LAOKE, ROOT
 from sqlalchemy import select
 from statement_world import add_buyer, add_order
 
@@ -73,9 +72,34 @@ async def test_buyers_are_told_once_by_the_channel_wechat_allows(
         assert notices == {"custom", "stored", "none"}
 
 
+async def test_outside_the_window_the_notice_is_a_typed_template_message(
+    make_config, fake_wechat, clock, sqlite_url
+):
+    """A verified service account with a statement template: the silent buyer is told by it,
+    in the template's own typed fields (WeChat drops first/remark since 2023-05)."""
+    clock.set(NOW)
+    wechat = fake_wechat.wechat_config() | {
+        "account_type": "service", "verified": True, "template_ids": {"statement": "TPL_STMT"},
+    }  # fmt: skip
+    config = make_config(wechat=wechat, server={"public_url": "https://laoke.example.com"})
+    async with opened(config, clock) as (maker, services):
+        silent = await add_buyer(maker, "oSilent", last_interaction_at=NOW - timedelta(days=9))
+        await add_order(maker, "S1", silent, 123_400, IN_NOV)
+
+        _result, told = await close_and_notify(maker, services, "2026-11", actor="命令行")
+
+    assert told == {"template": 1}
+    [sent] = fake_wechat.messages("oSilent")
+    assert sent["kind"] == "template" and sent["template_id"] == "TPL_STMT"
+    assert sent["dropped"] == []  # nothing WeChat would no longer show
+    assert sent["data"]["thing1"]["value"] == "2026年11月"
+    assert sent["data"]["amount2"]["value"] == "¥1,234"
+    assert sent["url"].startswith("https://laoke.example.com/s/")
+
+
 async def laoke(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "laoke.cli", *args, cwd=ROOT,
+        *LAOKE, *args, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
