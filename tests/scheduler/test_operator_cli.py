@@ -203,5 +203,5 @@ def test_tables_line_up_chinese_names_by_display_width():
 
 def test_segment_save_refuses_a_misspelt_tier_naming_the_tiers(laoke):
     code, out = laoke("segment", "save", "typo", '{"field": "tier", "op": "eq", "value": "golden"}')
-    assert code != 0 and "golden" in out and "silver, gold" in out
+    assert code != 0 and "golden" in out and "silver (银卡), gold (金卡)" in out
     assert "typo" not in laoke("segment", "list")[1]
