@@ -50,9 +50,13 @@ async def _console(aiohttp_client, make_config, clock, **console) -> ConsoleClie
     return ConsoleClient(await aiohttp_client(app), app, clock)
 
 
-async def test_thirty_concurrent_guesses_with_the_right_one_at_26_do_not_sign_in(
+async def test_thirty_concurrent_guesses_verify_at_most_five_passwords(
     aiohttp_client, make_config, clock
 ):
+    """Before the fix all 30 passed the check before any failure was counted, and the right
+    password at position 26 signed in. Counted atomically, only 5 attempts reach the password
+    check, whichever arrive first; the right one signs in only if it is among them (on a busy
+    machine requests need not arrive in the order they were sent)."""
     # Room for all 30 in the hashing pool: only the throttle stands in the way here.
     console = await _console(aiohttp_client, make_config, clock, password_queue=64)
     await console.add_user("boss", "admin")
@@ -63,7 +67,8 @@ async def test_thirty_concurrent_guesses_with_the_right_one_at_26_do_not_sign_in
     texts = [await a.text() for a in answers]
     checked = [a for a in answers if a.status != 429]  # attempts whose password was verified
     assert len(checked) <= 5  # [console] login_failures_per_account
-    assert all(a.status != 303 for a in answers) and await _sessions_of(console) == 0
+    signed_in = [a for a in answers if a.status == 303]
+    assert len(signed_in) <= 1 and await _sessions_of(console) == len(signed_in)
     throttled = [t for a, t in zip(answers, texts, strict=True) if a.status == 429]
     assert len(throttled) >= 25 and all("登录失败次数过多" in t for t in throttled)
 
