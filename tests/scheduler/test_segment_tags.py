@@ -3,6 +3,7 @@ the platform refused with a clear reason (through the API; the console and CLI s
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -48,7 +49,8 @@ async def mirror(api, segment="展会粉丝", status=202, **body):
     assert resp.status == status, data
     if status == 202:
         while api.app[TAG_MIRRORS]:
-            await next(iter(api.app[TAG_MIRRORS]))
+            await asyncio.wait(list(api.app[TAG_MIRRORS]))
+            await asyncio.sleep(0)  # a finished task leaves the set in its done callback
         resp = await api.get(f"/api/segments/{segment}/wechat-tag", headers=AUTH)
         data = await resp.json()
     return data
@@ -185,4 +187,5 @@ async def test_unknown_segments_and_a_running_mirror(api, fake_wechat):
     assert busy["reason"] == "running"
     fake_wechat.inject(latency_ms=0)
     while api.app[TAG_MIRRORS]:
-        await next(iter(api.app[TAG_MIRRORS]))
+        await asyncio.wait(list(api.app[TAG_MIRRORS]))
+        await asyncio.sleep(0)  # a finished task leaves the set in its done callback
