@@ -22,8 +22,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from bot.models import Buyer, OutboundMessage
-from bot.wechat.service_notices import Attempt, send_service_notice
+from bot.models import Buyer
+from bot.wechat.service_notices import (
+    Attempt,
+    keep_for_next_reply,
+    record_notice,
+    send_service_notice,
+)
 from bot.wechat.template_messages import TemplateMessageBook, fit
 from members.tiers import NOTICE_PENDING, Ladder, TierChange, current_ladder
 
@@ -55,7 +60,7 @@ def notice_text(
 def stash_notice(services: Services, ladder: Ladder, buyer: Buyer, change: TierChange) -> None:
     """Keep the notice on the buyer; the next reply to them carries it."""
     text = notice_text(services, ladder, buyer, change.from_key, change.to_key)
-    buyer.pending_notice = f"{buyer.pending_notice}\n\n{text}" if buyer.pending_notice else text
+    keep_for_next_reply(buyer, text)
     change.notice = "stored"
 
 
@@ -150,24 +155,7 @@ async def deliver_pending_notices(
             outcomes = await asyncio.gather(*(run(b, t, n) for b, _, t, n in jobs))
             now = services.clock.now()
             for (buyer, change, text, _), attempts in zip(jobs, outcomes, strict=True):
-                for channel, outcome, errcode in attempts:
-                    session.add(
-                        OutboundMessage(
-                            openid=buyer.openid,
-                            channel=channel,
-                            purpose=PURPOSE,
-                            content=text,
-                            created_at=now,
-                            result=outcome,
-                            errcode=errcode,
-                        )
-                    )
-                sent = next((c for c, outcome, _ in attempts if outcome == "ok"), None)
-                if sent is None:
-                    buyer.pending_notice = (
-                        f"{buyer.pending_notice}\n\n{text}" if buyer.pending_notice else text
-                    )
-                    sent = "stored"
+                sent = record_notice(session, buyer, (PURPOSE, text), attempts, now)
                 change.notice = sent
                 counts[sent] += 1
             await session.commit()

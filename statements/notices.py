@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.dialog.rendering import cents
-from bot.models import Buyer, OutboundMessage
-from bot.wechat.service_notices import Attempt, send_service_notice
+from bot.models import Buyer
+from bot.wechat.service_notices import Attempt, record_notice, send_service_notice
 from bot.wechat.template_messages import fit
 from statements import links
 from statements.models import Statement, StatementPeriod
@@ -119,24 +119,7 @@ async def notify_period(
         outcomes = await asyncio.gather(*(run(b, t, v, lk) for _, b, v, lk, t in jobs))
         now = services.clock.now()
         for (statement, buyer, _, _, text), attempts in zip(jobs, outcomes, strict=True):
-            for channel, outcome, errcode in attempts:
-                session.add(
-                    OutboundMessage(
-                        openid=buyer.openid,
-                        channel=channel,
-                        purpose=PURPOSE,
-                        content=text,
-                        created_at=now,
-                        result=outcome,
-                        errcode=errcode,
-                    )  # fmt: skip
-                )
-            sent = next((c for c, outcome, _ in attempts if outcome == "ok"), None)
-            if sent is None:
-                buyer.pending_notice = (
-                    f"{buyer.pending_notice}\n\n{text}" if buyer.pending_notice else text
-                )
-                sent = "stored"
+            sent = record_notice(session, buyer, (PURPOSE, text), attempts, now)
             statement.notice = sent
             counts[sent] += 1
         await session.commit()

@@ -2,8 +2,8 @@
 rule allows (``bot/wechat/channels.py``): a customer-service message inside the 48-hour
 window, then the purpose's template message where the account has one.
 
-It decides nothing about who is told, when, or what is recorded of it: the notices of each
-feature (``members/tier_notices.py``, ``statements/notices.py``) do.
+It decides nothing about who is told or when: the notices of each feature
+(``members/tier_notices.py``, ``statements/notices.py``) do.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.models import Buyer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Buyer, OutboundMessage
 from bot.wechat.channels import CUSTOM, route
 from bot.wechat.client import WeChatAPI, WeChatAPIError
 from bot.wechat.template_messages import TemplateMessageBook
@@ -53,3 +55,32 @@ async def send_service_notice(
             log.exception("%s notice to %s by %s message failed", purpose, buyer.openid, channel)
             attempts.append((channel, "failed", None))
     return attempts
+
+
+def record_notice(
+    session: AsyncSession,
+    buyer: Buyer,
+    notice: tuple[str, str],
+    attempts: list[Attempt],
+    now: datetime,
+) -> str:
+    """Record each attempt as an outbound message; the channel that carried the notice, or
+    "stored" when none did: then it waits on the buyer and rides on their next reply."""
+    purpose, text = notice
+    for channel, outcome, errcode in attempts:
+        session.add(
+            OutboundMessage(
+                openid=buyer.openid, channel=channel, purpose=purpose, content=text,
+                created_at=now, result=outcome, errcode=errcode,
+            )
+        )  # fmt: skip
+    sent = next((channel for channel, outcome, _ in attempts if outcome == "ok"), None)
+    if sent is not None:
+        return sent
+    keep_for_next_reply(buyer, text)
+    return "stored"
+
+
+def keep_for_next_reply(buyer: Buyer, text: str) -> None:
+    """A notice no channel carries now waits on the buyer; their next reply carries it."""
+    buyer.pending_notice = f"{buyer.pending_notice}\n\n{text}" if buyer.pending_notice else text
