@@ -15,7 +15,6 @@ anything; a custom range or another granularity is still counted on first view.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from bot.clock import Clock
 from bot.config import Config
+from insights.background import beside_scheduler
 from insights.dashboard import dashboard
 from insights.periods import PRESETS, preset
 from insights.rollups import refreshing_ahead
@@ -73,13 +73,7 @@ async def refresh_forever(
 async def dashboard_refresher(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the refresher runs beside the scheduler while the app runs."""
     config: Config = app[CONFIG]
-    task = None
-    if config.server.run_scheduler:
-        task = asyncio.create_task(
-            refresh_forever(app[SESSIONMAKER], config, app[CLOCK]), name="dashboard-refresher"
-        )
-    yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async with beside_scheduler(
+        app, "dashboard-refresher", lambda: refresh_forever(app[SESSIONMAKER], config, app[CLOCK])
+    ):
+        yield

@@ -14,7 +14,6 @@ It sends nothing and leaves ``reorder_reminded_for`` to the campaign (``schedule
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
@@ -28,6 +27,7 @@ from bot.appkeys import CLOCK, CONFIG, SESSIONMAKER
 from bot.clock import Clock
 from bot.config import Config
 from bot.models import Buyer
+from insights.background import beside_scheduler
 from insights.rhythm import Rhythm, rhythms
 from members.order_lines import Item, OrderLine
 from members.orders import Order
@@ -130,13 +130,7 @@ async def refresh_forever(
 async def rhythm_refresher(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the refresher runs beside the scheduler while the app runs."""
     config: Config = app[CONFIG]
-    task = None
-    if config.server.run_scheduler:
-        task = asyncio.create_task(
-            refresh_forever(app[SESSIONMAKER], config, app[CLOCK]), name="rhythm-refresher"
-        )
-    yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async with beside_scheduler(
+        app, "rhythm-refresher", lambda: refresh_forever(app[SESSIONMAKER], config, app[CLOCK])
+    ):
+        yield
