@@ -34,6 +34,17 @@ async def start_laoke(*args: str, log: Path) -> asyncio.subprocess.Process:
         )
 
 
+async def run_laoke(*args: str) -> tuple[int, str, str]:
+    """``laoke ARGS`` to its end: the exit code, standard output and standard error."""
+    proc = await asyncio.create_subprocess_exec(
+        *LAOKE, *args, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    return proc.returncode, out.decode(), err.decode()
+
+
 def free_port() -> int:
     """A loopback port nothing listens on right now."""
     with socket.socket() as s:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from laoke_process import LAOKE, ROOT
+from laoke_process import run_laoke
 
 from bot.clock import Clock
 from bot.config import Config
@@ -208,13 +208,8 @@ async def test_the_command_prints_one_line_per_check_and_exits_non_zero_on_a_fai
             f'[database]\nurl = "{config.database.url}"\n',
             encoding="utf-8",
         )
-        proc = await asyncio.create_subprocess_exec(
-            *LAOKE, "doctor", "-c", str(path), cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
-        out, _ = await proc.communicate()
-        return proc.returncode, out.decode()
+        code, out, _ = await run_laoke("doctor", "-c", str(path))
+        return code, out
 
     code, out = await laoke_doctor()
     assert code == 0, out

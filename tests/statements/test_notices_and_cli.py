@@ -3,13 +3,11 @@ operator closes periods with ``laoke statements close``."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
-from laoke_process import LAOKE, ROOT
+from laoke_process import run_laoke
 from sqlalchemy import select
 from statement_world import add_buyer, add_order
 
@@ -97,16 +95,6 @@ async def test_outside_the_window_the_notice_is_a_typed_template_message(
     assert sent["url"].startswith("https://laoke.example.com/s/")
 
 
-async def laoke(*args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *LAOKE, *args, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    out, err = await proc.communicate()
-    return proc.returncode, out.decode(), err.decode()
-
-
 async def test_the_operator_closes_a_period_once_from_the_terminal(sqlite_url, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(
@@ -122,14 +110,16 @@ async def test_the_operator_closes_a_period_once_from_the_terminal(sqlite_url, t
     await add_order(maker, "N1", bid, 500_050, datetime(2025, 11, 3, 4, tzinfo=UTC))
     await engine.dispose()
 
-    code, out, err = await laoke("statements", "close", "--period", "2025-11", "-c", str(config))
+    code, out, err = await run_laoke(
+        "statements", "close", "--period", "2025-11", "-c", str(config)
+    )
     assert code == 0, err
     assert "2025-11 closed: 1 statements, net ¥5,000.50" in out
-    code, out, _ = await laoke("statements", "close", "--period", "2025-11", "-c", str(config))
+    code, out, _ = await run_laoke("statements", "close", "--period", "2025-11", "-c", str(config))
     assert "2025-11 was already closed: 1 statements" in out
-    code, _, err = await laoke("statements", "close", "--period", "2025-13", "-c", str(config))
+    code, _, err = await run_laoke("statements", "close", "--period", "2025-13", "-c", str(config))
     assert code == 1 and "2026-11" in err  # the expected shape, in Chinese
-    code, out, _ = await laoke("statements", "periods", "--json", "-c", str(config))
+    code, out, _ = await run_laoke("statements", "periods", "--json", "-c", str(config))
     [period] = json.loads(out)
     assert (period["period"], period["net_cents"], period["closed_by"]) == (
         "2025-11",
